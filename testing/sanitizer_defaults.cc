@@ -1,0 +1,36 @@
+// Defaults for the sanitizers of --config=asan and --config=tsan, compiled
+// into every test binary (through //testing:gtest_main) so no environment
+// variable or file path is needed. Harmless in builds without sanitizers:
+// nothing calls these hooks then.
+
+extern "C" {
+
+// Debian's shared libraries are not built with -fsanitize=thread, so TSan
+// cannot see the happens-before edges of absl::Mutex (futex based) inside
+// them, and reports their bookkeeping, and gRPC's hand-off of a call's
+// buffers between its threads and the caller's, as races. Reports whose
+// stack runs through these libraries, or through gRPC's inline header code
+// (functions named grpc...), are suppressed. anvil's own runtime synchronizes
+// with std::atomic and std::mutex, which TSan does see, and is checked in
+// full.
+const char* __tsan_default_suppressions() {
+  return "race:libabsl_\n"
+         "race:libgrpc\n"
+         "race:libgpr\n"
+         "race:libprotobuf\n"
+         "race:grpc\n";
+}
+
+const char* __tsan_default_options() {
+  return "halt_on_error=1:second_deadlock_stack=1";
+}
+
+const char* __asan_default_options() {
+  return "detect_leaks=1:detect_stack_use_after_return=1";
+}
+
+const char* __ubsan_default_options() {
+  return "print_stacktrace=1:halt_on_error=1";
+}
+
+}  // extern "C"
