@@ -1,9 +1,8 @@
 // Checks that anvil's custom options compile and read back from descriptors,
 // through an import across packages.
-#include "anvil/options.pb.h"
-
 #include <cstdlib>
 
+#include "anvil/options.pb.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
@@ -32,8 +31,8 @@ TEST(DaemonOptions, ReadsScopeDependenciesAndExposure) {
   const DaemonOptions& kv =
       Service("anvil.testdata.KvStore").options().GetExtension(daemon);
   EXPECT_EQ(kv.scope(), NODE);
-  EXPECT_THAT(kv.depends_on(), ElementsAre("anvil.testdata.Storage",
-                                           "anvil.testdata.Config"));
+  EXPECT_THAT(kv.depends_on(),
+              ElementsAre("anvil.testdata.Storage", "anvil.testdata.Config"));
   EXPECT_TRUE(kv.expose());
   EXPECT_EQ(kv.inbox_capacity(), 0u);
 

@@ -23,9 +23,9 @@ class EchoServiceTest : public ::testing::Test {
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     ASSERT_GT(port_, 0);
-    stub_ = Echo::NewStub(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(port_),
-        grpc::InsecureChannelCredentials()));
+    stub_ =
+        Echo::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port_),
+                                          grpc::InsecureChannelCredentials()));
   }
 
   void TearDown() override {
