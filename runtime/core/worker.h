@@ -1,0 +1,142 @@
+// Worker: one thread with its own run queue, timers and epoll event loop.
+//
+// The runtime starts one worker per core (Nginx- and heph-style). A worker
+// resumes the coroutines scheduled on it, fires its timers, and sleeps in
+// epoll_wait when it has nothing to run. Other threads hand it work through
+// a mutex-protected inbox and wake it with one eventfd write, and only when
+// it sleeps.
+//
+// Internal to the runtime: users see workers only as
+// RuntimeOptions::threads and ActorOptions::placement.
+//
+//   Worker* w = Worker::Current();   // the worker running this coroutine
+//   w->Schedule(handle);             // resume `handle` later on w
+//
+// Thread-safety: Schedule() and RequestStop() are thread-safe; everything
+// else is only for the worker's own thread (REQUIRES: Current() == this).
+#ifndef ANVIL_RUNTIME_CORE_WORKER_H_
+#define ANVIL_RUNTIME_CORE_WORKER_H_
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "runtime/core/run_queue.h"
+#include "runtime/core/timer_heap.h"
+
+namespace anvil::internal {
+
+// Receives epoll events for a file descriptor registered with a worker.
+class EventHandler {
+ public:
+  virtual ~EventHandler() = default;
+  // Called on the worker's thread with the epoll event mask.
+  virtual void OnEvents(uint32_t events) = 0;
+};
+
+struct WorkerOptions {
+  // Thread name (at most 15 characters are kept).
+  std::string name = "anvil";
+  // CPU to pin the thread to, or -1 for none.
+  int cpu = -1;
+  // How long an idle worker polls its inbox before sleeping in epoll_wait.
+  // Longer makes cross-worker wake-ups cheaper and burns more CPU when idle.
+  absl::Duration idle_spin = absl::Microseconds(20);
+};
+
+class Worker {
+ public:
+  Worker(size_t index, WorkerOptions options);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+  // REQUIRES: the thread was joined (Join()), or never started.
+  ~Worker();
+
+  // The worker whose thread is calling, or null on any other thread.
+  static Worker* Current() { return current_; }
+
+  size_t index() const { return index_; }
+
+  // Starts the thread. Called once.
+  void Start();
+
+  // Queues `handle` to be resumed on this worker, after what is already
+  // queued. Thread-safe. From the worker itself it is a ring-buffer push;
+  // from another thread a locked push, plus an eventfd write if the worker
+  // sleeps.
+  void Schedule(std::coroutine_handle<> handle) {
+    if (current_ == this) {
+      run_queue_.Push(handle);
+    } else {
+      ScheduleRemote(handle);
+    }
+  }
+
+  // The loop finishes what is runnable now and returns; the thread exits.
+  // Coroutines still suspended stay suspended. Thread-safe.
+  void RequestStop();
+
+  // Waits for the thread to exit. REQUIRES: RequestStop() was called.
+  void Join();
+
+  // REQUIRES: on this worker.
+  TimerHeap& timers() { return timers_; }
+
+  // Adds `fd` to this worker's epoll set; `handler` gets its events until
+  // RemoveFd. REQUIRES: on this worker, or the worker not started.
+  absl::Status AddFd(int fd, uint32_t events, EventHandler* handler);
+  absl::Status RemoveFd(int fd);
+
+  // Number of coroutine resumptions so far; read by the stall watchdog.
+  uint64_t resumptions() const {
+    return resumptions_.load(std::memory_order_relaxed);
+  }
+  // True while the worker sleeps in epoll_wait.
+  bool sleeping() const { return sleeping_.load(std::memory_order_relaxed); }
+
+ private:
+  void Loop();
+  void ScheduleRemote(std::coroutine_handle<> handle);
+  // Moves the inbox into the run queue. Returns true if it held anything.
+  bool DrainInbox();
+  void RunReady();
+  // Waits in epoll_wait until an event, a wake-up or the next timer.
+  void WaitForEvents();
+  void ArmTimerFd(int64_t deadline);
+
+  static thread_local Worker* current_;
+
+  // Constant after construction.
+  const size_t index_;
+  const WorkerOptions options_;
+  int epoll_fd_ = -1;
+  int event_fd_ = -1;
+  int timer_fd_ = -1;
+
+  // Only the worker's thread.
+  RunQueue run_queue_;
+  TimerHeap timers_;
+  int64_t armed_deadline_ = INT64_MAX;
+  std::vector<std::coroutine_handle<>> draining_;
+
+  // Shared with other threads.
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> inbox_pending_{false};
+  std::atomic<bool> sleeping_{false};
+  std::atomic<uint64_t> resumptions_{0};
+  std::mutex inbox_mu_;
+  std::vector<std::coroutine_handle<>> inbox_ ABSL_GUARDED_BY(inbox_mu_);
+
+  std::thread thread_;
+};
+
+}  // namespace anvil::internal
+
+#endif  // ANVIL_RUNTIME_CORE_WORKER_H_
