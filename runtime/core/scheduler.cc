@@ -37,10 +37,10 @@ void Scheduler::Stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
   {
-    std::lock_guard<std::mutex> lock(watchdog_mu_);
+    MutexLock lock(watchdog_mu_);
     watchdog_stop_ = true;
   }
-  watchdog_cv_.notify_all();
+  watchdog_cv_.NotifyAll();
   if (watchdog_.joinable()) watchdog_.join();
   for (auto& worker : workers_) worker->RequestStop();
   for (auto& worker : workers_) worker->Join();
@@ -66,13 +66,14 @@ void Scheduler::Watch() {
     int64_t since = 0;
     bool reported = false;
   };
-  std::vector<Seen> seen(workers_.size());
+  std::vector<Seen> seen(workers_.size(),
+                         Seen{0, Clock::MonotonicNanos(), false});
   const int64_t threshold = Clock::ToNanos(options_.stall_threshold);
   const absl::Duration period =
       std::max(options_.stall_threshold / 4, absl::Milliseconds(1));
-  std::unique_lock<std::mutex> lock(watchdog_mu_);
+  MutexLock lock(watchdog_mu_);
   while (!watchdog_stop_) {
-    watchdog_cv_.wait_for(lock, absl::ToChronoNanoseconds(period));
+    watchdog_cv_.WaitFor(watchdog_mu_, absl::ToChronoNanoseconds(period));
     if (watchdog_stop_) break;
     const int64_t now = Clock::MonotonicNanos();
     for (size_t i = 0; i < workers_.size(); ++i) {

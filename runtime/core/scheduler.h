@@ -15,17 +15,16 @@
 #define ANVIL_RUNTIME_CORE_SCHEDULER_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <coroutine>
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "runtime/core/mutex.h"
 #include "runtime/core/worker.h"
 
 namespace anvil::internal {
@@ -85,9 +84,9 @@ class Scheduler {
   bool started_ = false;
   bool stopped_ = false;
 
-  std::mutex watchdog_mu_;
-  std::condition_variable watchdog_cv_;
-  bool watchdog_stop_ = false;  // guarded by watchdog_mu_
+  Mutex watchdog_mu_;
+  CondVar watchdog_cv_;
+  bool watchdog_stop_ ABSL_GUARDED_BY(watchdog_mu_) = false;
   std::thread watchdog_;
 };
 

@@ -24,6 +24,7 @@
 
 #include <cassert>
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <optional>
 #include <type_traits>
@@ -36,14 +37,32 @@ class [[nodiscard]] Task;
 
 namespace internal {
 
-// Resumes the awaiter of a finished task, by symmetric transfer.
+// Told when a top-level task finishes; the runtime's actors implement it.
+class TaskObserver {
+ public:
+  // Called on the thread that ran the task's last step, while the task is
+  // suspended at its final point. May destroy the task's frame.
+  virtual void OnTaskDone(std::coroutine_handle<> task) noexcept = 0;
+
+ protected:
+  ~TaskObserver() = default;
+};
+
+// Resumes the awaiter of a finished task by symmetric transfer, or tells the
+// observer of a top-level task.
 struct FinalAwaiter {
   bool await_ready() const noexcept { return false; }
   template <typename Promise>
   std::coroutine_handle<> await_suspend(
       std::coroutine_handle<Promise> finished) noexcept {
-    std::coroutine_handle<> continuation = finished.promise().continuation;
-    return continuation ? continuation : std::noop_coroutine();
+    const uintptr_t next = finished.promise().next;
+    if (next & 1) {
+      reinterpret_cast<TaskObserver*>(next & ~uintptr_t{1})
+          ->OnTaskDone(finished);
+      return std::noop_coroutine();
+    }
+    if (next == 0) return std::noop_coroutine();
+    return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(next));
   }
   void await_resume() const noexcept {}
 };
@@ -53,7 +72,18 @@ struct TaskPromiseBase {
   FinalAwaiter final_suspend() const noexcept { return {}; }
   void unhandled_exception() noexcept { exception = std::current_exception(); }
 
-  std::coroutine_handle<> continuation;
+  void SetContinuation(std::coroutine_handle<> awaiter) noexcept {
+    next = reinterpret_cast<uintptr_t>(awaiter.address());
+  }
+  // For a top-level task: `observer` (at least 2-byte aligned) is told when
+  // the task finishes, instead of resuming an awaiter.
+  void SetObserver(TaskObserver* observer) noexcept {
+    next = reinterpret_cast<uintptr_t>(observer) | 1;
+  }
+
+  // The awaiting coroutine's address, or a TaskObserver* with the low bit
+  // set, or 0. One word, to keep frames small.
+  uintptr_t next = 0;
   std::exception_ptr exception;
 };
 
@@ -119,7 +149,7 @@ class [[nodiscard]] Task {
       bool await_ready() const noexcept { return false; }
       std::coroutine_handle<> await_suspend(
           std::coroutine_handle<> awaiter) noexcept {
-        handle.promise().continuation = awaiter;
+        handle.promise().SetContinuation(awaiter);
         return handle;
       }
       T await_resume() { return handle.promise().TakeResult(); }

@@ -14,10 +14,9 @@
 #ifndef ANVIL_RUNTIME_CORE_THREAD_EVENT_H_
 #define ANVIL_RUNTIME_CORE_THREAD_EVENT_H_
 
-#include <condition_variable>
-#include <mutex>
-
+#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "runtime/core/mutex.h"
 
 namespace anvil {
 
@@ -25,33 +24,38 @@ class ThreadEvent {
  public:
   // Wakes every waiter, now and later. Calling it again has no effect.
   void Notify() {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     notified_ = true;
-    cv_.notify_all();
+    cv_.NotifyAll();
   }
 
   // Blocks until Notify() was called.
   void Wait() {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [this] { return notified_; });
+    MutexLock lock(mu_);
+    while (!notified_) cv_.Wait(mu_);
   }
 
   // Blocks until Notify() or `timeout`; returns whether it was notified.
   bool WaitFor(absl::Duration timeout) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
-                        [this] { return notified_; });
+    const absl::Time deadline = absl::Now() + timeout;
+    MutexLock lock(mu_);
+    while (!notified_) {
+      const absl::Duration left = deadline - absl::Now();
+      if (left <= absl::ZeroDuration()) return false;
+      cv_.WaitFor(mu_, absl::ToChronoNanoseconds(left));
+    }
+    return true;
   }
 
   bool HasBeenNotified() {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     return notified_;
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool notified_ = false;
+  Mutex mu_;
+  CondVar cv_;
+  bool notified_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace anvil

@@ -27,7 +27,6 @@
 #include <coroutine>
 #include <exception>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <type_traits>
 #include <utility>
@@ -38,6 +37,7 @@
 #include "absl/time/time.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/detached.h"
+#include "runtime/core/mutex.h"
 #include "runtime/core/task.h"
 #include "runtime/core/timer_heap.h"
 #include "runtime/core/worker.h"
@@ -67,13 +67,16 @@ template <typename T>
 struct DeadlineState final : TimerNode {
   using Result = typename DeadlineResult<T>::type;
 
-  std::mutex mu;
-  bool finished = false;   // the task finished; result or exception is set
-  bool timed_out = false;  // the timer won; the task's result is dropped
-  std::coroutine_handle<> waiter;  // set while the awaiter is suspended
-  Worker* worker = nullptr;        // where the awaiter waits
-  std::optional<Result> result;
-  std::exception_ptr exception;
+  Mutex mu;
+  // The task finished; result or exception is set.
+  bool finished ABSL_GUARDED_BY(mu) = false;
+  // The timer won; the task's result is dropped.
+  bool timed_out ABSL_GUARDED_BY(mu) = false;
+  // Set while the awaiter is suspended.
+  std::coroutine_handle<> waiter ABSL_GUARDED_BY(mu);
+  Worker* worker = nullptr;  // where the awaiter waits; set before the timer
+  std::optional<Result> result ABSL_GUARDED_BY(mu);
+  std::exception_ptr exception ABSL_GUARDED_BY(mu);
   absl::Duration timeout;
 };
 
@@ -84,7 +87,7 @@ void FinishDeadline(DeadlineState<T>& state,
   std::coroutine_handle<> waiter;
   Worker* worker = nullptr;
   {
-    std::lock_guard<std::mutex> lock(state.mu);
+    MutexLock lock(state.mu);
     if (state.timed_out) return;
     state.finished = true;
     state.result = std::move(result);
@@ -119,7 +122,7 @@ void FireDeadline(TimerNode* node) {
   auto* state = static_cast<DeadlineState<T>*>(node);
   std::coroutine_handle<> waiter;
   {
-    std::lock_guard<std::mutex> lock(state->mu);
+    MutexLock lock(state->mu);
     if (state->finished) return;
     state->timed_out = true;
     waiter = std::exchange(state->waiter, {});
@@ -142,7 +145,7 @@ class DeadlineAwaiter {
   bool await_suspend(std::coroutine_handle<> waiter) {
     Worker* worker = Worker::Current();
     assert(worker != nullptr && "WithDeadline needs a runtime worker");
-    std::lock_guard<std::mutex> lock(state_->mu);
+    MutexLock lock(state_->mu);
     if (state_->finished) return false;
     state_->waiter = waiter;
     state_->worker = worker;
@@ -153,7 +156,7 @@ class DeadlineAwaiter {
   }
   typename DeadlineState<T>::Result await_resume() {
     if (state_->queued()) state_->worker->timers().Cancel(state_.get());
-    std::lock_guard<std::mutex> lock(state_->mu);
+    MutexLock lock(state_->mu);
     if (state_->timed_out) {
       return absl::DeadlineExceededError(absl::StrCat(
           "deadline of ", absl::FormatDuration(state_->timeout), " exceeded"));

@@ -96,7 +96,7 @@ absl::Status Worker::RemoveFd(int fd) {
 
 void Worker::ScheduleRemote(std::coroutine_handle<> handle) {
   {
-    std::lock_guard<std::mutex> lock(inbox_mu_);
+    MutexLock lock(inbox_mu_);
     inbox_.push_back(handle);
   }
   inbox_pending_.store(true, std::memory_order_seq_cst);
@@ -113,7 +113,7 @@ void Worker::ScheduleRemote(std::coroutine_handle<> handle) {
 bool Worker::DrainInbox() {
   if (!inbox_pending_.load(std::memory_order_acquire)) return false;
   {
-    std::lock_guard<std::mutex> lock(inbox_mu_);
+    MutexLock lock(inbox_mu_);
     inbox_pending_.store(false, std::memory_order_relaxed);
     draining_.swap(inbox_);
   }

@@ -20,7 +20,6 @@
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,6 +27,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "runtime/core/mutex.h"
 #include "runtime/core/run_queue.h"
 #include "runtime/core/timer_heap.h"
 
@@ -98,6 +98,12 @@ class Worker {
   uint64_t resumptions() const {
     return resumptions_.load(std::memory_order_relaxed);
   }
+  // True if coroutines other than the running one are queued here.
+  // REQUIRES: on this worker.
+  bool has_queued_work() const {
+    return !run_queue_.empty() ||
+           inbox_pending_.load(std::memory_order_acquire);
+  }
   // True while the worker sleeps in epoll_wait.
   bool sleeping() const { return sleeping_.load(std::memory_order_relaxed); }
 
@@ -131,7 +137,7 @@ class Worker {
   std::atomic<bool> inbox_pending_{false};
   std::atomic<bool> sleeping_{false};
   std::atomic<uint64_t> resumptions_{0};
-  std::mutex inbox_mu_;
+  Mutex inbox_mu_;
   std::vector<std::coroutine_handle<>> inbox_ ABSL_GUARDED_BY(inbox_mu_);
 
   std::thread thread_;

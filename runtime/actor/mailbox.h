@@ -1,0 +1,153 @@
+// Mailbox<M>: the bounded, lock-free, multi-producer single-consumer queue
+// behind every actor's inbox.
+//
+//   alignas(Mailbox<Msg>::kStorageAlignment)
+//       std::byte storage[Mailbox<Msg>::StorageBytes(8)];
+//   Mailbox<Msg> mailbox(8, storage);
+//   Msg m = ...;
+//   if (!mailbox.TryPush(m)) { /* full: m is untouched */ }
+//   std::optional<Msg> next = mailbox.TryPop();   // consumer only
+//
+// Layout: the capacity rounded up to a power of two, messages in one array
+// and one ready byte per slot after it, in storage the owner provides (an
+// actor keeps it in the same allocation as its control block).
+//
+// Producers reserve a slot with one CAS on the tail, construct the message
+// in place and publish it with a sequentially consistent store of its ready
+// byte (which the parking protocol of the actor relies on, see
+// actor_cell.h). The consumer moves the message out, clears the byte and
+// advances the head. PERFORMANCE: a push is two atomic read-modify-writes
+// on x86 (the CAS and the publishing store), a pop is plain loads and
+// stores; nothing allocates.
+//
+// NOTE: a producer that is preempted between reserving and publishing holds
+// up the messages behind it (the queue is FIFO) until it resumes, as in
+// Vyukov's bounded queue.
+//
+// Thread-safety: TryPush from any thread; TryPop, Ready and the destructor
+// only from the single consumer.
+#ifndef ANVIL_RUNTIME_ACTOR_MAILBOX_H_
+#define ANVIL_RUNTIME_ACTOR_MAILBOX_H_
+
+#include <algorithm>
+#include <atomic>
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace anvil::internal {
+
+template <typename M>
+class Mailbox {
+ public:
+  static_assert(std::is_nothrow_move_constructible_v<M>,
+                "actor messages must be nothrow move constructible");
+
+  // Largest capacity a mailbox may have.
+  static constexpr uint32_t kMaxCapacity = uint32_t{1} << 30;
+  static constexpr size_t kStorageAlignment = alignof(M);
+
+  // The capacity a request for `capacity` slots gets: the next power of two,
+  // at least 1 and at most kMaxCapacity.
+  static constexpr uint32_t RoundCapacity(uint32_t capacity) {
+    uint32_t rounded = 1;
+    while (rounded < capacity && rounded < kMaxCapacity) rounded <<= 1;
+    return rounded;
+  }
+
+  // Bytes of storage a mailbox of `capacity` (after rounding) needs.
+  static constexpr size_t StorageBytes(uint32_t capacity) {
+    const size_t n = RoundCapacity(capacity);
+    return n * sizeof(M) + n;
+  }
+
+  // `storage` must hold StorageBytes(capacity) bytes aligned to
+  // kStorageAlignment and outlive the mailbox.
+  Mailbox(uint32_t capacity, void* storage)
+      : mask_(RoundCapacity(capacity) - 1),
+        items_(static_cast<M*>(storage)),
+        ready_(reinterpret_cast<std::atomic<uint8_t>*>(items_ + mask_ + 1)) {
+    for (uint32_t i = 0; i <= mask_; ++i) {
+      new (&ready_[i]) std::atomic<uint8_t>(0);
+    }
+  }
+  Mailbox(const Mailbox&) = delete;
+  Mailbox& operator=(const Mailbox&) = delete;
+
+  // Destroys the messages still queued. REQUIRES: no producer is running.
+  ~Mailbox() {
+    while (TryPop().has_value()) {
+    }
+  }
+
+  uint32_t capacity() const { return mask_ + 1; }
+
+  // Moves `message` into the mailbox unless it is full. On failure `message`
+  // is left as it was. On success `*position` (if given) is the message's
+  // position: the head() the consumer has while the message is queued.
+  // Thread-safe.
+  bool TryPush(M& message, uint32_t* position = nullptr) {
+    uint32_t tail = tail_.load(std::memory_order_relaxed);
+    do {
+      const uint32_t head = head_.load(std::memory_order_acquire);
+      if (tail - head > mask_) return false;
+    } while (!tail_.compare_exchange_weak(
+        tail, tail + 1, std::memory_order_seq_cst, std::memory_order_relaxed));
+    const uint32_t index = tail & mask_;
+    new (&items_[index]) M(std::move(message));
+    ready_[index].store(1, std::memory_order_seq_cst);
+    if (position != nullptr) *position = tail;
+    return true;
+  }
+
+  // The oldest published message, or nothing. Consumer only.
+  std::optional<M> TryPop() {
+    const uint32_t head = head_.load(std::memory_order_relaxed);
+    const uint32_t index = head & mask_;
+    if (ready_[index].load(std::memory_order_acquire) == 0) return std::nullopt;
+    std::optional<M> message(std::move(items_[index]));
+    items_[index].~M();
+    ready_[index].store(0, std::memory_order_relaxed);
+    head_.store(head + 1, std::memory_order_release);
+    return message;
+  }
+
+  // Position of the next message to pop. Consumer only.
+  uint32_t head() const { return head_.load(std::memory_order_relaxed); }
+
+  // True if the next message is published (TryPop would succeed).
+  // Sequentially consistent: see the parking protocol in actor_cell.h.
+  // Consumer only.
+  bool Ready() const {
+    return ready_[head_.load(std::memory_order_relaxed) & mask_].load(
+               std::memory_order_seq_cst) != 0;
+  }
+
+  // Messages reserved or queued; exact only when no producer is running.
+  uint32_t SizeApprox() const {
+    return tail_.load(std::memory_order_acquire) -
+           head_.load(std::memory_order_acquire);
+  }
+
+  // True if a push would find no room now. Any thread; a hint only.
+  bool FullApprox() const {
+    return tail_.load(std::memory_order_seq_cst) -
+               head_.load(std::memory_order_seq_cst) >
+           mask_;
+  }
+
+ private:
+  const uint32_t mask_;
+  std::atomic<uint32_t> head_{0};  // written by the consumer only
+  std::atomic<uint32_t> tail_{0};  // advanced by producers
+  M* const items_;
+  std::atomic<uint8_t>* const ready_;
+};
+
+}  // namespace anvil::internal
+
+#endif  // ANVIL_RUNTIME_ACTOR_MAILBOX_H_

@@ -1,0 +1,214 @@
+// Request<Req> and ReplySender<Reply>: request/response between actors.
+//
+// A request type names its reply type; the actor's message type must be
+// constructible from Request<Req> (a std::variant that lists it, or the
+// Request itself):
+//
+//   struct Get { using Reply = int; std::string key; };
+//   using CounterMsg = std::variant<Request<Get>, Increment>;
+//
+//   // Caller:
+//   absl::StatusOr<int> n = co_await counter.Call(Get{"hits"});
+//
+//   // Actor:
+//   if (auto* get = std::get_if<Request<Get>>(&*msg)) {
+//     get->reply.Send(counts[get->request.key]);
+//   }
+//
+// Guarantees: the caller gets exactly one result. It is the actor's reply;
+// or UNAVAILABLE / RESOURCE_EXHAUSTED when the request was not accepted;
+// or CANCELLED when the actor dropped the request without replying (it
+// failed, stopped, or destroyed the ReplySender); or DEADLINE_EXCEEDED when
+// the Call's timeout passed first (a late reply is then discarded).
+//
+// Thread-safety: a ReplySender may be moved to and used from any thread.
+#ifndef ANVIL_RUNTIME_ACTOR_REQUEST_H_
+#define ANVIL_RUNTIME_ACTOR_REQUEST_H_
+
+#include <atomic>
+#include <cassert>
+#include <coroutine>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "runtime/actor/actor_cell.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/timer_heap.h"
+#include "runtime/core/worker.h"
+
+namespace anvil {
+
+// The reply type of request type Req: Req::Reply unless specialized.
+template <typename Req>
+struct ReplyTraits {
+  using Reply = typename Req::Reply;
+};
+template <typename Req>
+using ReplyOf = typename ReplyTraits<Req>::Reply;
+
+namespace internal {
+
+// The one-shot rendezvous of a call: completed once, by the reply, by
+// dropping the ReplySender, or by the caller's deadline.
+template <typename Reply>
+class ReplyState final : public TimerNode {
+ public:
+  // Sets the result unless one was set already. Returns whether it did.
+  // Thread-safe.
+  bool Complete(absl::StatusOr<Reply> result) {
+    if (claimed_.exchange(true, std::memory_order_acq_rel)) return false;
+    result_.emplace(std::move(result));
+    if (phase_.exchange(kDone, std::memory_order_acq_rel) == kWaiting) {
+      waiter_.Resume();
+    }
+    return true;
+  }
+
+  // True once a result is set or being set.
+  bool claimed() const { return claimed_.load(std::memory_order_acquire); }
+
+  // --- The caller's side. ---
+  bool done() const { return phase_.load(std::memory_order_acquire) == kDone; }
+  // Registers the caller; returns false if the result is already there.
+  bool Wait(Waiter waiter, int64_t deadline) {
+    waiter_ = waiter;
+    if (deadline != INT64_MAX) {
+      this->deadline = deadline;
+      fire = &FireDeadline;
+      waiter.worker->timers().Add(this);
+    }
+    int expected = kEmpty;
+    if (phase_.compare_exchange_strong(expected, kWaiting,
+                                       std::memory_order_acq_rel)) {
+      return true;
+    }
+    CancelTimer();
+    return false;
+  }
+  // REQUIRES: on the waiter's worker (where it is resumed).
+  void CancelTimer() {
+    if (queued()) waiter_.worker->timers().Cancel(this);
+  }
+  absl::StatusOr<Reply> TakeResult() { return std::move(*result_); }
+
+ private:
+  static constexpr int kEmpty = 0;
+  static constexpr int kWaiting = 1;
+  static constexpr int kDone = 2;
+
+  static void FireDeadline(TimerNode* node) {
+    static_cast<ReplyState*>(node)->Complete(
+        absl::DeadlineExceededError("no reply before the call's deadline"));
+  }
+
+  std::atomic<bool> claimed_{false};
+  std::atomic<int> phase_{kEmpty};
+  Waiter waiter_{};
+  std::optional<absl::StatusOr<Reply>> result_;
+};
+
+}  // namespace internal
+
+// The capability to answer one request. Move-only. Destroying it without
+// sending completes the call with CANCELLED.
+template <typename Reply>
+class ReplySender {
+ public:
+  ReplySender() = default;
+  explicit ReplySender(std::shared_ptr<internal::ReplyState<Reply>> state)
+      : state_(std::move(state)) {}
+  ReplySender(ReplySender&&) noexcept = default;
+  ReplySender& operator=(ReplySender&& other) noexcept {
+    if (this != &other) {
+      Drop();
+      state_ = std::move(other.state_);
+    }
+    return *this;
+  }
+  ~ReplySender() { Drop(); }
+
+  // Answers the call with a value or an error. REQUIRES: not sent yet.
+  void Send(absl::StatusOr<Reply> reply) {
+    assert(state_ != nullptr && "ReplySender::Send called twice");
+    if (state_ == nullptr) return;
+    state_->Complete(std::move(reply));
+    state_.reset();
+  }
+
+  // False once Send was called (or for a default-constructed sender).
+  bool pending() const { return state_ != nullptr; }
+
+  // True if the caller stopped waiting (its deadline passed): the work for
+  // the reply may be skipped.
+  bool abandoned() const { return state_ != nullptr && state_->claimed(); }
+
+ private:
+  void Drop() {
+    if (state_ != nullptr) {
+      state_->Complete(absl::CancelledError(
+          "the actor dropped the request without replying"));
+      state_.reset();
+    }
+  }
+
+  std::shared_ptr<internal::ReplyState<Reply>> state_;
+};
+
+// A request with its reply slot; the message an actor receives for a Call.
+template <typename Req, typename Reply = ReplyOf<Req>>
+struct Request {
+  using RequestType = Req;
+  using ReplyType = Reply;
+
+  Req request;
+  ReplySender<Reply> reply;
+};
+
+namespace internal {
+
+// What `co_await ref.Call(req)` awaits: the request is already sent (or
+// refused, with `status` saying why).
+template <typename Reply>
+class [[nodiscard]] CallAwaiter {
+ public:
+  // A call that was refused before sending.
+  explicit CallAwaiter(absl::Status refused) : refused_(std::move(refused)) {}
+  CallAwaiter(std::shared_ptr<ReplyState<Reply>> state, int64_t deadline)
+      : state_(std::move(state)), deadline_(deadline) {}
+  CallAwaiter(CallAwaiter&&) noexcept = default;
+  ~CallAwaiter() {
+    if (state_ != nullptr && suspended_) state_->CancelTimer();
+  }
+
+  bool await_ready() const noexcept {
+    return state_ == nullptr || state_->done();
+  }
+  bool await_suspend(std::coroutine_handle<> caller) {
+    Worker* worker = Worker::Current();
+    assert(worker != nullptr && "co_await Call() needs a runtime worker");
+    suspended_ = state_->Wait(Waiter{caller, worker}, deadline_);
+    return suspended_;
+  }
+  absl::StatusOr<Reply> await_resume() {
+    if (state_ == nullptr) return std::move(refused_);
+    if (suspended_) {
+      state_->CancelTimer();
+      suspended_ = false;
+    }
+    return state_->TakeResult();
+  }
+
+ private:
+  absl::Status refused_;
+  std::shared_ptr<ReplyState<Reply>> state_;
+  int64_t deadline_ = INT64_MAX;
+  bool suspended_ = false;
+};
+
+}  // namespace internal
+}  // namespace anvil
+
+#endif  // ANVIL_RUNTIME_ACTOR_REQUEST_H_

@@ -1,0 +1,257 @@
+#include "runtime/actor/runtime.h"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/log.h"
+
+namespace anvil {
+namespace {
+
+// At most one runtime holds SIGINT and SIGTERM at a time.
+std::atomic<bool> signals_taken{false};
+
+internal::SchedulerOptions ToSchedulerOptions(const RuntimeOptions& options) {
+  internal::SchedulerOptions s;
+  s.threads = options.threads;
+  s.name = options.name;
+  s.cpu_affinity = options.cpu_affinity;
+  s.idle_spin = options.idle_spin;
+  s.stall_threshold = options.stall_threshold;
+  const std::string name = options.name;
+  s.on_stall = [name](size_t worker, absl::Duration stuck) {
+    Log().warn(
+        "{}: worker {} has run one actor step for {} without yielding; the "
+        "other actors on it wait (co_await something, or anvil::Yield())",
+        name, worker, absl::FormatDuration(stuck));
+  };
+  return s;
+}
+
+}  // namespace
+
+class Runtime::SignalHandler final : public internal::EventHandler {
+ public:
+  SignalHandler(Runtime& runtime, int fd) : runtime_(runtime), fd_(fd) {}
+  void OnEvents(uint32_t) override {
+    signalfd_siginfo info;
+    while (read(fd_, &info, sizeof(info)) == sizeof(info)) {
+      runtime_.OnSignal(static_cast<int>(info.ssi_signo));
+    }
+  }
+
+ private:
+  Runtime& runtime_;
+  const int fd_;
+};
+
+Runtime::Runtime(RuntimeOptions options)
+    : options_(std::move(options)), scheduler_(ToSchedulerOptions(options_)) {
+  if (options_.handle_signals && !signals_taken.exchange(true)) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    // Blocked here, before the workers start, so that they inherit it.
+    pthread_sigmask(SIG_BLOCK, &set, &saved_signal_mask_);
+    signal_fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (signal_fd_ < 0) {
+      Log().error("{}: signalfd failed: {}; signals are not handled",
+                  options_.name, std::strerror(errno));
+      pthread_sigmask(SIG_SETMASK, &saved_signal_mask_, nullptr);
+      signals_taken.store(false);
+    } else {
+      signal_handler_ = std::make_unique<SignalHandler>(*this, signal_fd_);
+      absl::Status added = scheduler_.worker(0).AddFd(signal_fd_, EPOLLIN,
+                                                      signal_handler_.get());
+      if (!added.ok()) Log().error("{}: {}", options_.name, added.ToString());
+    }
+  }
+  scheduler_.Start();
+}
+
+Runtime::~Runtime() {
+  Shutdown();
+  absl::Status status = Run();
+  if (!status.ok() && absl::IsDeadlineExceeded(status)) {
+    Log().error("{}: {}; destroying them", options_.name, status.ToString());
+  }
+  scheduler_.Stop();
+  ForceFinishRemaining();
+  std::vector<std::thread> threads;
+  {
+    MutexLock lock(mu_);
+    threads.swap(sync_threads_);
+    signal_subscribers_.clear();
+  }
+  for (std::thread& t : threads) t.join();
+  if (signal_fd_ >= 0) {
+    close(signal_fd_);
+    pthread_sigmask(SIG_SETMASK, &saved_signal_mask_, nullptr);
+    signals_taken.store(false);
+  }
+}
+
+internal::Worker* Runtime::ChooseWorker(const ActorOptions& options) {
+  if (options.worker >= 0) {
+    return &scheduler_.worker(static_cast<size_t>(options.worker) %
+                              scheduler_.size());
+  }
+  internal::Worker* current = internal::Worker::Current();
+  if (current != nullptr && current->index() < scheduler_.size() &&
+      &scheduler_.worker(current->index()) == current) {
+    return current;
+  }
+  return &scheduler_.NextWorker();
+}
+
+void Runtime::StartActor(internal::ActorCellBase* cell) {
+  bool refused = false;
+  {
+    MutexLock lock(mu_);
+    cell->registry_next = registry_;
+    if (registry_ != nullptr) registry_->registry_prev = cell;
+    registry_ = cell;
+    ++live_;
+    refused = stopping();
+  }
+  if (refused) {
+    cell->ForceFinish(absl::UnavailableError(
+        absl::StrCat("runtime '", options_.name, "' is shutting down; actor '",
+                     cell->name(), "' was not started")));
+    return;
+  }
+  cell->Start();
+}
+
+void Runtime::StartSyncThread(std::function<void()> body) {
+  MutexLock lock(mu_);
+  sync_threads_.emplace_back(std::move(body));
+}
+
+void Runtime::OnActorFinished(internal::ActorCellBase* cell,
+                              const absl::Status& status) {
+  MutexLock lock(mu_);
+  if (cell->registry_prev != nullptr) {
+    cell->registry_prev->registry_next = cell->registry_next;
+  } else {
+    registry_ = cell->registry_next;
+  }
+  if (cell->registry_next != nullptr) {
+    cell->registry_next->registry_prev = cell->registry_prev;
+  }
+  cell->registry_prev = cell->registry_next = nullptr;
+  --live_;
+  if (!status.ok() && first_failure_.ok() && !stopping()) {
+    first_failure_ = absl::Status(
+        status.code(),
+        absl::StrCat("actor '", cell->name(), "' failed: ", status.message()));
+  }
+  finished_cv_.NotifyAll();
+}
+
+absl::Status Runtime::Run() {
+  MutexLock lock(mu_);
+  while (live_ > 0) {
+    if (shutdown_deadline_ == INT64_MAX) {
+      finished_cv_.Wait(mu_);
+      continue;
+    }
+    const int64_t left = shutdown_deadline_ - Clock::MonotonicNanos();
+    if (left <= 0) {
+      std::vector<std::string> names;
+      for (internal::ActorCellBase* c = registry_; c != nullptr;
+           c = c->registry_next) {
+        if (names.size() == 10) {
+          names.push_back("...");
+          break;
+        }
+        names.push_back(c->name());
+      }
+      return absl::DeadlineExceededError(
+          absl::StrCat(live_, " actor(s) still running ",
+                       absl::FormatDuration(options_.shutdown_timeout),
+                       " after shutdown began: ", absl::StrJoin(names, ", ")));
+    }
+    finished_cv_.WaitFor(mu_, std::chrono::nanoseconds(left));
+  }
+  return first_failure_;
+}
+
+void Runtime::Shutdown() {
+  if (stopping_.exchange(true, std::memory_order_acq_rel)) return;
+  MutexLock lock(mu_);
+  shutdown_deadline_ = Clock::DeadlineAfter(options_.shutdown_timeout);
+  for (internal::ActorCellBase* c = registry_; c != nullptr;
+       c = c->registry_next) {
+    c->RequestStop();
+  }
+  finished_cv_.NotifyAll();
+}
+
+size_t Runtime::live_actors() {
+  MutexLock lock(mu_);
+  return live_;
+}
+
+void Runtime::SubscribeSignals(ActorRef<Signal> subscriber) {
+  MutexLock lock(mu_);
+  signal_subscribers_.push_back(std::move(subscriber));
+}
+
+void Runtime::OnSignal(int signal_number) {
+  if (stopping()) {
+    Log().error("{}: second signal ({}) during shutdown; exiting now",
+                options_.name, strsignal(signal_number));
+    std::_Exit(128 + signal_number);
+  }
+  std::vector<ActorRef<Signal>> subscribers;
+  {
+    MutexLock lock(mu_);
+    std::erase_if(signal_subscribers_,
+                  [](const ActorRef<Signal>& r) { return !r.IsAlive(); });
+    subscribers = signal_subscribers_;
+  }
+  size_t delivered = 0;
+  for (const ActorRef<Signal>& subscriber : subscribers) {
+    absl::Status sent = subscriber.TrySend(Signal{signal_number});
+    if (sent.ok()) {
+      ++delivered;
+    } else {
+      Log().warn("{}: could not deliver signal {} to '{}': {}", options_.name,
+                 strsignal(signal_number), subscriber.name(), sent.ToString());
+    }
+  }
+  if (delivered > 0) return;
+  Log().info("{}: {} received; shutting down gracefully (again to force)",
+             options_.name, strsignal(signal_number));
+  Shutdown();
+}
+
+void Runtime::ForceFinishRemaining() {
+  while (true) {
+    internal::ActorCellBase* cell;
+    {
+      MutexLock lock(mu_);
+      // Sync actors finish on their own threads, which are joined next.
+      cell = registry_;
+      while (cell != nullptr && cell->is_sync()) cell = cell->registry_next;
+      if (cell == nullptr) return;
+    }
+    cell->ForceFinish(absl::CancelledError(
+        absl::StrCat("runtime '", options_.name,
+                     "' was destroyed before the actor finished")));
+  }
+}
+
+}  // namespace anvil

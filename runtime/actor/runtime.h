@@ -1,0 +1,294 @@
+// Runtime: worker threads running actors. The entry point of anvil's actor
+// layer: spawn actors, then Run() until they finish or a signal shuts the
+// runtime down.
+//
+//   anvil::Task<> Greeter(anvil::Context<std::string>& ctx) {
+//     while (std::optional<std::string> name = co_await ctx.Receive()) {
+//       spdlog::info("hello, {}", *name);
+//     }
+//   }
+//
+//   int main() {
+//     anvil::Runtime runtime(anvil::RuntimeOptions{.threads = 2});
+//     anvil::ActorRef<std::string> greeter =
+//         runtime.Spawn(Greeter, anvil::ActorOptions{.name = "greeter"});
+//     greeter.TrySend("world").IgnoreError();
+//     greeter = {};             // last ref gone: Greeter's Receive ends
+//     return runtime.Run().ok() ? 0 : 1;
+//   }
+//
+// Spawn(fn, args..., options): `fn` is `Task<> fn(Context<M>&, Args...)` or
+// `Task<absl::Status> fn(Context<M>&, Args...)`; the arguments are copied
+// into the actor (and passed again on a restart); the trailing ActorOptions
+// is optional. SpawnSync takes `absl::Status fn(SyncContext<M>&, Args...)`
+// (or void) and runs it on a thread of its own.
+//
+// Shutdown (Shutdown(), SIGINT or SIGTERM, or the destructor): stop
+// accepting (sends get UNAVAILABLE, new spawns finish at once with
+// UNAVAILABLE), drain (each actor's Receive delivers what is queued, then
+// returns nothing), and wait for the bodies to return, at most
+// RuntimeOptions::shutdown_timeout. Run() returns then. A second signal
+// during shutdown exits the process at once with 128 + the signal number.
+// The destructor destroys the bodies that did not finish in time.
+//
+// Signals: with RuntimeOptions::handle_signals, SIGINT and SIGTERM are
+// blocked in the constructing thread (and so in every thread it starts
+// later) and read from a signalfd on worker 0. Actors that subscribed with
+// SubscribeSignals get each one as a Signal message; with no live
+// subscriber the runtime shuts down. Construct the Runtime before starting
+// other threads, so that none of them takes the signal first.
+//
+// Thread-safe: Spawn, SpawnSync, Shutdown and SubscribeSignals from any
+// thread, including actors. Run() from one thread.
+#ifndef ANVIL_RUNTIME_ACTOR_RUNTIME_H_
+#define ANVIL_RUNTIME_ACTOR_RUNTIME_H_
+
+#include <signal.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "runtime/actor/actor_cell.h"
+#include "runtime/actor/actor_instance.h"
+#include "runtime/actor/actor_options.h"
+#include "runtime/actor/actor_ref.h"
+#include "runtime/actor/context.h"
+#include "runtime/actor/sync_context.h"
+#include "runtime/core/mutex.h"
+#include "runtime/core/scheduler.h"
+#include "runtime/core/task.h"
+
+namespace anvil {
+
+struct RuntimeOptions {
+  // Behaviour.
+
+  // Worker threads; 0 means one per available CPU.
+  size_t threads = 0;
+  // Prefix of thread names and of log lines.
+  std::string name = "anvil";
+  // Pin worker i to CPU i.
+  bool cpu_affinity = false;
+  // Take SIGINT and SIGTERM (see the file comment). Only one Runtime in a
+  // process holds them at a time; later ones run without.
+  bool handle_signals = true;
+  // How long a graceful shutdown waits for actors before giving up on them.
+  absl::Duration shutdown_timeout = absl::Seconds(30);
+  // Mailbox capacity of actors that do not set ActorOptions::inbox_capacity.
+  uint32_t default_inbox_capacity = 64;
+
+  // Performance.
+
+  // How long an idle worker polls for work before sleeping in epoll_wait.
+  // Longer makes wake-ups across workers cheaper and idle workers costlier.
+  absl::Duration idle_spin = absl::Microseconds(20);
+  // A worker that runs one step of an actor for longer than this is
+  // reported in the log (and counted in stalls()): a body that never
+  // awaits starves the other actors on its worker. Zero disables it.
+  absl::Duration stall_threshold = absl::Seconds(1);
+};
+
+// A signal delivered to subscribed actors.
+struct Signal {
+  int number;  // SIGINT or SIGTERM
+};
+
+namespace internal {
+
+template <typename T>
+struct ContextMessage;
+template <typename M>
+struct ContextMessage<Context<M>&> {
+  using type = M;
+  static constexpr bool kSync = false;
+};
+template <typename M>
+struct ContextMessage<SyncContext<M>&> {
+  using type = M;
+  static constexpr bool kSync = true;
+};
+
+// The first parameter type of a function, function pointer or (non-generic)
+// callable object.
+template <typename F>
+struct FirstParameter : FirstParameter<decltype(&F::operator())> {};
+template <typename R, typename First, typename... Rest>
+struct FirstParameter<R (*)(First, Rest...)> {
+  using type = First;
+};
+template <typename R, typename First, typename... Rest>
+struct FirstParameter<R(First, Rest...)> {
+  using type = First;
+};
+template <typename R, typename C, typename First, typename... Rest>
+struct FirstParameter<R (C::*)(First, Rest...) const> {
+  using type = First;
+};
+template <typename R, typename C, typename First, typename... Rest>
+struct FirstParameter<R (C::*)(First, Rest...)> {
+  using type = First;
+};
+
+template <typename Fn>
+using ActorMessageOf = typename ContextMessage<
+    typename FirstParameter<std::decay_t<Fn>>::type>::type;
+
+template <typename... Args>
+constexpr bool kLastIsOptions = [] {
+  if constexpr (sizeof...(Args) == 0) {
+    return false;
+  } else {
+    return std::is_same_v<std::decay_t<std::tuple_element_t<
+                              sizeof...(Args) - 1, std::tuple<Args...>>>,
+                          ActorOptions>;
+  }
+}();
+
+}  // namespace internal
+
+class Runtime {
+ public:
+  explicit Runtime(RuntimeOptions options = {});
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+  // Shuts down (see the file comment) and joins every thread.
+  ~Runtime();
+
+  // Starts an actor; see the file comment. Returns its ref (the only
+  // one, to start with).
+  template <typename Fn, typename... Args>
+  auto Spawn(Fn&& fn, Args&&... args) {
+    return SpawnSplit<false>(std::forward<Fn>(fn), std::forward<Args>(args)...);
+  }
+
+  // Starts a sync actor on its own thread; see sync_context.h.
+  template <typename Fn, typename... Args>
+  auto SpawnSync(Fn&& fn, Args&&... args) {
+    return SpawnSplit<true>(std::forward<Fn>(fn), std::forward<Args>(args)...);
+  }
+
+  // Blocks until every actor has finished, or a shutdown has waited
+  // shutdown_timeout for them. Returns OK; or the first error an actor was
+  // stopped with, prefixed with its name; or DEADLINE_EXCEEDED naming the
+  // actors still running after the timeout.
+  absl::Status Run();
+
+  // Starts a graceful shutdown and returns; Run() returns when it is done.
+  // Calling it again has no effect.
+  void Shutdown();
+
+  // True once Shutdown started.
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+
+  // `subscriber` receives every SIGINT and SIGTERM as a Signal, instead of
+  // the runtime shutting down. Dead subscribers are forgotten.
+  void SubscribeSignals(ActorRef<Signal> subscriber);
+
+  // True if this runtime took SIGINT and SIGTERM.
+  bool handles_signals() const { return signal_fd_ >= 0; }
+
+  size_t workers() const { return scheduler_.size(); }
+  // Actors spawned and not finished.
+  size_t live_actors();
+  // Stalls the watchdog has reported.
+  uint64_t stalls() const { return scheduler_.stalls(); }
+
+  // For test helpers and the layers above: the workers.
+  internal::Scheduler& scheduler() { return scheduler_; }
+
+ private:
+  friend class internal::ActorCellBase;
+  class SignalHandler;
+
+  template <bool kSync, typename Fn, typename... Args>
+  auto SpawnSplit(Fn&& fn, Args&&... args) {
+    if constexpr (internal::kLastIsOptions<Args...>) {
+      auto all = std::forward_as_tuple(std::forward<Args>(args)...);
+      ActorOptions options = std::get<sizeof...(Args) - 1>(all);
+      return [&]<size_t... I>(std::index_sequence<I...>) {
+        return SpawnWith<kSync>(
+            std::move(options), std::forward<Fn>(fn),
+            std::forward<std::tuple_element_t<I, decltype(all)>>(
+                std::get<I>(all))...);
+      }
+      (std::make_index_sequence<sizeof...(Args) - 1>{});
+    } else {
+      return SpawnWith<kSync>(ActorOptions{}, std::forward<Fn>(fn),
+                              std::forward<Args>(args)...);
+    }
+  }
+
+  template <bool kSync, typename Fn, typename... Args>
+  auto SpawnWith(ActorOptions options, Fn&& fn, Args&&... args) {
+    using Parameter = typename internal::FirstParameter<std::decay_t<Fn>>::type;
+    static_assert(internal::ContextMessage<Parameter>::kSync == kSync,
+                  "Spawn takes Task<> fn(Context<M>&, ...); SpawnSync takes "
+                  "absl::Status fn(SyncContext<M>&, ...)");
+    using M = internal::ActorMessageOf<Fn>;
+    using Instance =
+        internal::ActorInstance<M, std::decay_t<Fn>, std::decay_t<Args>...>;
+    if constexpr (!kSync) {
+      using Body = std::invoke_result_t<std::decay_t<Fn>&, Context<M>&,
+                                        std::decay_t<Args>&...>;
+      static_assert(std::is_same_v<Body, Task<void>> ||
+                        std::is_same_v<Body, Task<absl::Status>>,
+                    "an actor body returns Task<> or Task<absl::Status>");
+    }
+    const uint32_t capacity = options.inbox_capacity != 0
+                                  ? options.inbox_capacity
+                                  : options_.default_inbox_capacity;
+    internal::Worker* worker = kSync ? nullptr : ChooseWorker(options);
+    Instance* instance = Instance::Create(
+        *this, next_actor_id_.fetch_add(1, std::memory_order_relaxed), worker,
+        options, capacity, std::forward<Fn>(fn), std::forward<Args>(args)...);
+    internal::ActorCellBase* cell = instance->cell();
+    cell->Ref();  // for the returned ActorRef
+    ActorRef<M> ref = ActorRef<M>::Adopt(instance);
+    StartActor(cell);
+    return ref;
+  }
+
+  internal::Worker* ChooseWorker(const ActorOptions& options);
+  // Registers the actor and starts it, or finishes it at once if the
+  // runtime is stopping.
+  void StartActor(internal::ActorCellBase* cell);
+  void StartSyncThread(std::function<void()> body);
+  void OnActorFinished(internal::ActorCellBase* cell,
+                       const absl::Status& status);
+  void OnSignal(int signal_number);
+  // Destroys the bodies still registered. REQUIRES: workers stopped.
+  void ForceFinishRemaining();
+
+  const RuntimeOptions options_;
+  internal::Scheduler scheduler_;
+  std::atomic<uint64_t> next_actor_id_{1};
+  std::atomic<bool> stopping_{false};
+
+  Mutex mu_;
+  CondVar finished_cv_;
+  internal::ActorCellBase* registry_ ABSL_GUARDED_BY(mu_) = nullptr;
+  size_t live_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Status first_failure_ ABSL_GUARDED_BY(mu_);
+  int64_t shutdown_deadline_ ABSL_GUARDED_BY(mu_) = INT64_MAX;
+  std::vector<std::thread> sync_threads_ ABSL_GUARDED_BY(mu_);
+  std::vector<ActorRef<Signal>> signal_subscribers_ ABSL_GUARDED_BY(mu_);
+
+  int signal_fd_ = -1;
+  std::unique_ptr<SignalHandler> signal_handler_;
+  sigset_t saved_signal_mask_;
+};
+
+}  // namespace anvil
+
+#endif  // ANVIL_RUNTIME_ACTOR_RUNTIME_H_
