@@ -8,13 +8,9 @@
 
 namespace anvil::internal {
 
-ActorCellBase::ActorCellBase(Runtime& runtime, uint64_t id, Worker* worker,
-                             ActorOptions& options, bool sync)
-    : runtime_(&runtime),
-      id_(id),
-      sync_(sync),
-      placement_(options.placement),
-      worker_(worker) {
+ActorCellBase::ActorCellBase(uint32_t id, Worker* worker, ActorOptions& options,
+                             bool sync)
+    : worker_(worker), id_(id), sync_(sync), placement_(options.placement) {
   if (!options.name.empty() || !options.supervisor.is_default()) {
     auto* s = new ActorSlowState;
     s->name = std::move(options.name);
@@ -133,8 +129,8 @@ void ActorCellBase::Wake(bool check_position, uint32_t position) {
 
 void ActorCellBase::BeginPark(std::coroutine_handle<> handle, uint32_t head) {
   waiter_ = handle;
-  parking_word_ = uint64_t{head} << 2;
-  park_.store(parking_word_ | kParking, std::memory_order_seq_cst);
+  parking_head_ = head;
+  park_.store((uint64_t{head} << 2) | kParking, std::memory_order_seq_cst);
   // A sender that announced itself but was not seen by a pop gets its turn
   // now that the mailbox is empty.
   if (has_send_waiters_.load(std::memory_order_seq_cst)) WakeOneSender();
@@ -176,7 +172,7 @@ absl::Status ActorCellBase::final_status() {
 void ActorCellBase::Start() {
   state_.store(State::kRunning, std::memory_order_release);
   if (sync_) {
-    runtime_->StartSyncThread([this] { RunSyncThread(); });
+    runtime().StartSyncThread([this] { RunSyncThread(); });
     return;
   }
   body_ = CreateBody();
@@ -197,7 +193,7 @@ bool ActorCellBase::OnBodyFinished(const absl::Status& status) {
   }
   ActorSlowState* s = slow_.load(std::memory_order_acquire);
   const bool restart =
-      s != nullptr && !stop_requested() && !runtime_->stopping() &&
+      s != nullptr && !stop_requested() && !runtime().stopping() &&
       s->supervisor.Decide(status) == SupervisorDecision::kRestart;
   if (!restart) {
     Log().error("actor '{}' failed and stops: {}", name(), status.ToString());
@@ -242,7 +238,7 @@ void ActorCellBase::Finish(const absl::Status& status) {
   }
   for (const Waiter& w : senders) w.Resume();
   for (const Waiter& w : joiners) w.Resume();
-  runtime_->OnActorFinished(this, status);
+  runtime().OnActorFinished(this, status);
   UnrefRunning();
 }
 

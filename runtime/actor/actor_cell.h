@@ -11,25 +11,28 @@
 // the cell; a message still in the mailbox then is destroyed with it.
 //
 // Parking protocol (how a consumer sleeps without losing a wake-up). The
-// park word holds a state, kActive -> kParking -> kParked, and the mailbox
-// head the consumer parked at:
-//   consumer: waiter_ = h; word = (head, kParking) (seq_cst);
-//             if mailbox ready or end condition: word = kActive, go on;
-//             else CAS (head, kParking) -> (head, kParked); if that fails
-//             (a producer set kWakePending meanwhile): word = kActive, go
-//             on; else suspend.
-//   producer of the message at position p: publish (seq_cst store); then,
-//             unless p < head (the consumer already took that message: a
-//             late wake-up, ignored),
-//             kParking -> kWakePending (the consumer will not suspend), or
-//             kParked  -> kActive and resume the consumer.
+// park word holds a state and the mailbox head the consumer parked at.
+//   producer of the message at position p: reserve p with a seq_cst CAS on
+//     the mailbox tail, write and publish the message, load the park word;
+//     unless p < head (the consumer already took that message: a late
+//     wake-up, ignored): kParked -> kActive and resume the consumer, or
+//     kParking -> kWakePending (the consumer will not suspend).
+//   consumer pinned to its worker (Placement::kWorker): word = (head,
+//     kParked) (seq_cst); if the tail moved or an end condition holds, CAS
+//     back to kActive and go on; if that CAS fails a producer has already
+//     resumed it, which takes effect on this same worker after it suspends.
+//   consumer that other workers may resume (kAnyWorker, sync actors): word
+//     = (head, kParking); if the tail moved or an end condition holds,
+//     word = kActive and go on; else CAS kParking -> kParked and suspend,
+//     unless a producer set kWakePending meanwhile. So a producer resumes it
+//     only once fully parked: it never touches its frame after another
+//     thread may have resumed it.
 // Both sides store, then load what the other stores, all sequentially
-// consistent, so at least one of them sees the other. A producer resumes
-// the consumer only once it is fully parked, so the consumer never touches
-// its frame after another thread may have resumed it; and only for a
-// message it has not taken, so a resumed Receive always finds a message or
-// an end condition. The end conditions (stop requested, last ActorRef gone)
-// wake the same way, without the position check.
+// consistent, so at least one of them sees the other; and a producer wakes
+// only for a message not yet taken, so a resumed Receive always finds a
+// message (perhaps still being written) or an end condition. The end
+// conditions (stop requested, last ActorRef gone) wake the same way,
+// without the position check.
 //
 // Thread-safety: documented per member; the body's state is touched only by
 // the body, one step at a time.
@@ -73,7 +76,7 @@ struct ActorSlowState {
   absl::Status final_status ABSL_GUARDED_BY(mu);  // set when finished
 };
 
-class ActorCellBase : public TaskObserver {
+class ActorCellBase : public Continuation {
  public:
   enum class State : uint8_t {
     kCreated,   // spawned, body not started yet
@@ -103,7 +106,7 @@ class ActorCellBase : public TaskObserver {
   }
   // The actor's name ("actor-<id>" unless named).
   std::string name() const;
-  Runtime& runtime() const { return *runtime_; }
+  Runtime& runtime() const { return *static_cast<Runtime*>(worker_->owner()); }
 
   // Tells the actor to stop: Receive drains the mailbox, then returns
   // nothing; sends are refused with UNAVAILABLE. Thread-safe.
@@ -113,7 +116,12 @@ class ActorCellBase : public TaskObserver {
 
   // Resumes the consumer if it is parked before the message at `position`,
   // which the caller just published.
-  void WakeConsumer(uint32_t position) { Wake(true, position); }
+  void WakeConsumer(uint32_t position) {
+    // Fast path: the consumer is running or queued, so it will find the
+    // message by itself.
+    const uint64_t state = park_.load(std::memory_order_seq_cst) & kStateMask;
+    if (state == kParking || state == kParked) Wake(true, position);
+  }
   // Resumes the consumer if it is parked, for an end condition.
   void WakeForEnd() { Wake(false, 0); }
 
@@ -136,9 +144,57 @@ class ActorCellBase : public TaskObserver {
 
   // --- Consumer side. Only the body. ---
 
-  // Announces that the body is about to park with the mailbox at `head`;
-  // `handle` (null for sync actors) is what a producer resumes. The caller
-  // then re-checks the mailbox and the end conditions: if either holds,
+  // Parks the body's coroutine `handle` with the mailbox at `head`, unless
+  // `has_work()` (the mailbox's NonEmpty) or an end condition says not to.
+  // Returns true if it suspends: from then on the caller must not touch the
+  // cell or its frame.
+  template <typename HasWork>
+  bool Park(std::coroutine_handle<> handle, uint32_t head, HasWork has_work) {
+    if (placement_ == Placement::kWorker) {
+      Worker* current = Worker::Current();
+      if (current == worker_ && current->has_queued_work()) {
+        // Other work is ready here: let it run first and look again then,
+        // instead of parking (a producer among it needs no wake-up). Once
+        // per Receive, so idle actors still park.
+        waiter_ = handle;
+        current->ScheduleLocal(this);
+        return true;
+      }
+    }
+    return ParkNow(handle, head, has_work);
+  }
+
+  template <typename HasWork>
+  bool ParkNow(std::coroutine_handle<> handle, uint32_t head,
+               HasWork has_work) {
+    if (placement_ == Placement::kAnyWorker) {
+      BeginPark(handle, head);
+      if (has_work() || EndRequested()) {
+        CancelPark();
+        return false;
+      }
+      return FinishPark();
+    }
+    waiter_ = handle;
+    const uint64_t parked = (uint64_t{head} << 2) | kParked;
+    park_.store(parked, std::memory_order_seq_cst);
+    if (has_send_waiters_.load(std::memory_order_seq_cst)) WakeOneSender();
+    if (has_work() || EndRequested()) {
+      uint64_t expected = parked;
+      // Fails only if a producer resumed us already (on this worker).
+      return !park_.compare_exchange_strong(expected, kActive,
+                                            std::memory_order_seq_cst);
+    }
+    return true;
+  }
+
+  // The parked body's coroutine, for Run() after a yield.
+  std::coroutine_handle<> waiter() const { return waiter_; }
+
+  // Two-phase parking, for actors that other threads may resume: announces
+  // that the body is about to park with the mailbox at `head`; `handle`
+  // (null for sync actors) is what a producer resumes. The caller then
+  // re-checks the mailbox and the end conditions: if either holds,
   // CancelPark(); else FinishPark().
   void BeginPark(std::coroutine_handle<> handle, uint32_t head);
   void CancelPark() { park_.store(kActive, std::memory_order_seq_cst); }
@@ -146,8 +202,9 @@ class ActorCellBase : public TaskObserver {
   // true if parked: from then on the caller must not touch the cell or its
   // frame (another thread may resume it at once).
   bool FinishPark() {
-    uint64_t expected = parking_word_ | kParking;
-    if (park_.compare_exchange_strong(expected, parking_word_ | kParked,
+    const uint64_t word = uint64_t{parking_head_} << 2;
+    uint64_t expected = word | kParking;
+    if (park_.compare_exchange_strong(expected, word | kParked,
                                       std::memory_order_seq_cst)) {
       return true;
     }
@@ -165,7 +222,7 @@ class ActorCellBase : public TaskObserver {
   }
 
   // --- For the runtime. ---
-  uint64_t id() const { return id_; }
+  uint32_t id() const { return id_; }
   Worker* worker() const { return worker_; }
   bool is_sync() const { return sync_; }
   // Starts the body on its worker (or its thread, for sync actors).
@@ -180,8 +237,9 @@ class ActorCellBase : public TaskObserver {
   ActorCellBase* registry_next = nullptr;
 
  protected:
-  ActorCellBase(Runtime& runtime, uint64_t id, Worker* worker,
-                ActorOptions& options, bool sync);
+  // `worker` is the home worker (for sync actors: any worker of the
+  // runtime, which only serves to reach the Runtime).
+  ActorCellBase(uint32_t id, Worker* worker, ActorOptions& options, bool sync);
   virtual ~ActorCellBase();
 
   // Creates the body coroutine, not started. Its promise's observer is this.
@@ -196,7 +254,8 @@ class ActorCellBase : public TaskObserver {
   virtual void DeleteSelf() = 0;
   // Blocks a sync actor until WakeConsumer resumes it.
   void WaitWhileParked() {
-    park_.wait(parking_word_ | kParked, std::memory_order_seq_cst);
+    park_.wait((uint64_t{parking_head_} << 2) | kParked,
+               std::memory_order_seq_cst);
   }
 
   // Called with the body's outcome; restarts it or finishes the actor.
@@ -211,7 +270,7 @@ class ActorCellBase : public TaskObserver {
   static constexpr uint64_t kWakePending = 3;
   static constexpr uint64_t kStateMask = 3;
   std::atomic<uint64_t> park_{kActive};
-  uint64_t parking_word_ = 0;  // (head << 2) while parking; body only
+  uint32_t parking_head_ = 0;  // the head BeginPark parked at; body only
 
  private:
   void OnTaskDone(std::coroutine_handle<> task) noexcept final;
@@ -231,18 +290,18 @@ class ActorCellBase : public TaskObserver {
   void UnrefRunning();
   void ReleaseWaking();
 
-  Runtime* const runtime_;
-  const uint64_t id_;
+  // Field order packs the control block.
+  Worker* const worker_;            // home worker (any worker for sync actors)
+  std::coroutine_handle<> waiter_;  // the parked consumer
+  std::coroutine_handle<> body_;    // the running body, if any
+  std::atomic<ActorSlowState*> slow_{nullptr};
   std::atomic<uint64_t> refs_{kRunning};
+  const uint32_t id_;
   std::atomic<State> state_{State::kCreated};
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> has_send_waiters_{false};
   const bool sync_;
   const Placement placement_;
-  Worker* const worker_;            // home worker; null for sync actors
-  std::coroutine_handle<> waiter_;  // the parked consumer
-  std::coroutine_handle<> body_;    // the running body, if any
-  std::atomic<ActorSlowState*> slow_{nullptr};
 };
 
 template <typename StillFull>

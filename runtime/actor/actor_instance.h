@@ -18,6 +18,7 @@
 #include "runtime/actor/context.h"
 #include "runtime/actor/mailbox.h"
 #include "runtime/actor/sync_context.h"
+#include "runtime/core/frame_pool.h"
 #include "runtime/core/task.h"
 
 namespace anvil::internal {
@@ -42,7 +43,7 @@ class ActorInstance final : public Context<M> {
 
   // Allocates the instance and its mailbox storage together.
   template <typename F, typename... A>
-  static ActorInstance* Create(Runtime& runtime, uint64_t id, Worker* worker,
+  static ActorInstance* Create(uint32_t id, Worker* worker,
                                ActorOptions& options, uint32_t capacity, F&& fn,
                                A&&... args) {
     const size_t storage_offset = StorageOffset();
@@ -50,7 +51,7 @@ class ActorInstance final : public Context<M> {
     void* memory = Allocate(bytes);
     void* storage = static_cast<std::byte*>(memory) + storage_offset;
     return new (memory)
-        ActorInstance(runtime, id, worker, options, capacity, storage,
+        ActorInstance(id, worker, options, capacity, storage,
                       std::forward<F>(fn), std::forward<A>(args)...);
   }
 
@@ -58,17 +59,15 @@ class ActorInstance final : public Context<M> {
 
  private:
   template <typename F, typename... A>
-  ActorInstance(Runtime& runtime, uint64_t id, Worker* worker,
-                ActorOptions& options, uint32_t capacity, void* storage, F&& fn,
-                A&&... args)
-      : Context<M>(runtime, id, worker, options, kSync, capacity, storage),
+  ActorInstance(uint32_t id, Worker* worker, ActorOptions& options,
+                uint32_t capacity, void* storage, F&& fn, A&&... args)
+      : Context<M>(id, worker, options, kSync, capacity, storage),
         fn_(std::forward<F>(fn)),
         args_(std::forward<A>(args)...) {}
 
   static constexpr size_t kAlignment =
       std::max(alignof(ActorInstance), alignof(M));
-  static constexpr bool kOverAligned =
-      kAlignment > __STDCPP_DEFAULT_NEW_ALIGNMENT__;
+  static constexpr bool kOverAligned = kAlignment > kPoolAlignment;
 
   static constexpr size_t StorageOffset() {
     return (sizeof(ActorInstance) + alignof(M) - 1) / alignof(M) * alignof(M);
@@ -77,17 +76,19 @@ class ActorInstance final : public Context<M> {
     if constexpr (kOverAligned) {
       return ::operator new (bytes, std::align_val_t{kAlignment});
     } else {
-      return ::operator new(bytes);
+      return PoolAllocate(bytes);
     }
   }
 
   void DeleteSelf() override {
+    const size_t bytes =
+        StorageOffset() + Mailbox<M>::StorageBytes(this->inbox_capacity());
     this->~ActorInstance();
     if constexpr (kOverAligned) {
       ::operator delete (static_cast<void*>(this),
                          std::align_val_t{kAlignment});
     } else {
-      ::operator delete(static_cast<void*>(this));
+      PoolFree(static_cast<void*>(this), bytes);
     }
   }
 

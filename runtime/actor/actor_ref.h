@@ -124,7 +124,7 @@ class [[nodiscard]] SendAwaiter {
     } else {
       status_ = NoActorError();
     }
-    return !absl::IsResourceExhausted(status_);
+    return status_.code() != absl::StatusCode::kResourceExhausted;
   }
   std::coroutine_handle<> await_suspend(std::coroutine_handle<> sender) {
     slow_ = cell_ != nullptr ? WaitAndPush(cell_, std::move(message_))
@@ -142,7 +142,9 @@ class [[nodiscard]] SendAwaiter {
     while (true) {
       co_await RoomAwaiter{cell->base(), &Context<M>::MailboxFull};
       absl::Status status = cell->TryPushMessage(message);
-      if (!absl::IsResourceExhausted(status)) co_return status;
+      if (status.code() != absl::StatusCode::kResourceExhausted) {
+        co_return status;
+      }
     }
   }
 

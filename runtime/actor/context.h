@@ -69,6 +69,15 @@ class Context : protected internal::ActorCellBase {
     return message;
   }
 
+ private:
+  // TryReceive, but a message still being written is waited for.
+  std::optional<M> ReceiveQueued() {
+    std::optional<M> message = mailbox_.PopWaiting();
+    if (message.has_value()) MaybeWakeSender();
+    return message;
+  }
+
+ public:
   // A ref to this actor. NOTE: while the body holds one, Receive() cannot
   // see "every ActorRef is gone".
   ActorRef<M> Self() {
@@ -85,11 +94,21 @@ class Context : protected internal::ActorCellBase {
   uint32_t inbox_capacity() const { return mailbox_.capacity(); }
 
  protected:
-  Context(Runtime& runtime, uint64_t id, internal::Worker* worker,
-          ActorOptions& options, bool sync, uint32_t capacity, void* storage)
-      : ActorCellBase(runtime, id, worker, options, sync),
-        mailbox_(capacity, storage) {}
+  Context(uint32_t id, internal::Worker* worker, ActorOptions& options,
+          bool sync, uint32_t capacity, void* storage)
+      : ActorCellBase(id, worker, options, sync), mailbox_(capacity, storage) {}
   ~Context() override = default;
+
+  // After Receive yielded (see ActorCellBase::Park): resume the body if
+  // there is something to receive now, or park it for real.
+  void Run() override {
+    std::coroutine_handle<> body = waiter();
+    if (mailbox_.Ready() || EndRequested() ||
+        !ParkNow(body, mailbox_.head(),
+                 [this] { return mailbox_.NonEmpty(); })) {
+      body.resume();
+    }
+  }
 
   size_t DropMessages() override {
     size_t dropped = 0;
@@ -142,15 +161,11 @@ class [[nodiscard]] ReceiveAwaiter {
     // A local copy: once parked, this awaiter (in the frame) may be resumed
     // and destroyed by another thread.
     Context<M>& context = context_;
-    context.BeginPark(body, context.mailbox_.head());
-    if (context.mailbox_.Ready() || context.EndRequested()) {
-      context.CancelPark();
-      return false;
-    }
-    return context.FinishPark();
+    return context.Park(body, context.mailbox_.head(),
+                        [&context] { return context.mailbox_.NonEmpty(); });
   }
   std::optional<M> await_resume() {
-    if (!message_.has_value()) message_ = context_.TryReceive();
+    if (!message_.has_value()) message_ = context_.ReceiveQueued();
     return std::move(message_);
   }
 

@@ -12,13 +12,12 @@
 // and one ready byte per slot after it, in storage the owner provides (an
 // actor keeps it in the same allocation as its control block).
 //
-// Producers reserve a slot with one CAS on the tail, construct the message
-// in place and publish it with a sequentially consistent store of its ready
-// byte (which the parking protocol of the actor relies on, see
-// actor_cell.h). The consumer moves the message out, clears the byte and
-// advances the head. PERFORMANCE: a push is two atomic read-modify-writes
-// on x86 (the CAS and the publishing store), a pop is plain loads and
-// stores; nothing allocates.
+// Producers reserve a slot with one sequentially consistent CAS on the tail
+// (which the parking protocol of the actor relies on, see actor_cell.h),
+// construct the message in place and publish it with a release store of
+// its ready byte. The consumer moves the message out, clears the byte and
+// advances the head. PERFORMANCE: a push is one atomic read-modify-write, a
+// pop is plain loads and stores; nothing allocates.
 //
 // NOTE: a producer that is preempted between reserving and publishing holds
 // up the messages behind it (the queue is FIFO) until it resumes, as in
@@ -36,6 +35,7 @@
 #include <cstdint>
 #include <new>
 #include <optional>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -67,12 +67,18 @@ class Mailbox {
 
   // `storage` must hold StorageBytes(capacity) bytes aligned to
   // kStorageAlignment and outlive the mailbox.
+  // NOTE: the storage is addressed relative to the mailbox (a 32-bit
+  // offset instead of two pointers keeps an actor small), so it must lie
+  // within 4 GiB after it: in practice, in the same allocation.
   Mailbox(uint32_t capacity, void* storage)
       : mask_(RoundCapacity(capacity) - 1),
-        items_(static_cast<M*>(storage)),
-        ready_(reinterpret_cast<std::atomic<uint8_t>*>(items_ + mask_ + 1)) {
+        storage_offset_(
+            static_cast<uint32_t>(static_cast<std::byte*>(storage) -
+                                  reinterpret_cast<std::byte*>(this))) {
+    assert(static_cast<std::byte*>(storage) >
+           reinterpret_cast<std::byte*>(this));
     for (uint32_t i = 0; i <= mask_; ++i) {
-      new (&ready_[i]) std::atomic<uint8_t>(0);
+      new (&ready()[i]) std::atomic<uint8_t>(0);
     }
   }
   Mailbox(const Mailbox&) = delete;
@@ -98,8 +104,8 @@ class Mailbox {
     } while (!tail_.compare_exchange_weak(
         tail, tail + 1, std::memory_order_seq_cst, std::memory_order_relaxed));
     const uint32_t index = tail & mask_;
-    new (&items_[index]) M(std::move(message));
-    ready_[index].store(1, std::memory_order_seq_cst);
+    new (&items()[index]) M(std::move(message));
+    ready()[index].store(1, std::memory_order_release);
     if (position != nullptr) *position = tail;
     return true;
   }
@@ -108,10 +114,11 @@ class Mailbox {
   std::optional<M> TryPop() {
     const uint32_t head = head_.load(std::memory_order_relaxed);
     const uint32_t index = head & mask_;
-    if (ready_[index].load(std::memory_order_acquire) == 0) return std::nullopt;
-    std::optional<M> message(std::move(items_[index]));
-    items_[index].~M();
-    ready_[index].store(0, std::memory_order_relaxed);
+    if (ready()[index].load(std::memory_order_acquire) == 0)
+      return std::nullopt;
+    std::optional<M> message(std::move(items()[index]));
+    items()[index].~M();
+    ready()[index].store(0, std::memory_order_relaxed);
     head_.store(head + 1, std::memory_order_release);
     return message;
   }
@@ -120,11 +127,39 @@ class Mailbox {
   uint32_t head() const { return head_.load(std::memory_order_relaxed); }
 
   // True if the next message is published (TryPop would succeed).
-  // Sequentially consistent: see the parking protocol in actor_cell.h.
   // Consumer only.
   bool Ready() const {
-    return ready_[head_.load(std::memory_order_relaxed) & mask_].load(
-               std::memory_order_seq_cst) != 0;
+    return ready()[head_.load(std::memory_order_relaxed) & mask_].load(
+               std::memory_order_acquire) != 0;
+  }
+
+  // True if a producer has reserved a slot the consumer has not emptied:
+  // a message is queued or being written. Sequentially consistent: see the
+  // parking protocol in actor_cell.h. Consumer only.
+  bool NonEmpty() const {
+    return tail_.load(std::memory_order_seq_cst) !=
+           head_.load(std::memory_order_relaxed);
+  }
+
+  // The next message, waiting for one that is being written (a producer
+  // between its reservation and its publication: nanoseconds, unless the
+  // OS preempted it). Nothing if no slot is reserved. Consumer only.
+  std::optional<M> PopWaiting() {
+    if (Ready()) return TryPop();
+    if (tail_.load(std::memory_order_acquire) ==
+        head_.load(std::memory_order_relaxed)) {
+      return std::nullopt;
+    }
+    for (int spins = 0; !Ready(); ++spins) {
+      if (spins < 1000) {
+#if defined(__x86_64__)
+        __builtin_ia32_pause();
+#endif
+      } else {
+        std::this_thread::yield();
+      }
+    }
+    return TryPop();
   }
 
   // Messages reserved or queued; exact only when no producer is running.
@@ -141,11 +176,20 @@ class Mailbox {
   }
 
  private:
+  M* items() const { return items_base(); }
+  std::atomic<uint8_t>* ready() const {
+    return reinterpret_cast<std::atomic<uint8_t>*>(items_base() + mask_ + 1);
+  }
+  M* items_base() const {
+    return reinterpret_cast<M*>(
+        const_cast<std::byte*>(reinterpret_cast<const std::byte*>(this)) +
+        storage_offset_);
+  }
+
   const uint32_t mask_;
   std::atomic<uint32_t> head_{0};  // written by the consumer only
   std::atomic<uint32_t> tail_{0};  // advanced by producers
-  M* const items_;
-  std::atomic<uint8_t>* const ready_;
+  const uint32_t storage_offset_;  // from `this` to the message slots
 };
 
 }  // namespace anvil::internal

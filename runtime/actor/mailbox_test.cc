@@ -11,20 +11,31 @@
 namespace anvil::internal {
 namespace {
 
+// A mailbox with its storage right after it in one allocation, as in an
+// actor's control block.
 template <typename M>
 class OwnedMailbox {
  public:
   explicit OwnedMailbox(uint32_t capacity)
-      : storage_(new std::max_align_t[Mailbox<M>::StorageBytes(capacity) /
-                                          sizeof(std::max_align_t) +
-                                      1]),
-        mailbox_(capacity, storage_.get()) {}
-  Mailbox<M>* operator->() { return &mailbox_; }
-  Mailbox<M>& operator*() { return mailbox_; }
+      : memory_(new std::max_align_t[Words(capacity)]) {
+    auto* base = reinterpret_cast<std::byte*>(memory_.get());
+    mailbox_ = new (base) Mailbox<M>(capacity, base + kStorageOffset);
+  }
+  ~OwnedMailbox() { mailbox_->~Mailbox<M>(); }
+  Mailbox<M>* operator->() { return mailbox_; }
 
  private:
-  std::unique_ptr<std::max_align_t[]> storage_;
-  Mailbox<M> mailbox_;
+  static constexpr size_t kStorageOffset =
+      (sizeof(Mailbox<M>) + alignof(std::max_align_t) - 1) /
+      alignof(std::max_align_t) * alignof(std::max_align_t);
+  static size_t Words(uint32_t capacity) {
+    return (kStorageOffset + Mailbox<M>::StorageBytes(capacity)) /
+               sizeof(std::max_align_t) +
+           1;
+  }
+
+  std::unique_ptr<std::max_align_t[]> memory_;
+  Mailbox<M>* mailbox_;
 };
 
 TEST(Mailbox, RoundsCapacityUpToAPowerOfTwo) {

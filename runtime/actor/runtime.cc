@@ -57,6 +57,9 @@ class Runtime::SignalHandler final : public internal::EventHandler {
 
 Runtime::Runtime(RuntimeOptions options)
     : options_(std::move(options)), scheduler_(ToSchedulerOptions(options_)) {
+  for (size_t i = 0; i < scheduler_.size(); ++i) {
+    scheduler_.worker(i).set_owner(this);
+  }
   if (options_.handle_signals && !signals_taken.exchange(true)) {
     sigset_t set;
     sigemptyset(&set);

@@ -86,7 +86,7 @@ struct RuntimeOptions {
   // How long a graceful shutdown waits for actors before giving up on them.
   absl::Duration shutdown_timeout = absl::Seconds(30);
   // Mailbox capacity of actors that do not set ActorOptions::inbox_capacity.
-  uint32_t default_inbox_capacity = 64;
+  uint32_t default_inbox_capacity = 16;
 
   // Performance.
 
@@ -248,10 +248,11 @@ class Runtime {
     const uint32_t capacity = options.inbox_capacity != 0
                                   ? options.inbox_capacity
                                   : options_.default_inbox_capacity;
-    internal::Worker* worker = kSync ? nullptr : ChooseWorker(options);
+    internal::Worker* worker =
+        kSync ? &scheduler_.worker(0) : ChooseWorker(options);
     Instance* instance = Instance::Create(
-        *this, next_actor_id_.fetch_add(1, std::memory_order_relaxed), worker,
-        options, capacity, std::forward<Fn>(fn), std::forward<Args>(args)...);
+        next_actor_id_.fetch_add(1, std::memory_order_relaxed), worker, options,
+        capacity, std::forward<Fn>(fn), std::forward<Args>(args)...);
     internal::ActorCellBase* cell = instance->cell();
     cell->Ref();  // for the returned ActorRef
     ActorRef<M> ref = ActorRef<M>::Adopt(instance);
@@ -272,7 +273,7 @@ class Runtime {
 
   const RuntimeOptions options_;
   internal::Scheduler scheduler_;
-  std::atomic<uint64_t> next_actor_id_{1};
+  std::atomic<uint32_t> next_actor_id_{1};
   std::atomic<bool> stopping_{false};
 
   Mutex mu_;

@@ -37,10 +37,10 @@ class SyncContext {
   // Blocks for the next message; nothing at the end, as Context::Receive.
   std::optional<M> Receive() {
     while (true) {
-      if (std::optional<M> message = context_.TryReceive()) return message;
-      if (context_.EndRequested()) return context_.TryReceive();
+      if (std::optional<M> message = context_.ReceiveQueued()) return message;
+      if (context_.EndRequested()) return context_.ReceiveQueued();
       context_.BeginPark(nullptr, context_.mailbox_.head());
-      if (context_.mailbox_.Ready() || context_.EndRequested()) {
+      if (context_.mailbox_.NonEmpty() || context_.EndRequested()) {
         context_.CancelPark();
         continue;
       }

@@ -86,7 +86,6 @@ void Scheduler::Watch() {
       }
       if (!s.reported && now - s.since >= threshold) {
         s.reported = true;
-        stalls_.fetch_add(1, std::memory_order_relaxed);
         const absl::Duration stuck = absl::Nanoseconds(now - s.since);
         if (options_.on_stall) {
           options_.on_stall(i, stuck);
@@ -96,6 +95,8 @@ void Scheduler::Watch() {
                        "without yielding; other work on it waits\n",
                        i, absl::FormatDuration(stuck).c_str());
         }
+        // Counted after the report, so that a reader of stalls() sees it.
+        stalls_.fetch_add(1, std::memory_order_release);
       }
     }
   }

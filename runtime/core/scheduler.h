@@ -72,7 +72,7 @@ class Scheduler {
   Worker& NextWorker();
 
   // How many stalls the watchdog has reported.
-  uint64_t stalls() const { return stalls_.load(std::memory_order_relaxed); }
+  uint64_t stalls() const { return stalls_.load(std::memory_order_acquire); }
 
  private:
   void Watch();

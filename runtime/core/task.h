@@ -30,23 +30,15 @@
 #include <type_traits>
 #include <utility>
 
+#include "runtime/core/continuation.h"
+#include "runtime/core/frame_pool.h"
+
 namespace anvil {
 
 template <typename T = void>
 class [[nodiscard]] Task;
 
 namespace internal {
-
-// Told when a top-level task finishes; the runtime's actors implement it.
-class TaskObserver {
- public:
-  // Called on the thread that ran the task's last step, while the task is
-  // suspended at its final point. May destroy the task's frame.
-  virtual void OnTaskDone(std::coroutine_handle<> task) noexcept = 0;
-
- protected:
-  ~TaskObserver() = default;
-};
 
 // Resumes the awaiter of a finished task by symmetric transfer, or tells the
 // observer of a top-level task.
@@ -57,7 +49,7 @@ struct FinalAwaiter {
       std::coroutine_handle<Promise> finished) noexcept {
     const uintptr_t next = finished.promise().next;
     if (next & 1) {
-      reinterpret_cast<TaskObserver*>(next & ~uintptr_t{1})
+      reinterpret_cast<Continuation*>(next & ~uintptr_t{1})
           ->OnTaskDone(finished);
       return std::noop_coroutine();
     }
@@ -68,6 +60,12 @@ struct FinalAwaiter {
 };
 
 struct TaskPromiseBase {
+  // Frames come from the per-thread FramePool (see frame_pool.h).
+  static void* operator new(size_t size) { return PoolAllocate(size); }
+  static void operator delete(void* frame, size_t size) noexcept {
+    PoolFree(frame, size);
+  }
+
   std::suspend_always initial_suspend() const noexcept { return {}; }
   FinalAwaiter final_suspend() const noexcept { return {}; }
   void unhandled_exception() noexcept { exception = std::current_exception(); }
@@ -77,11 +75,11 @@ struct TaskPromiseBase {
   }
   // For a top-level task: `observer` (at least 2-byte aligned) is told when
   // the task finishes, instead of resuming an awaiter.
-  void SetObserver(TaskObserver* observer) noexcept {
+  void SetObserver(Continuation* observer) noexcept {
     next = reinterpret_cast<uintptr_t>(observer) | 1;
   }
 
-  // The awaiting coroutine's address, or a TaskObserver* with the low bit
+  // The awaiting coroutine's address, or a Continuation* with the low bit
   // set, or 0. One word, to keep frames small.
   uintptr_t next = 0;
   std::exception_ptr exception;

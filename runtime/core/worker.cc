@@ -128,7 +128,13 @@ void Worker::RunReady() {
   // next round, after the inbox and timers had their turn.
   size_t n = run_queue_.size();
   while (n-- > 0) {
-    run_queue_.Pop().resume();
+    const std::coroutine_handle<> next = run_queue_.Pop();
+    const auto bits = reinterpret_cast<uintptr_t>(next.address());
+    if (bits & 1) {
+      reinterpret_cast<Continuation*>(bits & ~uintptr_t{1})->Run();
+    } else {
+      next.resume();
+    }
     resumptions_.store(resumptions_.load(std::memory_order_relaxed) + 1,
                        std::memory_order_relaxed);
   }

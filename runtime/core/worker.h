@@ -27,6 +27,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "runtime/core/continuation.h"
 #include "runtime/core/mutex.h"
 #include "runtime/core/run_queue.h"
 #include "runtime/core/timer_heap.h"
@@ -64,6 +65,11 @@ class Worker {
 
   size_t index() const { return index_; }
 
+  // The object that owns this worker's scheduler (the Runtime), as set by
+  // set_owner() before Start().
+  void* owner() const { return owner_; }
+  void set_owner(void* owner) { owner_ = owner; }
+
   // Starts the thread. Called once.
   void Start();
 
@@ -77,6 +83,13 @@ class Worker {
     } else {
       ScheduleRemote(handle);
     }
+  }
+
+  // Queues `runnable->Run()` on this worker. REQUIRES: on this worker;
+  // `runnable` outlives the call.
+  void ScheduleLocal(Continuation* runnable) {
+    run_queue_.Push(std::coroutine_handle<>::from_address(
+        reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(runnable) | 1)));
   }
 
   // The loop finishes what is runnable now and returns; the thread exits.
@@ -122,6 +135,7 @@ class Worker {
   // Constant after construction.
   const size_t index_;
   const WorkerOptions options_;
+  void* owner_ = nullptr;
   int epoll_fd_ = -1;
   int event_fd_ = -1;
   int timer_fd_ = -1;
