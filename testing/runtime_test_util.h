@@ -9,6 +9,14 @@
 //   }                                                     // and resumes
 //   ANVIL_ASSERT_SIZE(anvil::ActorRef<int>, 8);
 //
+//   // Step by step, on the test's thread:
+//   RuntimeOptions options = TestRuntimeOptions();
+//   options.manual_workers = true;
+//   anvil::Runtime manual(options);
+//   auto ref = manual.Spawn(Counter);
+//   ref.TrySend(Increment{});
+//   anvil::testing::Step(manual);    // the actor takes the message
+//
 // Thread-safe; call them from the test's thread, not from a worker.
 #ifndef ANVIL_TESTING_RUNTIME_TEST_UTIL_H_
 #define ANVIL_TESTING_RUNTIME_TEST_UTIL_H_
@@ -82,6 +90,19 @@ inline void BlockOn(Runtime& runtime, Task<void> task, int worker = -1) {
     co_return true;
   };
   BlockOn(runtime, wrap(std::move(task)), worker);
+}
+
+// For a runtime with RuntimeOptions::manual_workers: runs one round on
+// every worker, on this thread, and returns how many steps ran. Lets a test
+// poll actors step by step and look at their effects in between.
+inline size_t Step(Runtime& runtime) { return runtime.StepWorkers(); }
+
+// Steps until a round runs nothing; returns the number of steps in all.
+// Timers that are not due yet are not waited for.
+inline size_t StepUntilIdle(Runtime& runtime) {
+  size_t total = 0;
+  while (size_t steps = runtime.StepWorkers()) total += steps;
+  return total;
 }
 
 // Returns once no worker has anything to run: every actor is parked in

@@ -5,6 +5,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -12,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/log.h"
 
@@ -60,7 +62,8 @@ Runtime::Runtime(RuntimeOptions options)
   for (size_t i = 0; i < scheduler_.size(); ++i) {
     scheduler_.worker(i).set_owner(this);
   }
-  if (options_.handle_signals && !signals_taken.exchange(true)) {
+  if (options_.handle_signals && !options_.manual_workers &&
+      !signals_taken.exchange(true)) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -80,7 +83,15 @@ Runtime::Runtime(RuntimeOptions options)
       if (!added.ok()) Log().error("{}: {}", options_.name, added.ToString());
     }
   }
-  scheduler_.Start();
+  if (!options_.manual_workers) scheduler_.Start();
+}
+
+size_t Runtime::StepWorkers() {
+  size_t steps = 0;
+  for (size_t i = 0; i < scheduler_.size(); ++i) {
+    steps += scheduler_.worker(i).RunOnce();
+  }
+  return steps;
 }
 
 Runtime::~Runtime() {
@@ -164,6 +175,27 @@ void Runtime::OnActorFinished(internal::ActorCellBase* cell,
 }
 
 absl::Status Runtime::Run() {
+  if (options_.manual_workers) {
+    // Drive the workers here until the actors finish or nothing can move.
+    while (live_actors() > 0) {
+      if (StepWorkers() > 0) continue;
+      int64_t next_timer = INT64_MAX;
+      for (size_t i = 0; i < scheduler_.size(); ++i) {
+        next_timer =
+            std::min(next_timer, scheduler_.worker(i).timers().NextDeadline());
+      }
+      if (next_timer == INT64_MAX) {
+        MutexLock lock(mu_);
+        if (live_ == 0) break;
+        return absl::FailedPreconditionError(
+            absl::StrCat(live_,
+                         " actor(s) are waiting and nothing can wake them "
+                         "(manual_workers: no runnable work and no timer)"));
+      }
+      const int64_t wait = next_timer - Clock::MonotonicNanos();
+      if (wait > 0) absl::SleepFor(absl::Nanoseconds(wait));
+    }
+  }
   MutexLock lock(mu_);
   while (live_ > 0) {
     if (shutdown_deadline_ == INT64_MAX) {

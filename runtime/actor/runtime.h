@@ -93,6 +93,12 @@ struct RuntimeOptions {
   // How long an idle worker polls for work before sleeping in epoll_wait.
   // Longer makes wake-ups across workers cheaper and idle workers costlier.
   absl::Duration idle_spin = absl::Microseconds(20);
+  // Testing: start no worker threads; the caller drives the workers with
+  // anvil::testing::Step(), one round at a time, on its own thread. Run()
+  // then drives them itself until every actor finished, or none can make
+  // progress (FAILED_PRECONDITION). Signals are not handled.
+  bool manual_workers = false;
+
   // A worker that runs one step of an actor for longer than this is
   // reported in the log (and counted in stalls()): a body that never
   // awaits starves the other actors on its worker. Zero disables it.
@@ -206,6 +212,11 @@ class Runtime {
 
   // For test helpers and the layers above: the workers.
   internal::Scheduler& scheduler() { return scheduler_; }
+  bool manual_workers() const { return options_.manual_workers; }
+
+  // With manual_workers: runs one round on every worker (see
+  // Worker::RunOnce) on the calling thread; returns how many steps ran.
+  size_t StepWorkers();
 
  private:
   friend class internal::ActorCellBase;

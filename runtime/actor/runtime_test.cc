@@ -596,5 +596,48 @@ TEST(Runtime, ManyShortLivedActors) {
   EXPECT_EQ(counter->load(), 5000);
 }
 
+TEST(ManualWorkers, StepsAnActorOneMessageAtATime) {
+  RuntimeOptions options = TestRuntimeOptions();
+  options.manual_workers = true;
+  Runtime runtime(options);
+  auto seen = std::make_shared<std::vector<int>>();
+  ActorRef<int> ref = runtime.Spawn(Collector, seen);
+  EXPECT_EQ(testing::Step(runtime), 1u);  // the body starts and parks
+  EXPECT_TRUE(seen->empty());
+  ASSERT_THAT(ref.TrySend(1), IsOk());
+  EXPECT_TRUE(seen->empty());  // nothing runs until the test steps
+  EXPECT_EQ(testing::Step(runtime), 1u);
+  EXPECT_THAT(*seen, ElementsAre(1));
+  ASSERT_THAT(ref.TrySend(2), IsOk());
+  ASSERT_THAT(ref.TrySend(3), IsOk());
+  testing::StepUntilIdle(runtime);
+  EXPECT_THAT(*seen, ElementsAre(1, 2, 3));
+  EXPECT_EQ(testing::Step(runtime), 0u);
+  ref = {};
+  EXPECT_THAT(runtime.Run(), IsOk());  // drives the workers itself
+  EXPECT_EQ(runtime.live_actors(), 0u);
+}
+
+TEST(ManualWorkers, RunReportsActorsThatCanNeverBeWoken) {
+  RuntimeOptions options = TestRuntimeOptions();
+  options.manual_workers = true;
+  Runtime runtime(options);
+  auto seen = std::make_shared<std::vector<int>>();
+  ActorRef<int> ref = runtime.Spawn(Collector, seen);  // held: never ends
+  EXPECT_THAT(runtime.Run(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                      HasSubstr("1 actor(s) are waiting")));
+}
+
+TEST(ManualWorkers, RunWaitsForTimers) {
+  RuntimeOptions options = TestRuntimeOptions();
+  options.manual_workers = true;
+  Runtime runtime(options);
+  auto napper = [](Context<int>& ctx) -> Task<> {
+    co_await Sleep(absl::Milliseconds(2));
+  };
+  runtime.Spawn(napper);
+  EXPECT_THAT(runtime.Run(), IsOk());
+}
+
 }  // namespace
 }  // namespace anvil

@@ -54,7 +54,8 @@ class Scheduler {
   // Stops the workers if Stop() was not called.
   ~Scheduler();
 
-  // Starts the worker threads and the watchdog. Called once.
+  // Starts the worker threads and the watchdog. Called once. Not called
+  // for a scheduler whose caller drives the workers (Worker::RunOnce).
   void Start();
 
   // Stops every worker after its current batch and joins the threads.

@@ -123,6 +123,19 @@ bool Worker::DrainInbox() {
   return any;
 }
 
+size_t Worker::RunOnce() {
+  Worker* const previous = current_;
+  current_ = this;
+  DrainInbox();
+  if (!timers_.empty()) timers_.FireExpired(Clock::MonotonicNanos());
+  PollEvents(0);
+  DrainInbox();
+  const uint64_t before = resumptions_.load(std::memory_order_relaxed);
+  RunReady();
+  current_ = previous;
+  return resumptions_.load(std::memory_order_relaxed) - before;
+}
+
 void Worker::RunReady() {
   // One batch: what is queued now. Work queued while it runs waits for the
   // next round, after the inbox and timers had their turn.
@@ -210,12 +223,15 @@ void Worker::WaitForEvents() {
   sleeping_.store(true, std::memory_order_seq_cst);
   const bool pending = inbox_pending_.load(std::memory_order_seq_cst) ||
                        stop_requested_.load(std::memory_order_seq_cst);
+  // With work pending, still collect ready I/O events, without blocking.
+  PollEvents(pending ? 0 : -1);
+  sleeping_.store(false, std::memory_order_seq_cst);
+}
+
+void Worker::PollEvents(int timeout_ms) {
   constexpr int kMaxEvents = 64;
   epoll_event events[kMaxEvents];
-  int n = 0;
-  // With work pending, still collect ready I/O events, without blocking.
-  n = epoll_wait(epoll_fd_, events, kMaxEvents, pending ? 0 : -1);
-  sleeping_.store(false, std::memory_order_seq_cst);
+  const int n = epoll_wait(epoll_fd_, events, kMaxEvents, timeout_ms);
   if (n < 0) {
     if (errno == EINTR) return;
     DieErrno("epoll_wait");

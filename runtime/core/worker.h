@@ -99,6 +99,14 @@ class Worker {
   // Waits for the thread to exit. REQUIRES: RequestStop() was called.
   void Join();
 
+  // Runs one round on the calling thread, as the worker: takes what other
+  // threads queued, fires the due timers, collects ready I/O events without
+  // blocking, and resumes what is runnable now. Returns how many coroutines
+  // (and continuations) it resumed. For workers that were never started
+  // (a runtime whose caller drives it, as tests do); REQUIRES: Start() was
+  // not called and no other thread is running this worker.
+  size_t RunOnce();
+
   // REQUIRES: on this worker.
   TimerHeap& timers() { return timers_; }
 
@@ -128,6 +136,8 @@ class Worker {
   void RunReady();
   // Waits in epoll_wait until an event, a wake-up or the next timer.
   void WaitForEvents();
+  // Collects epoll events and dispatches them; `timeout_ms` as epoll_wait.
+  void PollEvents(int timeout_ms);
   void ArmTimerFd(int64_t deadline);
 
   static thread_local Worker* current_;
