@@ -236,6 +236,7 @@ void ActorCellBase::Finish(const absl::Status& status) {
         "dropped and their callers get CANCELLED",
         name(), dropped);
   }
+  ReleaseArguments();
   for (const Waiter& w : senders) w.Resume();
   for (const Waiter& w : joiners) w.Resume();
   runtime().OnActorFinished(this, status);

@@ -6,9 +6,11 @@
 //
 // Lifetime: reference counted, in one 64-bit word: the number of ActorRefs
 // (senders, low 32 bits), a "running" bit held from Spawn until the actor
-// finishes, and a count of threads that are waking the actor because they
-// dropped its last sender. The thread that brings the word to zero deletes
-// the cell; a message still in the mailbox then is destroyed with it.
+// finishes, and above them a count of references that do not keep the
+// actor's Receive() waiting: ActorWatches, and threads that are waking the
+// actor because they dropped its last sender. The thread that brings the
+// word to zero deletes the cell; a message still in the mailbox then is
+// destroyed with it.
 //
 // Parking protocol (how a consumer sleeps without losing a wake-up). The
 // park word holds a state and the mailbox head the consumer parked at.
@@ -92,6 +94,11 @@ class ActorCellBase : public Continuation {
   // Drops a sender reference; dropping the last one wakes the body, whose
   // Receive then returns nothing once the mailbox is empty.
   void Unref();
+
+  // --- Watch references (ActorWatch): keep the cell, not the actor's
+  // Receive, alive. Thread-safe. ---
+  void RefWatch() { refs_.fetch_add(kWaking, std::memory_order_relaxed); }
+  void UnrefWatch() { ReleaseWaking(); }
 
   // --- State. Thread-safe. ---
   bool alive() const {
@@ -250,6 +257,14 @@ class ActorCellBase : public Continuation {
   virtual absl::Status RunSyncBody() = 0;
   // Destroys the queued messages; returns how many there were.
   virtual size_t DropMessages() = 0;
+  // Destroys what the spawn arguments still hold (the actor finished).
+  virtual void ReleaseArguments() = 0;
+  // True if the supervisor may restart the body (so it is called with
+  // copies of the arguments).
+  bool restartable() const {
+    const ActorSlowState* s = slow_.load(std::memory_order_acquire);
+    return s != nullptr && !s->supervisor.is_default();
+  }
   // Destroys and frees this cell.
   virtual void DeleteSelf() = 0;
   // Blocks a sync actor until WakeConsumer resumes it.

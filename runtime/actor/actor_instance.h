@@ -97,15 +97,32 @@ class ActorInstance final : public Context<M> {
       kSync, std::type_identity<void>,
       std::invoke_result<Fn&, Context<M>&, Args&...>>::type;
 
+  // Calls the body function with the spawn arguments: copies of them if
+  // the supervisor may restart the actor, else the arguments themselves
+  // (moved), so that the body alone decides how long what they hold lives.
+  template <typename Ctx>
+  decltype(auto) CallBody(Ctx& context) {
+    if (this->restartable()) {
+      return std::apply(
+          [&](Args&... args) { return std::invoke(fn_, context, args...); },
+          args_);
+    }
+    return std::apply(
+        [&](Args&... args) {
+          return std::invoke(fn_, context, std::move(args)...);
+        },
+        args_);
+  }
+
+  void ReleaseArguments() override {
+    [[maybe_unused]] std::tuple<Args...> released(std::move(args_));
+  }
+
   std::coroutine_handle<> CreateBody() override {
     if constexpr (kSync) {
       return nullptr;
     } else {
-      Body task = std::apply(
-          [this](Args&... args) {
-            return std::invoke(fn_, static_cast<Context<M>&>(*this), args...);
-          },
-          args_);
+      Body task = CallBody(static_cast<Context<M>&>(*this));
       auto handle = task.Release();
       handle.promise().SetObserver(this);
       return handle;
@@ -135,12 +152,9 @@ class ActorInstance final : public Context<M> {
       SyncContext<M> context(*this);
       try {
         if constexpr (std::is_same_v<Result, absl::Status>) {
-          return std::apply(
-              [&](Args&... args) { return std::invoke(fn_, context, args...); },
-              args_);
+          return CallBody(context);
         } else {
-          std::apply([&](Args&... args) { std::invoke(fn_, context, args...); },
-                     args_);
+          CallBody(context);
           return absl::OkStatus();
         }
       } catch (...) {

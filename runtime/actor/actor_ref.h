@@ -34,6 +34,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -76,14 +77,43 @@ class MappedTarget {
   ActorCellBase* const cell_;
 };
 
+template <typename T, typename Variant>
+struct IsAlternativeOf : std::false_type {};
+template <typename T, typename... Ts>
+struct IsAlternativeOf<T, std::variant<Ts...>>
+    : std::bool_constant<(std::is_same_v<T, Ts> || ...)> {};
+
 template <typename N, typename M>
 class MappedTargetImpl final : public MappedTarget<N> {
+  // Whether a refused message can be turned back from M into N.
+  static constexpr bool kRestorable =
+      IsAlternativeOf<N, M>::value || std::is_constructible_v<N, M&&>;
+  static_assert(kRestorable || std::is_copy_constructible_v<N>,
+                "Map<N>() needs N to be an alternative of M (a variant), "
+                "constructible from M, or copyable, so that a refused "
+                "message is not lost");
+
+  static void Restore(N& message, M& converted) {
+    if constexpr (IsAlternativeOf<N, M>::value) {
+      if (N* n = std::get_if<N>(&converted)) message = std::move(*n);
+    } else {
+      message = N(std::move(converted));
+    }
+  }
+
  public:
   MappedTargetImpl(ActorRef<M> target, ActorCellBase* cell)
       : MappedTarget<N>(cell), target_(std::move(target)) {}
+  // On failure `message` is restored, as TrySend promises.
   absl::Status TrySend(N& message) override {
-    M converted(std::move(message));
-    return target_.TrySend(std::move(converted));
+    if constexpr (kRestorable) {
+      M converted(std::move(message));
+      absl::Status status = target_.TrySend(std::move(converted));
+      if (!status.ok()) Restore(message, converted);
+      return status;
+    } else {
+      return target_.TrySend(M(N(message)));  // a copy, kept on failure
+    }
   }
   Task<absl::Status> Send(N message) override {
     co_return co_await target_.Send(M(std::move(message)));
@@ -175,6 +205,38 @@ class [[nodiscard]] JoinAwaiter {
 
 }  // namespace internal
 
+// A handle to watch an actor without being one of its senders: Join() and
+// IsAlive() work, and holding it does not keep the actor's Receive()
+// waiting, so an actor that finishes once its senders are gone can be
+// joined. Get one with ActorRef::Watch(). Thread-safe, cheap to copy.
+class ActorWatch {
+ public:
+  ActorWatch() = default;
+  explicit ActorWatch(internal::ActorCellBase* cell) : cell_(cell) {
+    if (cell_ != nullptr) cell_->RefWatch();
+  }
+  ActorWatch(const ActorWatch& other) : ActorWatch(other.cell_) {}
+  ActorWatch(ActorWatch&& other) noexcept
+      : cell_(std::exchange(other.cell_, nullptr)) {}
+  ActorWatch& operator=(ActorWatch other) noexcept {
+    std::swap(cell_, other.cell_);
+    return *this;
+  }
+  ~ActorWatch() {
+    if (cell_ != nullptr) cell_->UnrefWatch();
+  }
+
+  bool IsAlive() const { return cell_ != nullptr && cell_->alive(); }
+  // co_await: until the actor finishes; returns its final status.
+  internal::JoinAwaiter Join() const { return internal::JoinAwaiter(cell_); }
+  std::string name() const {
+    return cell_ == nullptr ? std::string() : cell_->name();
+  }
+
+ private:
+  internal::ActorCellBase* cell_ = nullptr;
+};
+
 template <typename M>
 class ActorRef {
  public:
@@ -251,7 +313,12 @@ class ActorRef {
 
   // co_await: waits until the actor finishes; returns the status it
   // finished with (OK, or the error its supervisor stopped it on).
+  // NOTE: this ref is a sender, so an actor that runs until its senders
+  // are gone never finishes while it is held; join those with Watch().
   internal::JoinAwaiter Join() const { return internal::JoinAwaiter(cell()); }
+
+  // A handle that can Join the actor without being a sender.
+  ActorWatch Watch() const { return ActorWatch(cell()); }
 
   // A ref that takes N and converts it to M (M must be constructible from
   // N), for handing out a narrower interface. PERFORMANCE: allocates once;

@@ -18,10 +18,12 @@
 //   }
 //
 // Spawn(fn, args..., options): `fn` is `Task<> fn(Context<M>&, Args...)` or
-// `Task<absl::Status> fn(Context<M>&, Args...)`; the arguments are copied
-// into the actor (and passed again on a restart); the trailing ActorOptions
-// is optional. SpawnSync takes `absl::Status fn(SyncContext<M>&, Args...)`
-// (or void) and runs it on a thread of its own.
+// `Task<absl::Status> fn(Context<M>&, Args...)`; the trailing ActorOptions
+// is optional. The arguments are stored in the actor and moved into `fn`;
+// with a supervisor that may restart it, `fn` gets copies instead, and the
+// stored ones are released when the actor finishes. SpawnSync takes
+// `absl::Status fn(SyncContext<M>&, Args...)` (or void) and runs it on a thread
+// of its own.
 //
 // Shutdown (Shutdown(), SIGINT or SIGTERM, or the destructor): stop
 // accepting (sends get UNAVAILABLE, new spawns finish at once with

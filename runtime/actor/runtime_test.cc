@@ -109,6 +109,22 @@ Task<> Kv(Context<KvMsg>& ctx) {
   }
 }
 
+TEST(ActorWatch, JoinsAnActorThatEndsWhenItsSendersAreGone) {
+  Runtime runtime(TestRuntimeOptions());
+  auto seen = std::make_shared<std::vector<int>>();
+  ActorRef<int> ref = runtime.Spawn(Collector, seen, ActorOptions{.name = "c"});
+  ActorWatch watch = ref.Watch();
+  EXPECT_EQ(watch.name(), "c");
+  ASSERT_THAT(ref.TrySend(5), IsOk());
+  ref = {};  // the watch does not keep Receive waiting
+  auto join = [](ActorWatch w) -> Task<absl::Status> {
+    co_return co_await w.Join();
+  };
+  EXPECT_THAT(BlockOn(runtime, join(watch)), IsOk());
+  EXPECT_FALSE(watch.IsAlive());
+  EXPECT_THAT(*seen, ElementsAre(5));
+}
+
 TEST(Call, ReturnsTheReplyOrTheActorsError) {
   Runtime runtime(TestRuntimeOptions());
   ActorRef<KvMsg> kv = runtime.Spawn(Kv, ActorOptions{.name = "kv"});
@@ -353,6 +369,7 @@ TEST(ActorRef, MapNarrowsTheMessageType) {
   ActorRef<Ping> pings = wide.Map<Ping>();
   ActorRef<std::string> texts = wide.Map<std::string>();
   EXPECT_EQ(pings.name(), "wide");
+
   EXPECT_THAT(pings.TrySend(Ping{1}), IsOk());
   EXPECT_THAT(texts.TrySend(std::string("hi")), IsOk());
   auto send = [](ActorRef<Ping> p) -> Task<absl::Status> {
@@ -364,6 +381,23 @@ TEST(ActorRef, MapNarrowsTheMessageType) {
   texts = {};
   EXPECT_THAT(runtime.Run(), IsOk());
   EXPECT_THAT(*log, ElementsAre("ping 1", "hi", "ping 2"));
+}
+
+TEST(ActorRef, MappedRefLeavesARefusedMessageUntouched) {
+  Runtime runtime(TestRuntimeOptions());
+  auto body = [](Context<AnyMsg>& ctx) -> Task<> {
+    while (co_await ctx.Receive()) {
+    }
+  };
+  WorkerBlocker blocked(runtime, 0);
+  ActorRef<AnyMsg> tiny =
+      runtime.Spawn(body, ActorOptions{.inbox_capacity = 1, .worker = 0});
+  ActorRef<std::string> texts = tiny.Map<std::string>();
+  ASSERT_THAT(texts.TrySend(std::string("first")), IsOk());
+  std::string second = "second";
+  EXPECT_THAT(texts.TrySend(std::move(second)),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(second, "second");  // NOLINT(bugprone-use-after-move): untouched
 }
 
 TEST(ActorGroup, SendsRoundRobinToAllAndJoinsAll) {
