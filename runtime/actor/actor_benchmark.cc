@@ -10,6 +10,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "benchmark/benchmark.h"
 #include "runtime/actor/runtime.h"
@@ -176,6 +177,37 @@ void BM_Actor_PingPong_TwoWorkers(benchmark::State& state) {
   PingPong(state, 2, Placement::kWorker);
 }
 BENCHMARK(BM_Actor_PingPong_TwoWorkers)->UseRealTime();
+
+// Baseline for ping-pong across workers: two threads bouncing a counter
+// through one atomic, spinning. The floor this machine puts under any
+// cross-thread round trip.
+void BM_Baseline_ThreadPingPong(benchmark::State& state) {
+  std::atomic<int64_t> ball{0};
+  std::atomic<bool> stop{false};
+  std::thread partner([&] {
+    int64_t seen = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      const int64_t v = ball.load(std::memory_order_acquire);
+      if (v != seen && (v & 1)) {
+        seen = v + 1;
+        ball.store(seen, std::memory_order_release);
+      }
+    }
+  });
+  int64_t value = 0;
+  for (auto _ : state) {
+    for (int64_t i = 0; i < kBatch / 10; ++i) {
+      ball.store(++value, std::memory_order_release);  // odd: partner's turn
+      while (ball.load(std::memory_order_acquire) != value + 1) {
+      }
+      ++value;
+    }
+  }
+  stop.store(true);
+  partner.join();
+  SetPerMessage(state, "ns/roundtrip", kBatch / 10);
+}
+BENCHMARK(BM_Baseline_ThreadPingPong)->UseRealTime();
 
 // Baseline for ping-pong: two coroutines resuming each other directly,
 // with no mailbox and no scheduler.

@@ -156,15 +156,17 @@ class Worker {
   int64_t armed_deadline_ = INT64_MAX;
   std::vector<std::coroutine_handle<>> draining_;
 
-  // Shared with other threads.
-  std::atomic<bool> stop_requested_{false};
+  // Shared with other threads, on cache lines of their own: producers on
+  // other workers write the inbox group; the worker alone writes the
+  // counter, on every resumption, and must not drag the inbox line with it.
+  alignas(64) Mutex inbox_mu_;
+  std::vector<std::coroutine_handle<>> inbox_ ABSL_GUARDED_BY(inbox_mu_);
   std::atomic<bool> inbox_pending_{false};
   std::atomic<bool> sleeping_{false};
-  std::atomic<uint64_t> resumptions_{0};
-  Mutex inbox_mu_;
-  std::vector<std::coroutine_handle<>> inbox_ ABSL_GUARDED_BY(inbox_mu_);
+  std::atomic<bool> stop_requested_{false};
+  alignas(64) std::atomic<uint64_t> resumptions_{0};
 
-  std::thread thread_;
+  alignas(64) std::thread thread_;
 };
 
 }  // namespace anvil::internal
