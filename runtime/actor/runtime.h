@@ -17,6 +17,9 @@
 //     return runtime.Run().ok() ? 0 : 1;
 //   }
 //
+// A complete program: examples/actors/word_count_main.cc; the tutorial:
+// docs/actors.md.
+//
 // Spawn(fn, args..., options): `fn` is `Task<> fn(Context<M>&, Args...)` or
 // `Task<absl::Status> fn(Context<M>&, Args...)`; the trailing ActorOptions
 // is optional. The arguments are stored in the actor and moved into `fn`;
