@@ -153,9 +153,10 @@ class [[nodiscard]] ReceiveAwaiter {
  public:
   explicit ReceiveAwaiter(Context<M>& context) : context_(context) {}
 
-  bool await_ready() {
-    message_ = context_.TryReceive();
-    return message_.has_value() || context_.EndRequested();
+  // The message stays in the mailbox until await_resume, so the awaiter
+  // (and with it every coroutine frame that awaits Receive) holds no copy.
+  bool await_ready() const {
+    return context_.mailbox_.Ready() || context_.EndRequested();
   }
   bool await_suspend(std::coroutine_handle<> body) {
     // A local copy: once parked, this awaiter (in the frame) may be resumed
@@ -164,14 +165,10 @@ class [[nodiscard]] ReceiveAwaiter {
     return context.Park(body, context.mailbox_.head(),
                         [&context] { return context.mailbox_.NonEmpty(); });
   }
-  std::optional<M> await_resume() {
-    if (!message_.has_value()) message_ = context_.ReceiveQueued();
-    return std::move(message_);
-  }
+  std::optional<M> await_resume() { return context_.ReceiveQueued(); }
 
  private:
   Context<M>& context_;
-  std::optional<M> message_;
 };
 
 }  // namespace internal
