@@ -3,7 +3,13 @@
 #include <sys/mman.h>
 
 #include <atomic>
+#include <cstddef>
 #include <new>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "runtime/core/mutex.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
@@ -45,10 +51,41 @@ char* NewChunk() {
   return reinterpret_cast<char*>(aligned);
 }
 
+// What exited threads left behind: their free blocks and the unused rest of
+// their current chunk, adopted by threads that run out. Without this, a
+// process that starts and stops runtimes (and so threads) would strand
+// memory with every thread.
+struct Orphans {
+  anvil::Mutex mu;
+  FreeBlock* free[kClasses + 1] ABSL_GUARDED_BY(mu) = {};
+  std::vector<std::pair<char*, char*>> bump_ranges ABSL_GUARDED_BY(mu);
+};
+
+Orphans& TheOrphans() {
+  static Orphans* const orphans = new Orphans;
+  return *orphans;
+}
+
 struct ThreadPool {
   FreeBlock* free[kClasses + 1] = {};
   char* bump = nullptr;
   char* bump_end = nullptr;
+
+  ~ThreadPool() {
+    Orphans& orphans = TheOrphans();
+    anvil::MutexLock lock(orphans.mu);
+    for (size_t c = 1; c <= kClasses; ++c) {
+      if (free[c] == nullptr) continue;
+      FreeBlock* last = free[c];
+      while (last->next != nullptr) last = last->next;
+      last->next = orphans.free[c];
+      orphans.free[c] = free[c];
+    }
+    if (bump != nullptr &&
+        bump_end - bump >= static_cast<ptrdiff_t>(kPoolAlignment)) {
+      orphans.bump_ranges.emplace_back(bump, bump_end);
+    }
+  }
 
   void* Allocate(size_t size_class) {
     if (FreeBlock* block = free[size_class]) {
@@ -57,13 +94,41 @@ struct ThreadPool {
     }
     const size_t bytes = size_class * kPoolAlignment;
     if (bump == nullptr || static_cast<size_t>(bump_end - bump) < bytes) {
-      // The rest of the old chunk is left unused (less than one block).
-      bump = NewChunk();
-      bump_end = bump + kChunkSize;
+      if (!Adopt(size_class, bytes)) {
+        // The rest of the old chunk is left unused (less than one block).
+        bump = NewChunk();
+        bump_end = bump + kChunkSize;
+      }
+      if (FreeBlock* block = free[size_class]) {
+        free[size_class] = block->next;
+        return block;
+      }
     }
     void* block = bump;
     bump += bytes;
     return block;
+  }
+
+  // Takes over what exited threads left: their free blocks of this class,
+  // or a leftover range big enough. Returns false if there was neither.
+  bool Adopt(size_t size_class, size_t bytes) {
+    Orphans& orphans = TheOrphans();
+    anvil::MutexLock lock(orphans.mu);
+    if (orphans.free[size_class] != nullptr) {
+      free[size_class] = orphans.free[size_class];
+      orphans.free[size_class] = nullptr;
+      return true;
+    }
+    for (auto it = orphans.bump_ranges.begin(); it != orphans.bump_ranges.end();
+         ++it) {
+      if (static_cast<size_t>(it->second - it->first) >= bytes) {
+        bump = it->first;
+        bump_end = it->second;
+        orphans.bump_ranges.erase(it);
+        return true;
+      }
+    }
+    return false;
   }
 
   void Free(void* block, size_t size_class) {
@@ -73,13 +138,28 @@ struct ThreadPool {
   }
 };
 
-// Not destroyed at thread exit: blocks of an exited thread's lists stay in
-// their chunks (reachable, so not reported as leaks).
-thread_local ThreadPool* pool = nullptr;
+// Destroyed at thread exit, giving its memory to the orphans. After that
+// (other thread-local destructors of the same thread, static destructors of
+// the main thread), `pool_destroyed` sends calls to the orphans directly.
+thread_local bool pool_destroyed = false;
+struct PoolHolder {
+  ThreadPool pool;
+  ~PoolHolder() { pool_destroyed = true; }
+};
+thread_local PoolHolder holder;
 
-ThreadPool& Pool() {
-  if (pool == nullptr) pool = new ThreadPool;
-  return *pool;
+void* AllocateAfterExit(size_t size_class) {
+  // Rare: correctness over speed. A fresh single block from the heap.
+  return ::operator new (size_class* kPoolAlignment,
+                         std::align_val_t{kPoolAlignment});
+}
+
+void FreeAfterExit(void* block, size_t size_class) {
+  Orphans& orphans = TheOrphans();
+  anvil::MutexLock lock(orphans.mu);
+  auto* b = static_cast<FreeBlock*>(block);
+  b->next = orphans.free[size_class];
+  orphans.free[size_class] = b;
 }
 
 size_t SizeClass(size_t size) {
@@ -95,7 +175,8 @@ void* PoolAllocate(size_t size) {
   if (size > kMaxPooledSize || size == 0) {
     return ::operator new (size, std::align_val_t{kPoolAlignment});
   }
-  return Pool().Allocate(SizeClass(size));
+  if (pool_destroyed) return AllocateAfterExit(SizeClass(size));
+  return holder.pool.Allocate(SizeClass(size));
 #endif
 }
 
@@ -107,7 +188,11 @@ void PoolFree(void* block, size_t size) noexcept {
     ::operator delete (block, std::align_val_t{kPoolAlignment});
     return;
   }
-  Pool().Free(block, SizeClass(size));
+  if (pool_destroyed) {
+    FreeAfterExit(block, SizeClass(size));
+    return;
+  }
+  holder.pool.Free(block, SizeClass(size));
 #endif
 }
 

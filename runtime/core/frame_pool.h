@@ -10,9 +10,11 @@
 //   ...
 //   anvil::internal::PoolFree(p, sizeof(Frame));   // same size
 //
-// A block freed on another thread joins that thread's free list. Chunks
-// are never returned to the OS: memory a burst of actors used stays ready
-// for the next burst. Under AddressSanitizer and ThreadSanitizer every call
+// A block freed on another thread joins that thread's free list; when a
+// thread exits, its free blocks and the rest of its chunk go to a shared
+// list that other threads adopt before reserving more. Chunks are never
+// returned to the OS: memory a burst of actors used stays ready for the next
+// burst. Under AddressSanitizer and ThreadSanitizer every call
 // goes to ::operator new and delete, so the sanitizers see each block.
 //
 // Thread-safe (each thread uses its own lists).
