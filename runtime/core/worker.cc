@@ -95,13 +95,15 @@ absl::Status Worker::RemoveFd(int fd) {
 }
 
 void Worker::ScheduleRemote(std::coroutine_handle<> handle) {
-  {
-    MutexLock lock(inbox_mu_);
-    inbox_.push_back(handle);
+  if (!inbox_.TryPush(handle)) {
+    MutexLock lock(overflow_mu_);
+    overflow_.push_back(handle);
+    overflow_pending_.store(true, std::memory_order_seq_cst);
   }
-  inbox_pending_.store(true, std::memory_order_seq_cst);
-  // Pairs with the store to sleeping_ in WaitForEvents: either the worker
-  // sees inbox_pending_ before sleeping, or this sees sleeping_ and wakes it.
+  // Pairs with the store to sleeping_ in WaitForEvents: the push above is
+  // sequentially consistent (the inbox's tail CAS, or the overflow flag),
+  // so either the worker sees it before sleeping, or this sees sleeping_
+  // and wakes it.
   // Only the thread that flips sleeping_ back writes the eventfd.
   if (sleeping_.load(std::memory_order_seq_cst) &&
       sleeping_.exchange(false, std::memory_order_seq_cst)) {
@@ -111,14 +113,19 @@ void Worker::ScheduleRemote(std::coroutine_handle<> handle) {
 }
 
 bool Worker::DrainInbox() {
-  if (!inbox_pending_.load(std::memory_order_acquire)) return false;
+  bool any = false;
+  while (std::optional<std::coroutine_handle<>> handle = inbox_.PopWaiting()) {
+    run_queue_.Push(*handle);
+    any = true;
+  }
+  if (!overflow_pending_.load(std::memory_order_acquire)) return any;
   {
-    MutexLock lock(inbox_mu_);
-    inbox_pending_.store(false, std::memory_order_relaxed);
-    draining_.swap(inbox_);
+    MutexLock lock(overflow_mu_);
+    overflow_pending_.store(false, std::memory_order_relaxed);
+    draining_.swap(overflow_);
   }
   for (std::coroutine_handle<> handle : draining_) run_queue_.Push(handle);
-  const bool any = !draining_.empty();
+  any |= !draining_.empty();
   draining_.clear();
   return any;
 }
@@ -181,7 +188,8 @@ void Worker::Loop() {
       const int64_t spin_until = Clock::MonotonicNanos() + spin_nanos;
       bool work = false;
       for (int i = 0;; ++i) {
-        if (inbox_pending_.load(std::memory_order_relaxed) ||
+        if (inbox_.NonEmpty() ||
+            overflow_pending_.load(std::memory_order_relaxed) ||
             stop_requested_.load(std::memory_order_relaxed)) {
           work = true;
           break;
@@ -221,7 +229,8 @@ void Worker::WaitForEvents() {
   ArmTimerFd(timers_.NextDeadline());
 
   sleeping_.store(true, std::memory_order_seq_cst);
-  const bool pending = inbox_pending_.load(std::memory_order_seq_cst) ||
+  const bool pending = inbox_.NonEmpty() ||
+                       overflow_pending_.load(std::memory_order_seq_cst) ||
                        stop_requested_.load(std::memory_order_seq_cst);
   // With work pending, still collect ready I/O events, without blocking.
   PollEvents(pending ? 0 : -1);

@@ -3,8 +3,8 @@
 // The runtime starts one worker per core (Nginx- and heph-style). A worker
 // resumes the coroutines scheduled on it, fires its timers, and sleeps in
 // epoll_wait when it has nothing to run. Other threads hand it work through
-// a mutex-protected inbox and wake it with one eventfd write, and only when
-// it sleeps.
+// a lock-free inbox (a mutex-protected overflow list takes what does not
+// fit) and wake it with one eventfd write, and only when it sleeps.
 //
 // Internal to the runtime: users see workers only as
 // RuntimeOptions::threads and ActorOptions::placement.
@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -28,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "runtime/core/continuation.h"
+#include "runtime/core/mpsc_queue.h"
 #include "runtime/core/mutex.h"
 #include "runtime/core/run_queue.h"
 #include "runtime/core/timer_heap.h"
@@ -122,8 +124,8 @@ class Worker {
   // True if coroutines other than the running one are queued here.
   // REQUIRES: on this worker.
   bool has_queued_work() const {
-    return !run_queue_.empty() ||
-           inbox_pending_.load(std::memory_order_acquire);
+    return !run_queue_.empty() || inbox_.NonEmpty() ||
+           overflow_pending_.load(std::memory_order_acquire);
   }
   // True while the worker sleeps in epoll_wait.
   bool sleeping() const { return sleeping_.load(std::memory_order_relaxed); }
@@ -157,13 +159,19 @@ class Worker {
   std::vector<std::coroutine_handle<>> draining_;
 
   // Shared with other threads, on cache lines of their own: producers on
-  // other workers write the inbox group; the worker alone writes the
-  // counter, on every resumption, and must not drag the inbox line with it.
-  alignas(64) Mutex inbox_mu_;
-  std::vector<std::coroutine_handle<>> inbox_ ABSL_GUARDED_BY(inbox_mu_);
-  std::atomic<bool> inbox_pending_{false};
-  std::atomic<bool> sleeping_{false};
+  // other workers write the inbox; the worker alone writes the counter, on
+  // every resumption, and must not drag the inbox's lines with it.
+  static constexpr uint32_t kInboxCapacity = 4096;
+  alignas(64) std::atomic<bool> sleeping_{false};
   std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> overflow_pending_{false};
+  Mutex overflow_mu_;
+  std::vector<std::coroutine_handle<>> overflow_ ABSL_GUARDED_BY(overflow_mu_);
+  alignas(64) MpscQueue<std::coroutine_handle<>> inbox_{kInboxCapacity,
+                                                        inbox_storage_};
+  alignas(64) std::byte
+      inbox_storage_[MpscQueue<std::coroutine_handle<>>::StorageBytes(
+          kInboxCapacity)];
   alignas(64) std::atomic<uint64_t> resumptions_{0};
 
   alignas(64) std::thread thread_;
