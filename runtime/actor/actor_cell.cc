@@ -27,7 +27,7 @@ ActorSlowState& ActorCellBase::slow() {
   ActorSlowState* s = slow_.load(std::memory_order_acquire);
   if (s != nullptr) return *s;
   auto* fresh = new ActorSlowState;
-  if (slow_.compare_exchange_strong(s, fresh, std::memory_order_acq_rel)) {
+  if (slow_.compare_exchange_strong(s, fresh, std::memory_order_seq_cst)) {
     return *fresh;
   }
   delete fresh;  // another thread installed one first
@@ -157,7 +157,8 @@ void ActorCellBase::WakeOneSender() {
 bool ActorCellBase::WaitForFinish(Waiter waiter) {
   ActorSlowState& s = slow();
   MutexLock lock(s.mu);
-  if (!alive()) return false;
+  // Sequentially consistent, pairing with Finish: see there.
+  if (state_.load(std::memory_order_seq_cst) == State::kFinished) return false;
   s.join_waiters.push_back(waiter);
   return true;
 }
@@ -228,6 +229,16 @@ void ActorCellBase::Finish(const absl::Status& status) {
       has_send_waiters_.store(false, std::memory_order_relaxed);
     } else {
       state_.store(State::kFinished, std::memory_order_seq_cst);
+      // A joiner or sender may have installed the slow state meanwhile.
+      // Either it registered before this store (and is found here), or it
+      // sees kFinished under its lock and does not register.
+      s = slow_.load(std::memory_order_seq_cst);
+      if (s != nullptr) {
+        MutexLock lock(s->mu);
+        joiners.swap(s->join_waiters);
+        senders.swap(s->send_waiters);
+        has_send_waiters_.store(false, std::memory_order_relaxed);
+      }
     }
   }
   if (const size_t dropped = DropMessages(); dropped > 0) {

@@ -327,7 +327,8 @@ bool ActorCellBase::WaitForRoom(Waiter waiter, StillFull still_full) {
   // After announcing ourselves: if the consumer popped before it could see
   // the flag, the mailbox has room now and we retry instead of sleeping.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (!alive() || !still_full()) {
+  if (state_.load(std::memory_order_seq_cst) == State::kFinished ||
+      !still_full()) {
     if (s.send_waiters.empty()) {
       has_send_waiters_.store(false, std::memory_order_relaxed);
     }
