@@ -43,8 +43,8 @@ absl::Status DependencyGraph::Visit(
   const std::vector<std::string>& deps = nodes_.at(node);
   for (const std::string& dep : deps) {
     if (!nodes_.contains(dep)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          node, " depends on ", dep, ", which is not declared"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(node, " depends on ", dep, ", which is not declared"));
     }
     absl::Status status = Visit(dep, marks, path, order);
     if (!status.ok()) return status;
@@ -68,8 +68,8 @@ absl::StatusOr<std::vector<std::string>> DependencyGraph::DependenciesFirst(
   return order;
 }
 
-absl::StatusOr<std::vector<std::string>>
-DependencyGraph::AllDependenciesFirst() const {
+absl::StatusOr<std::vector<std::string>> DependencyGraph::AllDependenciesFirst()
+    const {
   absl::flat_hash_map<std::string, Mark> marks;
   std::vector<std::string> path;
   std::vector<std::string> order;

@@ -24,8 +24,8 @@ TEST(DependencyGraph, OrdersDependenciesFirstAndOnlyWhatIsNeeded) {
   EXPECT_THAT(graph.DependenciesFirst("storage"),
               IsOkAndHolds(ElementsAre("storage")));
   EXPECT_THAT(graph.AllDependenciesFirst(),
-              IsOkAndHolds(ElementsAre("storage", "config", "raft", "kv",
-                                       "unrelated")));
+              IsOkAndHolds(
+                  ElementsAre("storage", "config", "raft", "kv", "unrelated")));
 }
 
 TEST(DependencyGraph, NamesTheWholeCycle) {
@@ -66,9 +66,8 @@ TEST(DependencyGraph, UnknownDependencyAndRootAreNamed) {
 TEST(DependencyGraph, DuplicateDeclarationIsRefused) {
   DependencyGraph graph;
   ASSERT_THAT(graph.Add("a", {}), IsOk());
-  EXPECT_THAT(graph.Add("a", {"b"}),
-              StatusIs(absl::StatusCode::kAlreadyExists,
-                       "a is declared more than once"));
+  EXPECT_THAT(graph.Add("a", {"b"}), StatusIs(absl::StatusCode::kAlreadyExists,
+                                              "a is declared more than once"));
   EXPECT_TRUE(graph.DependenciesOf("a")->empty());  // the first one stands
 }
 

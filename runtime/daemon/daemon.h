@@ -1,0 +1,90 @@
+// Daemon: a long-running service with a lifecycle, built by a Factory.
+//
+// A daemon type is an interface (what others depend on) declared with its
+// name, scope and dependencies; implementations derive from it. Until
+// protoc-gen-anvil generates them from the .proto, declarations are written
+// by hand, and are this small:
+//
+//   class GuestBook : public anvil::Daemon {
+//    public:
+//     static anvil::DaemonInfo Info() {
+//       return {.name = "hello.GuestBook", .scope =
+//       anvil::DaemonScope::kProcess};
+//     }
+//     virtual void Sign(std::string who) = 0;
+//   };
+//
+//   class Alice : public anvil::Daemon {
+//    public:
+//     static anvil::DaemonInfo Info() {
+//       return {.name = "hello.Alice", .depends_on = {"hello.GuestBook"}};
+//     }
+//   };
+//
+//   class AliceImpl final : public Alice {
+//    public:
+//     explicit AliceImpl(anvil::DaemonContext& ctx)
+//         : book_(ctx.Get<GuestBook>()) {}   // built before Alice
+//     anvil::Task<absl::Status> Run() override;
+//     void Stop() override;
+//    private:
+//     GuestBook& book_;
+//   };
+//
+// Lifecycle (driven by the node runner): Prepare() on every daemon in
+// dependency order (dependencies first; a daemon must not serve requests
+// yet); then Run() on all of them concurrently; Stop() in reverse order
+// (dependents first), each followed by awaiting that daemon's Run().
+//
+// Thread-safety: Prepare, Run and Stop are called from the runtime's
+// workers; Stop may be called while Run is suspended, on another worker.
+#ifndef ANVIL_RUNTIME_DAEMON_DAEMON_H_
+#define ANVIL_RUNTIME_DAEMON_DAEMON_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "runtime/core/task.h"
+
+namespace anvil {
+
+// Where a daemon lives in the factory hierarchy (the .proto's anvil.Scope).
+enum class DaemonScope {
+  // Built once per node: in the factory that asks for it.
+  kNode,
+  // Built once per process: in the root factory (or in the nearest factory
+  // that binds it itself, overriding the root), shared by every child.
+  kProcess,
+};
+
+// What a daemon type declares about itself (generated from the .proto).
+struct DaemonInfo {
+  // Fully qualified name, such as "demo.kv.KvStore".
+  std::string name;
+  DaemonScope scope = DaemonScope::kNode;
+  // Names of the daemons it needs; built (and prepared) before it.
+  std::vector<std::string> depends_on;
+};
+
+class Daemon {
+ public:
+  virtual ~Daemon() = default;
+
+  // Gets ready to run: open files, recover state. Runs after every
+  // dependency's Prepare. An error stops the node before anything runs.
+  virtual Task<absl::Status> Prepare() { co_return absl::OkStatus(); }
+
+  // Serves until Stop() is called, then returns once quiesced. An error (or
+  // an early return) makes the node stop, and is reported with the node's
+  // and the daemon's names.
+  virtual Task<absl::Status> Run() = 0;
+
+  // Asks Run() to finish: stop admitting work, then finish or cancel what is
+  // outstanding. Must not block; Run()'s return is awaited separately.
+  virtual void Stop() = 0;
+};
+
+}  // namespace anvil
+
+#endif  // ANVIL_RUNTIME_DAEMON_DAEMON_H_
