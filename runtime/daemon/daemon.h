@@ -81,7 +81,8 @@ class Daemon {
   virtual Task<absl::Status> Run() = 0;
 
   // Asks Run() to finish: stop admitting work, then finish or cancel what is
-  // outstanding. Must not block; Run()'s return is awaited separately.
+  // outstanding. Must not block; Run()'s return is awaited separately. May
+  // be called on any worker, and also after Run() returned by itself.
   virtual void Stop() = 0;
 };
 

@@ -1,0 +1,89 @@
+// Node: runs the daemons one factory built, through their lifecycle.
+//
+//   anvil::Factory& n1 = root.Child("n1");
+//   n1.Get<KvStore>();                      // builds what the node runs
+//   anvil::Node node(n1);
+//   ANVIL_RETURN_IF_ERROR(node.Start());    // Prepare, dependencies first;
+//                                           // then Run, all concurrently
+//   ...
+//   node.RequestStop();                     // or a daemon's Run fails
+//   absl::Status status = node.Wait();      // Stop in reverse order, each
+//                                           // followed by its Run's end
+//
+// Each daemon's Run() runs as an actor named "<node path>/<daemon name>".
+// The node stops (in order) when RequestStop() is called, or when any Run()
+// returns: with an error, reported as "node root/n1: daemon demo.Storage
+// failed: ..."; or early without one, reported as ABORTED (a daemon must run
+// until stopped).
+//
+// A node runs only the daemons built in its own factory; process-wide ones
+// built in the root belong to the root's node. Start nodes parents first
+// and stop them children first (NodeGroup does).
+//
+// Thread-safety: Start and Wait from one thread that is not a worker
+// (they block); RequestStop from any thread.
+#ifndef ANVIL_RUNTIME_DAEMON_NODE_H_
+#define ANVIL_RUNTIME_DAEMON_NODE_H_
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "runtime/actor/runtime.h"
+#include "runtime/daemon/daemon.h"
+#include "runtime/daemon/factory.h"
+
+namespace anvil {
+
+class Node {
+ public:
+  explicit Node(Factory& factory);
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  // Stops the node if it is running and waits for it.
+  ~Node();
+
+  // Prepares the factory's daemons in dependency order, then starts every
+  // Run(). Returns the first Prepare error (then nothing runs, and Wait()
+  // returns it too). REQUIRES: called once.
+  absl::Status Start();
+
+  // Starts stopping the node. Thread-safe; later calls do nothing.
+  void RequestStop();
+
+  // Blocks until the node has stopped: every Stop() called, every Run()
+  // returned. Returns OK, or the first failure with the node's and the
+  // daemon's names.
+  absl::Status Wait();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  struct StopRequest {};
+  struct Exited {
+    size_t index;
+    absl::Status status;
+  };
+  using Message = std::variant<StopRequest, Exited, Signal>;
+  struct State;
+
+  static Task<absl::Status> Supervise(Context<Message>& ctx,
+                                      std::shared_ptr<State> state);
+  // Runs one daemon's Run() and reports its end to the supervisor.
+  static Task<> RunDaemon(Context<int>& ctx, Daemon* daemon, size_t index,
+                          ActorRef<Message> supervisor);
+
+  Factory& factory_;
+  const std::string path_;
+  std::shared_ptr<State> state_;
+  ActorRef<Message> supervisor_;
+  bool started_ = false;
+  bool waited_ = false;
+};
+
+}  // namespace anvil
+
+#endif  // ANVIL_RUNTIME_DAEMON_NODE_H_
