@@ -81,8 +81,10 @@ class Daemon {
   virtual Task<absl::Status> Run() = 0;
 
   // Asks Run() to finish: stop admitting work, then finish or cancel what is
-  // outstanding. Must not block; Run()'s return is awaited separately. May
-  // be called on any worker, and also after Run() returned by itself.
+  // outstanding. Must not block; Run()'s return is awaited separately. Called
+  // once Run() was entered, possibly while its first step is still running
+  // on another worker (so Run must check for a stop it may have missed, as a
+  // flag rather than an event), and also after Run() returned by itself.
   virtual void Stop() = 0;
 };
 

@@ -53,6 +53,7 @@ absl::Status Node::Wait() {
 
 Task<> Node::RunDaemon(Context<int>&, Daemon* daemon, size_t index,
                        ActorRef<Message> supervisor) {
+  supervisor.TrySend(Started{index}).IgnoreError();
   absl::Status status = co_await daemon->Run();
   supervisor.TrySend(Exited{index, std::move(status)}).IgnoreError();
 }
@@ -84,10 +85,23 @@ Task<absl::Status> Node::Supervise(Context<Message>& ctx,
             .name = absl::StrCat(state->path, "/", state->daemons[i].first)});
     runs.push_back(run.Watch());
   }
+
+  // Start() returns once every Run was entered; what else arrives meanwhile
+  // (a stop request, an early exit) is handled after.
+  absl::Status failure;
+  std::vector<Message> early;
+  for (size_t started = 0; started < state->daemons.size();) {
+    std::optional<Message> msg = co_await ctx.Receive();
+    if (!msg) break;  // the runtime is shutting down
+    if (std::holds_alternative<Started>(*msg)) {
+      ++started;
+    } else {
+      if (std::holds_alternative<Exited>(*msg)) ++started;  // it had started
+      early.push_back(std::move(*msg));
+    }
+  }
   state->started.Notify();
 
-  // Until asked to stop, or a daemon's Run returns.
-  absl::Status failure;
   auto record_exit = [&](const Exited& exited_msg) {
     exited[exited_msg.index] = true;
     if (!failure.ok()) return;
@@ -103,12 +117,19 @@ Task<absl::Status> Node::Supervise(Context<Message>& ctx,
                        " returned from Run() before it was stopped"));
     }
   };
-  while (std::optional<Message> msg = co_await ctx.Receive()) {
-    if (auto* exited_msg = std::get_if<Exited>(&*msg)) {
+  std::optional<Message> cause;
+  if (!early.empty()) {
+    cause = std::move(early.front());
+  } else {
+    while ((cause = co_await ctx.Receive())) {
+      if (!std::holds_alternative<Started>(*cause)) break;
+    }
+  }
+  if (cause.has_value()) {
+    if (auto* exited_msg = std::get_if<Exited>(&*cause)) {
       record_exit(*exited_msg);
       Log().error("{}", failure.ToString());
     }
-    break;  // a stop request, a signal, or an exit: stop the node
   }
 
   // Stop, dependents first; wait for each Run before stopping what it uses.
@@ -116,7 +137,13 @@ Task<absl::Status> Node::Supervise(Context<Message>& ctx,
     if (!exited[i]) state->daemons[i].second->Stop();
     co_await runs[i].Join();
   }
-  // Exits reported while stopping (Run errors during Stop count too).
+  // Exits reported while starting or stopping: a Run error counts even
+  // during Stop; an OK return after Stop is the normal end.
+  for (size_t k = 1; k < early.size(); ++k) {
+    if (auto* exited_msg = std::get_if<Exited>(&early[k])) {
+      if (!exited_msg->status.ok() && failure.ok()) record_exit(*exited_msg);
+    }
+  }
   while (std::optional<Message> msg = ctx.TryReceive()) {
     if (auto* exited_msg = std::get_if<Exited>(&*msg)) {
       if (!exited_msg->status.ok() && failure.ok()) record_exit(*exited_msg);

@@ -47,8 +47,9 @@ class Node {
   ~Node();
 
   // Prepares the factory's daemons in dependency order, then starts every
-  // Run(). Returns the first Prepare error (then nothing runs, and Wait()
-  // returns it too). REQUIRES: called once.
+  // Run(), and returns once each has been entered. Returns the first Prepare
+  // error (then nothing runs, and Wait() returns it too). REQUIRES: called
+  // once.
   absl::Status Start();
 
   // Starts stopping the node. Thread-safe; later calls do nothing.
@@ -63,11 +64,14 @@ class Node {
 
  private:
   struct StopRequest {};
+  struct Started {
+    size_t index;
+  };
   struct Exited {
     size_t index;
     absl::Status status;
   };
-  using Message = std::variant<StopRequest, Exited, Signal>;
+  using Message = std::variant<StopRequest, Started, Exited, Signal>;
   struct State;
 
   static Task<absl::Status> Supervise(Context<Message>& ctx,

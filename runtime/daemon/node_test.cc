@@ -1,5 +1,6 @@
 #include "runtime/daemon/node.h"
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -129,17 +130,21 @@ TEST_F(NodeTest, PreparesInOrderRunsAllAndStopsInReverse) {
   node.RequestStop();
   EXPECT_THAT(node.Wait(), IsOk());
   std::vector<std::string> events = log_.events();
-  // Prepares come first, in dependency order; runs start in any order.
   ASSERT_EQ(events.size(), 12u);
+  // Prepares come first, in dependency order.
   EXPECT_THAT(std::vector<std::string>(events.begin(), events.begin() + 3),
               ElementsAre("prepare Storage", "prepare Raft", "prepare Kv"));
-  EXPECT_THAT(
-      std::vector<std::string>(events.begin() + 3, events.begin() + 6),
-      ::testing::UnorderedElementsAre("run Storage", "run Raft", "run Kv"));
-  // Each Stop is followed by the end of that Run, dependents first.
-  EXPECT_THAT(std::vector<std::string>(events.begin() + 6, events.end()),
-              ElementsAre("stop Kv", "ran Kv", "stop Raft", "ran Raft",
-                          "stop Storage", "ran Storage"));
+  // Each Run is entered before the node stops it, and ends after its Stop;
+  // Stops go dependents first, each after the previous Run ended.
+  auto at = [&](const std::string& event) {
+    return std::find(events.begin(), events.end(), event) - events.begin();
+  };
+  for (const char* d : {"Storage", "Raft", "Kv"}) {
+    EXPECT_LT(at(std::string("run ") + d), at(std::string("ran ") + d)) << d;
+    EXPECT_LT(at(std::string("stop ") + d), at(std::string("ran ") + d)) << d;
+  }
+  EXPECT_LT(at("ran Kv"), at("stop Raft"));
+  EXPECT_LT(at("ran Raft"), at("stop Storage"));
 }
 
 TEST_F(NodeTest, APrepareFailureStopsTheNodeBeforeAnythingRuns) {
