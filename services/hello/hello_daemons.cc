@@ -1,0 +1,116 @@
+#include "services/hello/hello_daemons.h"
+
+#include <atomic>
+#include <cstdio>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "runtime/core/mutex.h"
+#include "runtime/core/sleep.h"
+
+namespace hello {
+namespace {
+
+class MemGuestBook final : public GuestBook {
+ public:
+  explicit MemGuestBook(anvil::DaemonContext&) {}
+
+  void Sign(std::string who) override {
+    anvil::MutexLock lock(mu_);
+    entries_.push_back(std::move(who));
+  }
+  std::vector<std::string> Entries() const override {
+    anvil::MutexLock lock(mu_);
+    return entries_;
+  }
+  anvil::Task<absl::Status> Run() override {
+    while (!stopped_.load()) co_await anvil::Sleep(absl::Milliseconds(5));
+    co_return absl::OkStatus();
+  }
+  void Stop() override { stopped_.store(true); }
+
+ private:
+  mutable anvil::Mutex mu_;
+  std::vector<std::string> entries_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> stopped_{false};
+};
+
+// Signs the guest book every 100 ms until stopped.
+template <typename Interface>
+class Signer final : public Interface {
+ public:
+  Signer(anvil::DaemonContext& ctx, std::string who)
+      : book_(ctx.Get<GuestBook>()), who_(std::move(who)) {}
+  // "hello.Alice" signs as "alice".
+  explicit Signer(anvil::DaemonContext& ctx)
+      : Signer(ctx, absl::AsciiStrToLower(
+                        ctx.info().name.substr(std::string("hello.").size()))) {
+  }
+
+  anvil::Task<absl::Status> Run() override {
+    anvil::Interval every(absl::Milliseconds(100));
+    int n = 0;
+    while (!stopped_.load()) {
+      book_.Sign(absl::StrCat(who_, "#", ++n));
+      std::printf("%s signed the guest book\n", who_.c_str());
+      co_await every.Next();
+    }
+    co_return absl::OkStatus();
+  }
+  void Stop() override { stopped_.store(true); }
+
+ private:
+  GuestBook& book_;
+  const std::string who_;
+  std::atomic<bool> stopped_{false};
+};
+
+// Reads the guest book every 100 ms until stopped.
+class Reader final : public Carol {
+ public:
+  explicit Reader(anvil::DaemonContext& ctx) : book_(ctx.Get<GuestBook>()) {}
+  anvil::Task<absl::Status> Run() override {
+    anvil::Interval every(absl::Milliseconds(100));
+    while (!stopped_.load()) {
+      std::printf("carol counts %zu signatures\n", book_.Entries().size());
+      co_await every.Next();
+    }
+    co_return absl::OkStatus();
+  }
+  void Stop() override { stopped_.store(true); }
+
+ private:
+  GuestBook& book_;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace
+
+void BindAll(anvil::Factory& factory) {
+  factory.Bind<GuestBook, MemGuestBook>();
+  factory.Bind<Alice, Signer<Alice>>();
+  factory.Bind<Bob, Signer<Bob>>();
+  factory.Bind<Carol, Reader>();
+}
+
+std::vector<std::string> DaemonChoices() { return {"alice", "bob", "carol"}; }
+
+absl::Status Build(anvil::Factory& factory, const std::string& choice) {
+  absl::Status status;
+  if (choice == "alice") {
+    status = factory.Get<Alice>().status();
+  } else if (choice == "bob") {
+    status = factory.Get<Bob>().status();
+  } else if (choice == "carol") {
+    status = factory.Get<Carol>().status();
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown daemon '", choice,
+                     "'; valid: ", absl::StrJoin(DaemonChoices(), ", ")));
+  }
+  return status;
+}
+
+}  // namespace hello
