@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "runtime/core/log.h"
 
 namespace anvil {
 
@@ -23,6 +24,10 @@ Daemon& DaemonContext::GetByName(absl::string_view name) const {
 }
 
 Runtime& DaemonContext::runtime() const { return factory_.runtime(); }
+
+spdlog::logger& DaemonContext::log() const {
+  return ComponentLog(factory_.path(), info_.name);
+}
 
 Factory::Factory(Runtime& runtime) : Factory(runtime, nullptr, "root") {}
 

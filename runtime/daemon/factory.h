@@ -45,6 +45,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "runtime/daemon/daemon.h"
+#include "spdlog/logger.h"
 
 namespace anvil {
 
@@ -66,6 +67,9 @@ class DaemonContext {
 
   // The factory that builds this daemon (its node).
   Factory& factory() const { return factory_; }
+  // The daemon's logger: every line carries the node's path and the
+  // daemon's name (see runtime/core/log.h). Lives as long as the process.
+  spdlog::logger& log() const;
   Runtime& runtime() const;
   const DaemonInfo& info() const { return info_; }
 

@@ -128,7 +128,8 @@ Task<absl::Status> Node::Supervise(Context<Message>& ctx,
   if (cause.has_value()) {
     if (auto* exited_msg = std::get_if<Exited>(&*cause)) {
       record_exit(*exited_msg);
-      Log().error("{}", failure.ToString());
+      ComponentLog(state->path, state->daemons[exited_msg->index].first)
+          .error("{}; stopping the node", failure.ToString());
     }
   }
 

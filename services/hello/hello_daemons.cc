@@ -42,7 +42,7 @@ template <typename Interface>
 class Signer final : public Interface {
  public:
   Signer(anvil::DaemonContext& ctx, std::string who)
-      : book_(ctx.Get<GuestBook>()), who_(std::move(who)) {}
+      : book_(ctx.Get<GuestBook>()), log_(ctx.log()), who_(std::move(who)) {}
   // "hello.Alice" signs as "alice".
   explicit Signer(anvil::DaemonContext& ctx)
       : Signer(ctx, absl::AsciiStrToLower(
@@ -50,6 +50,7 @@ class Signer final : public Interface {
   }
 
   anvil::Task<absl::Status> Run() override {
+    log_.info("{} starts signing", who_);
     anvil::Interval every(absl::Milliseconds(100));
     int n = 0;
     while (!stopped_.load()) {
@@ -63,6 +64,7 @@ class Signer final : public Interface {
 
  private:
   GuestBook& book_;
+  spdlog::logger& log_;
   const std::string who_;
   std::atomic<bool> stopped_{false};
 };
