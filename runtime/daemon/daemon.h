@@ -26,15 +26,17 @@
 //     explicit AliceImpl(anvil::DaemonContext& ctx)
 //         : book_(ctx.Get<GuestBook>()) {}   // built before Alice
 //     anvil::Task<absl::Status> Run() override;
-//     void Stop() override;
+//     anvil::Task<> Stop() override;
 //    private:
 //     GuestBook& book_;
 //   };
 //
-// Lifecycle (driven by the node runner): Prepare() on every daemon in
-// dependency order (dependencies first; a daemon must not serve requests
-// yet); then Run() on all of them concurrently; Stop() in reverse order
-// (dependents first), each followed by awaiting that daemon's Run().
+// Lifecycle (driven by anvil::Node): Prepare() on every daemon in dependency
+// order (dependencies first; a daemon must not serve requests yet); then
+// Run() on all of them concurrently; then Stop() in reverse order
+// (dependents first: top daemons stop admitting work before the daemons
+// they use), each awaited, and followed by awaiting that daemon's Run().
+// All three are coroutines on the runtime.
 //
 // Thread-safety: Prepare, Run and Stop are called from the runtime's
 // workers; Stop may be called while Run is suspended, on another worker.
@@ -80,12 +82,13 @@ class Daemon {
   // and the daemon's names.
   virtual Task<absl::Status> Run() = 0;
 
-  // Asks Run() to finish: stop admitting work, then finish or cancel what is
-  // outstanding. Must not block; Run()'s return is awaited separately. Called
-  // once Run() was entered, possibly while its first step is still running
-  // on another worker (so Run must check for a stop it may have missed, as a
-  // flag rather than an event), and also after Run() returned by itself.
-  virtual void Stop() = 0;
+  // Makes Run() finish: stop admitting work, then finish or cancel what is
+  // outstanding; it may await that. Run()'s return is awaited after it.
+  // Called once Run() was entered, possibly while Run's first step is still
+  // running on another worker (so Run must check for a stop it may have
+  // missed, as a flag rather than an event), and also after Run() returned
+  // by itself.
+  virtual Task<> Stop() = 0;
 };
 
 }  // namespace anvil

@@ -28,7 +28,7 @@ class Recorded : public Daemon {
   }
   ~Recorded() override { events->push_back("-" + tag_); }
   Task<absl::Status> Run() override { co_return absl::OkStatus(); }
-  void Stop() override {}
+  Task<> Stop() override { co_return; }
   const std::string& tag() const { return tag_; }
 
  private:

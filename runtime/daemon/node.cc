@@ -135,7 +135,7 @@ Task<absl::Status> Node::Supervise(Context<Message>& ctx,
 
   // Stop, dependents first; wait for each Run before stopping what it uses.
   for (size_t i = state->daemons.size(); i-- > 0;) {
-    if (!exited[i]) state->daemons[i].second->Stop();
+    if (!exited[i]) co_await state->daemons[i].second->Stop();
     co_await runs[i].Join();
   }
   // Exits reported while starting or stopping: a Run error counts even

@@ -17,8 +17,9 @@
 // until stopped).
 //
 // A node runs only the daemons built in its own factory; process-wide ones
-// built in the root belong to the root's node. Start nodes parents first
-// and stop them children first (NodeGroup does).
+// built in the root belong to the root's node: start nodes parents first
+// and stop them children first. Several nodes in one process share its
+// shutdown: SIGINT/SIGTERM (or Runtime::Shutdown) stops every node.
 //
 // Thread-safety: Start and Wait from one thread that is not a worker
 // (they block); RequestStop from any thread.

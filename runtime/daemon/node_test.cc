@@ -66,9 +66,10 @@ class Scripted : public Daemon {
     event_log->Add("ran " + tag_);
     co_return absl::OkStatus();
   }
-  void Stop() override {
+  Task<> Stop() override {
     event_log->Add("stop " + tag_);
     stopped_.store(true);
+    co_return;
   }
 
  private:
@@ -206,6 +207,21 @@ TEST_F(NodeTest, RuntimeShutdownStopsTheNode) {
   runtime_.Shutdown();  // what SIGTERM does
   EXPECT_THAT(node.Wait(), IsOk());
   EXPECT_THAT(log_.events(), ::testing::Contains("ran Storage"));
+}
+
+TEST_F(NodeTest, NodesShareTheProcessShutdownAndFailIndependently) {
+  Factory root(runtime_);
+  BindAll(root);
+  ASSERT_THAT(root.Child("n1").Get<Kv>(), IsOk());
+  ASSERT_THAT(root.Child("n2").Get<Kv>(), IsOk());
+  Node n1(root.Child("n1"));
+  Node n2(root.Child("n2"));
+  ASSERT_THAT(n1.Start(), IsOk());
+  ASSERT_THAT(n2.Start(), IsOk());
+  n1.RequestStop();  // one node stops; the other keeps running
+  EXPECT_THAT(n1.Wait(), IsOk());
+  runtime_.Shutdown();  // a signal: every node stops
+  EXPECT_THAT(n2.Wait(), IsOk());
 }
 
 // A child node started, stopped and destroyed many times: nothing leaks

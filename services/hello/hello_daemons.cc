@@ -29,7 +29,10 @@ class MemGuestBook final : public GuestBook {
     while (!stopped_.load()) co_await anvil::Sleep(absl::Milliseconds(5));
     co_return absl::OkStatus();
   }
-  void Stop() override { stopped_.store(true); }
+  anvil::Task<> Stop() override {
+    stopped_.store(true);
+    co_return;
+  }
 
  private:
   mutable anvil::Mutex mu_;
@@ -60,7 +63,10 @@ class Signer final : public Interface {
     }
     co_return absl::OkStatus();
   }
-  void Stop() override { stopped_.store(true); }
+  anvil::Task<> Stop() override {
+    stopped_.store(true);
+    co_return;
+  }
 
  private:
   GuestBook& book_;
@@ -81,7 +87,10 @@ class Reader final : public Carol {
     }
     co_return absl::OkStatus();
   }
-  void Stop() override { stopped_.store(true); }
+  anvil::Task<> Stop() override {
+    stopped_.store(true);
+    co_return;
+  }
 
  private:
   GuestBook& book_;
