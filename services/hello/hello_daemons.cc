@@ -40,61 +40,63 @@ class MemGuestBook final : public GuestBook {
   std::atomic<bool> stopped_{false};
 };
 
-// Signs the guest book every 100 ms until stopped.
+// Calls Tick() every 100 ms from Run() until stopped.
 template <typename Interface>
-class Signer final : public Interface {
+class Periodic : public Interface {
  public:
-  Signer(anvil::DaemonContext& ctx, std::string who)
-      : book_(ctx.Get<GuestBook>()), log_(ctx.log()), who_(std::move(who)) {}
-  // "hello.Alice" signs as "alice".
-  explicit Signer(anvil::DaemonContext& ctx)
-      : Signer(ctx, absl::AsciiStrToLower(
-                        ctx.info().name.substr(std::string("hello.").size()))) {
-  }
-
-  anvil::Task<absl::Status> Run() override {
-    log_.info("{} starts signing", who_);
+  anvil::Task<absl::Status> Run() final {
     anvil::Interval every(absl::Milliseconds(100));
-    int n = 0;
     while (!stopped_.load()) {
-      book_.Sign(absl::StrCat(who_, "#", ++n));
-      std::printf("%s signed the guest book\n", who_.c_str());
+      Tick();
       co_await every.Next();
     }
     co_return absl::OkStatus();
   }
-  anvil::Task<> Stop() override {
+  anvil::Task<> Stop() final {
     stopped_.store(true);
     co_return;
   }
 
+ protected:
+  virtual void Tick() = 0;
+
  private:
-  GuestBook& book_;
-  spdlog::logger& log_;
-  const std::string who_;
   std::atomic<bool> stopped_{false};
 };
 
-// Reads the guest book every 100 ms until stopped.
-class Reader final : public Carol {
+// Signs the guest book: "hello.Alice" as "alice#1", "alice#2", ...
+template <typename Interface>
+class Signer final : public Periodic<Interface> {
  public:
-  explicit Reader(anvil::DaemonContext& ctx) : book_(ctx.Get<GuestBook>()) {}
-  anvil::Task<absl::Status> Run() override {
-    anvil::Interval every(absl::Milliseconds(100));
-    while (!stopped_.load()) {
-      std::printf("carol counts %zu signatures\n", book_.Entries().size());
-      co_await every.Next();
-    }
-    co_return absl::OkStatus();
-  }
-  anvil::Task<> Stop() override {
-    stopped_.store(true);
-    co_return;
+  explicit Signer(anvil::DaemonContext& ctx)
+      : book_(ctx.Get<GuestBook>()),
+        who_(absl::AsciiStrToLower(
+            ctx.info().name.substr(std::string("hello.").size()))) {
+    ctx.log().info("{} will sign every 100 ms", who_);
   }
 
  private:
+  void Tick() override {
+    book_.Sign(absl::StrCat(who_, "#", ++signed_));
+    std::printf("%s signed the guest book\n", who_.c_str());
+  }
+
   GuestBook& book_;
-  std::atomic<bool> stopped_{false};
+  const std::string who_;
+  int signed_ = 0;
+};
+
+// Reads the guest book.
+class Reader final : public Periodic<Carol> {
+ public:
+  explicit Reader(anvil::DaemonContext& ctx) : book_(ctx.Get<GuestBook>()) {}
+
+ private:
+  void Tick() override {
+    std::printf("carol counts %zu signatures\n", book_.Entries().size());
+  }
+
+  GuestBook& book_;
 };
 
 }  // namespace
