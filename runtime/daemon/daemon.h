@@ -86,8 +86,9 @@ class Daemon {
   // outstanding; it may await that. Run()'s return is awaited after it.
   // Called once Run() was entered, possibly while Run's first step is still
   // running on another worker (so Run must check for a stop it may have
-  // missed, as a flag rather than an event), and also after Run() returned
-  // by itself.
+  // missed, as a flag rather than an event); also after Run() returned by
+  // itself; and, if the runtime shuts down while the node is starting,
+  // possibly before Run() was entered at all.
   virtual Task<> Stop() = 0;
 };
 

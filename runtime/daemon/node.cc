@@ -33,6 +33,13 @@ Node::~Node() {
 
 absl::Status Node::Start() {
   started_ = true;
+  if (factory_.runtime().stopping()) {
+    // No actor would be started; say so instead of waiting for one.
+    state_->final_status = absl::UnavailableError(
+        absl::StrCat("node ", path_, ": the runtime is shutting down"));
+    state_->stopped.Notify();
+    return state_->final_status;
+  }
   state_->daemons = factory_.Built();
   supervisor_ =
       factory_.runtime().Spawn(Supervise, state_, ActorOptions{.name = path_});

@@ -224,6 +224,19 @@ TEST_F(NodeTest, NodesShareTheProcessShutdownAndFailIndependently) {
   EXPECT_THAT(n2.Wait(), IsOk());
 }
 
+TEST_F(NodeTest, StartingDuringShutdownIsRefused) {
+  Factory root(runtime_);
+  BindAll(root);
+  ASSERT_THAT(root.Get<Storage>(), IsOk());
+  runtime_.Shutdown();
+  Node node(root);
+  EXPECT_THAT(node.Start(),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       "node root: the runtime is shutting down"));
+  EXPECT_THAT(node.Wait(), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_TRUE(log_.events().empty());
+}
+
 // A child node started, stopped and destroyed many times: nothing leaks
 // (checked under --config=asan) and no actor is left behind.
 TEST_F(NodeTest, ChildNodesComeAndGoAThousandTimes) {
