@@ -160,6 +160,15 @@ absl::StatusOr<Daemon*> Factory::GetInternal(
           name, " depends on ", dependency, ", which is not bound in ", path(),
           "; bound: ", absl::StrJoin(BoundNames(), ", ")));
     }
+    if (info.scope == DaemonScope::kProcess &&
+        FindBinding(dependency, &dependency_holder)->info.scope ==
+            DaemonScope::kNode) {
+      building.pop_back();
+      return absl::FailedPreconditionError(absl::StrCat(
+          name, " is process-wide but depends on ", dependency,
+          ", which is per node: a process-wide daemon can only depend on "
+          "process-wide daemons"));
+    }
     absl::StatusOr<Daemon*> built = GetInternal(dependency, building);
     if (!built.ok()) {
       building.pop_back();

@@ -19,7 +19,9 @@
 // - A kNode daemon is built in the factory that asks for it. A kProcess
 //   daemon is built in the nearest factory (from the one asking, upwards)
 //   that binds it, usually the root, and shared by that factory's
-//   descendants. Its dependencies are resolved from there.
+//   descendants. Its dependencies are resolved from there, and must be
+//   kProcess too (a shared daemon cannot use one node's daemon): an error
+//   says so.
 // - Bind<I, Impl>() needs `Impl(DaemonContext&)`; Provide<I>(instance)
 //   injects a ready one, which is then treated as built.
 // - A child can be destroyed (DestroyChild) while its parent lives on, and a

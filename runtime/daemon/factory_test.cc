@@ -247,6 +247,29 @@ TEST_F(FactoryTest, UnboundDaemonsAndDependenciesAreNamed) {
                                  "not bound in root")));
 }
 
+// A process-wide daemon that wrongly depends on a node daemon.
+class Shared : public Recorded {
+ public:
+  using Recorded::Recorded;
+  static DaemonInfo Info() {
+    return {.name = "test.Shared",
+            .scope = DaemonScope::kProcess,
+            .depends_on = {"test.Middle"}};
+  }
+};
+
+TEST_F(FactoryTest, AProcessDaemonCannotDependOnANodeDaemon) {
+  Factory root(runtime_);
+  BindAll(root);
+  root.Bind<Shared, Plain<Shared>>();
+  EXPECT_THAT(root.Child("n1").Get<Shared>(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       "test.Shared is process-wide but depends on "
+                       "test.Middle, which is per node: a process-wide daemon "
+                       "can only depend on process-wide daemons"));
+  EXPECT_TRUE(events_.empty());
+}
+
 class ProvidedBook final : public Book {
  public:
   ProvidedBook() : Book("provided-book") {}
