@@ -99,7 +99,10 @@ def _proto_gen_impl(ctx):
         progress_message = "Generating C++ from %s" % ctx.label,
     )
     return [
-        DefaultInfo(files = depset(outputs)),
+        DefaultInfo(
+            files = depset(outputs),
+            runfiles = ctx.runfiles(files = outputs),
+        ),
         OutputGroupInfo(
             headers = depset([f for f in outputs if f.extension == "h"]),
             sources = depset([f for f in outputs if f.extension != "h"]),
@@ -145,6 +148,10 @@ def cc_proto(
         deps = [],
         grpc = False,
         import_root = "",
+        plugin = None,
+        plugin_name = "",
+        plugin_suffixes = [],
+        extra_cc_deps = [],
         visibility = None,
         testonly = False,
         **kwargs):
@@ -156,6 +163,10 @@ def cc_proto(
       deps: other cc_proto targets whose .proto files srcs import.
       grpc: also run grpc_cpp_plugin.
       import_root: "" (workspace root) or this package's path.
+      plugin: another protoc plugin to run (a cc_binary label).
+      plugin_name: its name: protoc gets --<name>_out.
+      plugin_suffixes: the files it writes per .proto ("x" + suffix).
+      extra_cc_deps: what the plugin's output needs to compile.
       visibility: of both targets.
       testonly: of both targets.
       **kwargs: passed to the cc_library.
@@ -166,6 +177,9 @@ def cc_proto(
         deps = [proto_sources_label(d) for d in deps],
         grpc = grpc,
         import_root = import_root,
+        plugin = plugin,
+        plugin_name = plugin_name,
+        plugin_suffixes = plugin_suffixes,
         visibility = visibility,
         testonly = testonly,
     )
@@ -185,7 +199,7 @@ def cc_proto(
         srcs = [":%s_sources" % name],
         hdrs = [":%s_headers" % name],
         includes = ["."] if import_root else [],
-        deps = deps + system_deps,
+        deps = deps + system_deps + extra_cc_deps,
         # The generated code registers its descriptors at static
         # initialization; keep it even when nothing names its symbols, so
         # lookups by name (reflection, options) work in static links too.

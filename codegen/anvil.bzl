@@ -1,0 +1,31 @@
+"""anvil_cc_library: C++ for .proto files declaring anvil daemons and actors.
+
+    load("//codegen:anvil.bzl", "anvil_cc_library")
+
+    anvil_cc_library(
+        name = "kv_anvil",
+        srcs = ["kv.proto"],
+        deps = [":storage_anvil"],   # other anvil_cc_library targets imported
+    )
+
+One cc_library with the messages (kv.pb.h), the gRPC stubs (kv.grpc.pb.h)
+and anvil's declarations (kv.anvil.h) for every file in srcs. Every proto may
+`import "anvil/options.proto"`; protoc-gen-anvil reports bad daemon
+declarations as build errors naming the file, line and service.
+"""
+
+load("//bazel:cc_proto.bzl", "cc_proto")
+
+def anvil_cc_library(name, srcs, deps = [], visibility = None, testonly = False):
+    cc_proto(
+        name = name,
+        srcs = srcs,
+        grpc = True,
+        deps = deps + ["//proto:anvil_options_proto"],
+        plugin = "//codegen:protoc-gen-anvil",
+        plugin_name = "anvil",
+        plugin_suffixes = [".anvil.h", ".anvil.cc"],
+        extra_cc_deps = ["//runtime/daemon"],
+        visibility = visibility,
+        testonly = testonly,
+    )

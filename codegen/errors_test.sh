@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs protoc with protoc-gen-anvil on bad protos and checks each message.
+set -uo pipefail
+root="${TEST_SRCDIR}/anvil"
+protoc="$(find -L "${TEST_SRCDIR}" -path '*system/bin/protoc' -type f | head -1)"
+plugin="${root}/codegen/protoc-gen-anvil"
+failures=0
+
+expect_error() {  # proto file, expected substring
+  local proto="$1" expected="$2" out
+  out="$("${protoc}" -I"${root}" -I"${root}/proto" -I/usr/include \
+      --plugin=protoc-gen-anvil="${plugin}" --anvil_out="${TEST_TMPDIR}" \
+      "codegen/testdata/${proto}" 2>&1)"
+  local code=$?
+  if [[ ${code} == 0 ]]; then
+    echo "FAIL ${proto}: protoc succeeded"; failures=$((failures + 1)); return
+  fi
+  if ! grep -qF -- "${expected}" <<<"${out}"; then
+    echo "FAIL ${proto}: expected: ${expected}"
+    echo "  got: ${out}"
+    failures=$((failures + 1)); return
+  fi
+  echo "ok   ${proto}: ${expected}"
+}
+
+cd "${root}"
+expect_error bad_unknown.proto \
+  'codegen/testdata/bad_unknown.proto:5:1: service bad.Kv: depends on unknown service "bad.Disk"'
+expect_error bad_self.proto \
+  'codegen/testdata/bad_self.proto:5:1: service bad.Narcissus: depends on itself'
+expect_error bad_cycle_a.proto \
+  'service bad.A: dependency cycle: bad.A -> bad.B -> bad.C -> bad.A'
+expect_error bad_scope.proto \
+  'codegen/testdata/bad_scope.proto:9:1: service bad.Shared: is PROCESS-scoped but depends on bad.PerNode, which is NODE-scoped'
+expect_error bad_stream.proto \
+  'codegen/testdata/bad_stream.proto:6:1: service bad.Feed: is exposed, but method Watch streams'
+expect_error bad_not_daemon.proto \
+  'service bad.User: depends on bad.Helper, which is not a daemon'
+exit $((failures > 0))

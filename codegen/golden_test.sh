@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Compares protoc-gen-anvil's output for testdata/kv.proto with the checked-in
+# golden files. On a difference it prints it and the command that refreshes
+# the golden files.
+set -euo pipefail
+root="${TEST_SRCDIR}/anvil"
+status=0
+for f in kv.anvil.h kv.anvil.cc; do
+  if ! diff -u "${root}/codegen/testdata/golden/${f}.golden" \
+      "${root}/codegen/testdata/${f}"; then
+    status=1
+  fi
+done
+if [[ ${status} != 0 ]]; then
+  echo "generated code differs from codegen/testdata/golden; if intended, run:"
+  echo "  codegen/update_golden.sh"
+fi
+exit ${status}
