@@ -107,6 +107,19 @@ std::vector<std::string> Validate(
       pending.push_back(target);
     }
     graph.Add(service->full_name(), depends_on).IgnoreError();
+    for (int m = 0; m < service->method_count(); ++m) {
+      const MethodDescriptor& method = *service->method(m);
+      const MethodOptions& options =
+          method.options().GetExtension(anvil::method);
+      if (options.one_way() &&
+          method.output_type()->full_name() != "google.protobuf.Empty") {
+        problems.push_back(
+            Problem(*service, absl::StrCat("method ", method.name(),
+                                           " is one_way, so it must return "
+                                           "google.protobuf.Empty, not ",
+                                           method.output_type()->full_name())));
+      }
+    }
     if (OptionsOf(*service).expose()) {
       for (int m = 0; m < service->method_count(); ++m) {
         const MethodDescriptor& method = *service->method(m);

@@ -36,4 +36,6 @@ expect_error bad_stream.proto \
   'codegen/testdata/bad_stream.proto:6:1: service bad.Feed: is exposed, but method Watch streams'
 expect_error bad_not_daemon.proto \
   'service bad.User: depends on bad.Helper, which is not a daemon'
+expect_error bad_one_way.proto \
+  'codegen/testdata/bad_one_way.proto:7:1: service bad.Logger: method Write is one_way, so it must return google.protobuf.Empty, not bad.Ack'
 exit $((failures > 0))
