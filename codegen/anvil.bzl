@@ -25,7 +25,11 @@ def anvil_cc_library(name, srcs, deps = [], visibility = None, testonly = False)
         plugin = "//codegen:protoc-gen-anvil",
         plugin_name = "anvil",
         plugin_suffixes = [".anvil.h", ".anvil.cc"],
-        extra_cc_deps = ["//runtime/daemon"],
+        extra_cc_deps = [
+            "//runtime/actor",
+            "//runtime/core:task",
+            "//runtime/daemon",
+        ],
         visibility = visibility,
         testonly = testonly,
     )

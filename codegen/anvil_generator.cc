@@ -157,6 +157,167 @@ std::string Namespace(const FileDescriptor& file) {
   return absl::StrReplaceAll(file.package(), {{".", "::"}});
 }
 
+// The C++ class of a message: nested types are joined with '_', as
+// protobuf's own generator names them.
+std::string CppType(const google::protobuf::Descriptor& message) {
+  std::string name = message.name();
+  for (const google::protobuf::Descriptor* outer = message.containing_type();
+       outer != nullptr; outer = outer->containing_type()) {
+    name = absl::StrCat(outer->name(), "_", name);
+  }
+  const std::string ns = Namespace(*message.file());
+  return ns.empty() ? absl::StrCat("::", name)
+                    : absl::StrCat("::", ns, "::", name);
+}
+
+// The unary methods of `service`: the ones anvil generates calls for.
+std::vector<const MethodDescriptor*> UnaryMethods(
+    const ServiceDescriptor& service) {
+  std::vector<const MethodDescriptor*> methods;
+  for (int m = 0; m < service.method_count(); ++m) {
+    const MethodDescriptor* method = service.method(m);
+    if (!method->client_streaming() && !method->server_streaming()) {
+      methods.push_back(method);
+    }
+  }
+  return methods;
+}
+
+std::string MethodComments(const MethodDescriptor& method,
+                           absl::string_view indent) {
+  SourceLocation location;
+  if (!method.GetSourceLocation(&location) ||
+      location.leading_comments.empty()) {
+    return "";
+  }
+  std::string out;
+  for (absl::string_view line : absl::StrSplit(
+           absl::StripSuffix(location.leading_comments, "\n"), '\n')) {
+    absl::StrAppend(&out, indent, "//", line, "\n");
+  }
+  return out;
+}
+
+void PrintActorDeclarations(const ServiceDescriptor& service, Printer& p) {
+  const std::vector<const MethodDescriptor*> methods = UnaryMethods(service);
+  if (methods.empty()) return;
+  const std::string name = service.name();
+  p.Print("// Calls of $full_name$, one message type per method.\n",
+          "full_name", service.full_name());
+  std::vector<std::string> alternatives;
+  for (const MethodDescriptor* method : methods) {
+    p.Print(
+        "struct $name$$method$Call\n"
+        "    : ::anvil::Request<$request$, $reply$> {};\n",
+        "name", name, "method", method->name(), "request",
+        CppType(*method->input_type()), "reply",
+        CppType(*method->output_type()));
+    alternatives.push_back(absl::StrCat(name, method->name(), "Call"));
+  }
+  p.Print("using $name$Message = std::variant<$alternatives$>;\n\n", "name",
+          name, "alternatives", absl::StrJoin(alternatives, ", "));
+  p.Print(
+      "// Typed client of $full_name$: one call per method, each returning\n"
+      "// absl::StatusOr<Reply> (see runtime/actor/request.h for every\n"
+      "// outcome). Cheap to copy; thread-safe.\n"
+      "class $name$Ref {\n"
+      " public:\n"
+      "  $name$Ref() = default;\n"
+      "  explicit $name$Ref(::anvil::ActorRef<$name$Message> actor)\n"
+      "      : actor_(std::move(actor)) {}\n"
+      "\n",
+      "full_name", service.full_name(), "name", name);
+  for (const MethodDescriptor* method : methods) {
+    p.Print(MethodComments(*method, "  ").c_str());
+    p.Print(
+        "  ::anvil::internal::CallAwaiter<$reply$> $method$(\n"
+        "      $request$ request,\n"
+        "      ::absl::Duration timeout = ::absl::InfiniteDuration()) const {\n"
+        "    return actor_.CallAs<$name$$method$Call>(std::move(request), "
+        "timeout);\n"
+        "  }\n",
+        "reply", CppType(*method->output_type()), "request",
+        CppType(*method->input_type()), "method", method->name(), "name", name);
+  }
+  p.Print(
+      "\n"
+      "  const ::anvil::ActorRef<$name$Message>& actor() const { return "
+      "actor_; }\n"
+      "\n"
+      " private:\n"
+      "  ::anvil::ActorRef<$name$Message> actor_;\n"
+      "};\n"
+      "\n"
+      "// Base class of actors implementing $full_name$: one virtual "
+      "coroutine\n"
+      "// per method. Serve() takes the calls one at a time, in order.\n"
+      "class $name$Actor {\n"
+      " public:\n"
+      "  virtual ~$name$Actor() = default;\n"
+      "\n",
+      "name", name, "full_name", service.full_name());
+  for (const MethodDescriptor* method : methods) {
+    p.Print(MethodComments(*method, "  ").c_str());
+    p.Print(
+        "  virtual ::anvil::Task<::absl::StatusOr<$reply$>> $method$(\n"
+        "      const $request$& request) = 0;\n",
+        "reply", CppType(*method->output_type()), "request",
+        CppType(*method->input_type()), "method", method->name());
+  }
+  p.Print(
+      "\n"
+      "  // Receives calls and dispatches them until the mailbox ends (every\n"
+      "  // ref gone, or the runtime stopping).\n"
+      "  ::anvil::Task<> Serve(::anvil::Context<$name$Message>& context);\n"
+      "\n"
+      "  // Spawns `impl` as an actor serving $full_name$.\n"
+      "  static $name$Ref Spawn(::anvil::Runtime& runtime,\n"
+      "                        std::shared_ptr<$name$Actor> impl,\n"
+      "                        ::anvil::ActorOptions options = {});\n"
+      "};\n"
+      "\n",
+      "name", name, "full_name", service.full_name());
+}
+
+void PrintActorDefinitions(const ServiceDescriptor& service, Printer& p) {
+  const std::vector<const MethodDescriptor*> methods = UnaryMethods(service);
+  if (methods.empty()) return;
+  const std::string name = service.name();
+  p.Print(
+      "::anvil::Task<> $name$Actor::Serve(\n"
+      "    ::anvil::Context<$name$Message>& context) {\n"
+      "  while (std::optional<$name$Message> message = co_await "
+      "context.Receive()) {\n"
+      "    switch (message->index()) {\n",
+      "name", name);
+  for (size_t i = 0; i < methods.size(); ++i) {
+    p.Print(
+        "      case $index$: {\n"
+        "        auto& call = std::get<$index$>(*message);\n"
+        "        call.reply.Send(co_await $method$(call.request));\n"
+        "        break;\n"
+        "      }\n",
+        "index", absl::StrCat(i), "method", methods[i]->name());
+  }
+  p.Print(
+      "    }\n"
+      "  }\n"
+      "}\n"
+      "\n"
+      "$name$Ref $name$Actor::Spawn(::anvil::Runtime& runtime,\n"
+      "                             std::shared_ptr<$name$Actor> impl,\n"
+      "                             ::anvil::ActorOptions options) {\n"
+      "  return $name$Ref(runtime.Spawn(\n"
+      "      [](::anvil::Context<$name$Message>& context,\n"
+      "         std::shared_ptr<$name$Actor> actor) -> ::anvil::Task<> {\n"
+      "        co_await actor->Serve(context);\n"
+      "      },\n"
+      "      std::move(impl), std::move(options)));\n"
+      "}\n"
+      "\n",
+      "name", name);
+}
+
 std::string HeaderGuard(const FileDescriptor& file) {
   std::string guard = absl::StrCat(StripProto(file.name()), "_ANVIL_H_");
   for (char& c : guard) {
@@ -200,7 +361,16 @@ void GenerateHeader(const FileDescriptor& file, GeneratorContext& context) {
       "#ifndef $guard$\n"
       "#define $guard$\n"
       "\n"
+      "#include <memory>\n"
+      "#include <utility>\n"
+      "#include <variant>\n"
+      "\n"
       "#include \"$pb_header$\"\n"
+      "#include \"absl/status/statusor.h\"\n"
+      "#include \"absl/time/time.h\"\n"
+      "#include \"runtime/actor/request.h\"\n"
+      "#include \"runtime/actor/runtime.h\"\n"
+      "#include \"runtime/core/task.h\"\n"
       "#include \"runtime/daemon/daemon.h\"\n"
       "\n",
       "source", file.name(), "guard", HeaderGuard(file), "pb_header",
@@ -210,6 +380,7 @@ void GenerateHeader(const FileDescriptor& file, GeneratorContext& context) {
   }
   for (int i = 0; i < file.service_count(); ++i) {
     const ServiceDescriptor& service = *file.service(i);
+    PrintActorDeclarations(service, p);
     if (!IsDaemon(service)) continue;
     p.Print(Comments(service).c_str());
     p.Print(
@@ -240,6 +411,8 @@ void GenerateSource(const FileDescriptor& file, GeneratorContext& context) {
       "// Generated by protoc-gen-anvil. DO NOT EDIT.\n"
       "// source: $source$\n"
       "#include \"$header$\"\n"
+      "\n"
+      "#include <optional>\n"
       "\n",
       "source", file.name(), "header", StripProto(file.name()) + ".anvil.h");
   if (!file.package().empty()) {
@@ -247,6 +420,7 @@ void GenerateSource(const FileDescriptor& file, GeneratorContext& context) {
   }
   for (int i = 0; i < file.service_count(); ++i) {
     const ServiceDescriptor& service = *file.service(i);
+    PrintActorDefinitions(service, p);
     if (!IsDaemon(service)) continue;
     p.Print(
         "::anvil::DaemonInfo $name$Daemon::Info() {\n"

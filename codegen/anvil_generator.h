@@ -4,10 +4,18 @@
 //   protoc --plugin=protoc-gen-anvil=... --anvil_out=OUT kv.proto
 //   // OUT/kv.anvil.h, OUT/kv.anvil.cc
 //
-// For each daemon service S it emits `SDaemon`, a class deriving from
+// For each service S with unary methods it emits:
+//   - `SMessage`, the typed mailbox message: a std::variant of one
+//     `S<Method>Call` (an anvil::Request of the method's request and reply)
+//     per method;
+//   - `SRef`, the typed client: one call per method, returning a
+//     co_await-able absl::StatusOr<Reply>;
+//   - `SActor`, the base class to implement: one virtual coroutine per
+//     method, `Serve()` (the receive-and-dispatch loop) and `Spawn()`.
+// For each daemon service it also emits `SDaemon`, deriving from
 // anvil::Daemon with `static anvil::DaemonInfo Info()` (name, scope,
-// dependencies), so the factory can build it. (Typed mailboxes, clients and
-// the dispatching base come next.)
+// dependencies), so the factory can build it. (Joining the two, so that a
+// daemon serves its mailbox, comes next.)
 //
 // Before generating anything it checks every daemon of the request; each
 // problem is reported as "file.proto:line:col: service demo.S: problem":

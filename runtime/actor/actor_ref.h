@@ -305,6 +305,27 @@ class ActorRef {
     return internal::CallAwaiter<Reply>(std::move(state), deadline);
   }
 
+  // As Call, for a message type `CallMessage` derived from
+  // Request<Req, Reply> (generated code gives each method one, so that two
+  // methods with the same request type stay apart in M). M must be
+  // constructible from CallMessage.
+  template <typename CallMessage>
+  internal::CallAwaiter<typename CallMessage::ReplyType> CallAs(
+      typename CallMessage::RequestType request,
+      absl::Duration timeout = absl::InfiniteDuration()) const {
+    using Reply = typename CallMessage::ReplyType;
+    auto state = std::make_shared<internal::ReplyState<Reply>>();
+    const int64_t deadline = timeout == absl::InfiniteDuration()
+                                 ? INT64_MAX
+                                 : Clock::DeadlineAfter(timeout);
+    CallMessage call;
+    call.request = std::move(request);
+    call.reply = ReplySender<Reply>(state);
+    absl::Status sent = TrySend(M(std::move(call)));
+    if (!sent.ok()) return internal::CallAwaiter<Reply>(std::move(sent));
+    return internal::CallAwaiter<Reply>(std::move(state), deadline);
+  }
+
   // False once the actor finished (for good: after its last restart).
   bool IsAlive() const {
     internal::ActorCellBase* c = cell();
