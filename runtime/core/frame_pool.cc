@@ -142,11 +142,23 @@ struct ThreadPool {
 // (other thread-local destructors of the same thread, static destructors of
 // the main thread), `pool_destroyed` sends calls to the orphans directly.
 thread_local bool pool_destroyed = false;
+// The hot path reads this plain pointer: a thread_local with a destructor
+// is reached through a wrapper call and an initialization check each time.
+thread_local ThreadPool* fast_pool = nullptr;
 struct PoolHolder {
   ThreadPool pool;
-  ~PoolHolder() { pool_destroyed = true; }
+  ~PoolHolder() {
+    fast_pool = nullptr;
+    pool_destroyed = true;
+  }
 };
 thread_local PoolHolder holder;
+
+ThreadPool* SlowPool() {
+  if (pool_destroyed) return nullptr;
+  fast_pool = &holder.pool;
+  return fast_pool;
+}
 
 void* AllocateAfterExit(size_t size_class) {
   // Rare: correctness over speed. A fresh single block from the heap.
@@ -175,8 +187,11 @@ void* PoolAllocate(size_t size) {
   if (size > kMaxPooledSize || size == 0) {
     return ::operator new (size, std::align_val_t{kPoolAlignment});
   }
-  if (pool_destroyed) return AllocateAfterExit(SizeClass(size));
-  return holder.pool.Allocate(SizeClass(size));
+  ThreadPool* pool = fast_pool;
+  if (pool == nullptr && (pool = SlowPool()) == nullptr) {
+    return AllocateAfterExit(SizeClass(size));
+  }
+  return pool->Allocate(SizeClass(size));
 #endif
 }
 
@@ -188,11 +203,12 @@ void PoolFree(void* block, size_t size) noexcept {
     ::operator delete (block, std::align_val_t{kPoolAlignment});
     return;
   }
-  if (pool_destroyed) {
+  ThreadPool* pool = fast_pool;
+  if (pool == nullptr && (pool = SlowPool()) == nullptr) {
     FreeAfterExit(block, SizeClass(size));
     return;
   }
-  holder.pool.Free(block, SizeClass(size));
+  pool->Free(block, SizeClass(size));
 #endif
 }
 
