@@ -229,8 +229,6 @@ class ActorCellBase : public Continuation {
   }
 
   // --- For the runtime. ---
-  uint32_t id() const { return id_; }
-  Worker* worker() const { return worker_; }
   bool is_sync() const { return sync_; }
   // Starts the body on its worker (or its thread, for sync actors).
   void Start();

@@ -168,12 +168,6 @@ class MpscQueue {
     return TryPop();
   }
 
-  // Messages reserved or queued; exact only when no producer is running.
-  uint32_t SizeApprox() const {
-    return tail_.load(std::memory_order_acquire) -
-           head_.load(std::memory_order_acquire);
-  }
-
   // True if a push would find no room now. Any thread; a hint only.
   bool FullApprox() const {
     return tail_.load(std::memory_order_seq_cst) -

@@ -51,15 +51,6 @@ Worker& Scheduler::NextWorker() {
                    workers_.size()];
 }
 
-void Scheduler::Post(std::coroutine_handle<> handle) {
-  Worker* current = Worker::Current();
-  if (current != nullptr) {
-    current->Schedule(handle);
-  } else {
-    NextWorker().Schedule(handle);
-  }
-}
-
 void Scheduler::Watch() {
   struct Seen {
     uint64_t resumptions = 0;

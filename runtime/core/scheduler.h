@@ -3,7 +3,6 @@
 //
 //   anvil::internal::Scheduler scheduler({.threads = 2});
 //   scheduler.Start();
-//   scheduler.Post(handle);           // resumed on some worker
 //   scheduler.worker(1).Schedule(h);  // resumed on worker 1
 //   ...
 //   scheduler.Stop();                 // joins the threads
@@ -65,9 +64,6 @@ class Scheduler {
   size_t size() const { return workers_.size(); }
   Worker& worker(size_t index) { return *workers_[index]; }
 
-  // Schedules `handle` on the calling worker, or round robin from other
-  // threads.
-  void Post(std::coroutine_handle<> handle);
 
   // The next worker in round-robin order.
   Worker& NextWorker();

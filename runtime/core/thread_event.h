@@ -47,10 +47,6 @@ class ThreadEvent {
     return true;
   }
 
-  bool HasBeenNotified() {
-    MutexLock lock(mu_);
-    return notified_;
-  }
 
  private:
   Mutex mu_;
