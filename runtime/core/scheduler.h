@@ -64,7 +64,6 @@ class Scheduler {
   size_t size() const { return workers_.size(); }
   Worker& worker(size_t index) { return *workers_[index]; }
 
-
   // The next worker in round-robin order.
   Worker& NextWorker();
 
