@@ -183,10 +183,13 @@ std::vector<const MethodDescriptor*> UnaryMethods(
   return methods;
 }
 
-std::string MethodComments(const MethodDescriptor& method,
-                           absl::string_view indent) {
+// The proto's leading comment of a service or method, as C++ comment lines
+// starting with `indent`.
+template <typename Descriptor>
+std::string LeadingComments(const Descriptor& descriptor,
+                            absl::string_view indent = "") {
   SourceLocation location;
-  if (!method.GetSourceLocation(&location) ||
+  if (!descriptor.GetSourceLocation(&location) ||
       location.leading_comments.empty()) {
     return "";
   }
@@ -228,7 +231,7 @@ void PrintActorDeclarations(const ServiceDescriptor& service, Printer& p) {
       "\n",
       "full_name", service.full_name(), "name", name);
   for (const MethodDescriptor* method : methods) {
-    p.Print(MethodComments(*method, "  ").c_str());
+    p.Print(LeadingComments(*method, "  ").c_str());
     p.Print(
         "  ::anvil::internal::CallAwaiter<$reply$> $method$(\n"
         "      $request$ request,\n"
@@ -257,7 +260,7 @@ void PrintActorDeclarations(const ServiceDescriptor& service, Printer& p) {
       "\n",
       "name", name, "full_name", service.full_name());
   for (const MethodDescriptor* method : methods) {
-    p.Print(MethodComments(*method, "  ").c_str());
+    p.Print(LeadingComments(*method, "  ").c_str());
     p.Print(
         "  virtual ::anvil::Task<::absl::StatusOr<$reply$>> $method$(\n"
         "      const $request$& request) = 0;\n",
@@ -328,21 +331,6 @@ std::string HeaderGuard(const FileDescriptor& file) {
   return guard;
 }
 
-// The proto's leading comment of `service`, as C++ comment lines.
-std::string Comments(const ServiceDescriptor& service) {
-  SourceLocation location;
-  if (!service.GetSourceLocation(&location) ||
-      location.leading_comments.empty()) {
-    return "";
-  }
-  std::string out;
-  for (absl::string_view line : absl::StrSplit(
-           absl::StripSuffix(location.leading_comments, "\n"), '\n')) {
-    absl::StrAppend(&out, "//", line, "\n");
-  }
-  return out;
-}
-
 std::string CppStringList(const DaemonOptions& options) {
   std::vector<std::string> quoted;
   for (const std::string& d : options.depends_on()) {
@@ -382,7 +370,7 @@ void GenerateHeader(const FileDescriptor& file, GeneratorContext& context) {
     const ServiceDescriptor& service = *file.service(i);
     PrintActorDeclarations(service, p);
     if (!IsDaemon(service)) continue;
-    p.Print(Comments(service).c_str());
+    p.Print(LeadingComments(service).c_str());
     p.Print(
         "// Daemon $full_name$, $scope$ scope.\n"
         "// Implementations derive from it; their constructor takes an\n"

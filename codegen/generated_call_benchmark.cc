@@ -39,26 +39,35 @@ class EchoStorage final : public StorageActor {
   }
 };
 
-void BM_Call_Generated(benchmark::State& state) {
-  Runtime runtime(Options());
-  StorageRef storage =
-      StorageActor::Spawn(runtime, std::make_shared<EchoStorage>());
+// Makes kCalls calls per iteration from a task on worker 0; `call` makes
+// one and returns what to co_await.
+template <typename Call>
+void MeasureCalls(benchmark::State& state, Runtime& runtime, Call call) {
   for (auto _ : state) {
     anvil::testing::BlockOn(
         runtime,
-        [](StorageRef s) -> Task<> {
+        [](Call make_call) -> Task<> {
           ReadRequest request;
           request.set_key("k");
           for (int i = 0; i < kCalls; ++i) {
-            absl::StatusOr<ReadReply> reply = co_await s.Read(request);
+            absl::StatusOr<ReadReply> reply = co_await make_call(request);
             benchmark::DoNotOptimize(reply);
           }
-        }(storage),
+        }(call),
         0);
   }
   state.counters["ns/call"] = benchmark::Counter(
       static_cast<double>(kCalls) * state.iterations(),
       benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+void BM_Call_Generated(benchmark::State& state) {
+  Runtime runtime(Options());
+  StorageRef storage =
+      StorageActor::Spawn(runtime, std::make_shared<EchoStorage>());
+  MeasureCalls(state, runtime, [storage](const ReadRequest& request) {
+    return storage.Read(request);
+  });
 }
 BENCHMARK(BM_Call_Generated)->UseRealTime();
 
@@ -79,23 +88,9 @@ Task<> HandStorage(Context<HandMessage>& ctx) {
 void BM_Call_HandWritten(benchmark::State& state) {
   Runtime runtime(Options());
   ActorRef<HandMessage> storage = runtime.Spawn(HandStorage);
-  for (auto _ : state) {
-    anvil::testing::BlockOn(
-        runtime,
-        [](ActorRef<HandMessage> s) -> Task<> {
-          ReadRequest request;
-          request.set_key("k");
-          for (int i = 0; i < kCalls; ++i) {
-            absl::StatusOr<ReadReply> reply =
-                co_await s.Call(ReadCall{request});
-            benchmark::DoNotOptimize(reply);
-          }
-        }(storage),
-        0);
-  }
-  state.counters["ns/call"] = benchmark::Counter(
-      static_cast<double>(kCalls) * state.iterations(),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  MeasureCalls(state, runtime, [storage](const ReadRequest& request) {
+    return storage.Call(ReadCall{request});
+  });
 }
 BENCHMARK(BM_Call_HandWritten)->UseRealTime();
 

@@ -176,6 +176,10 @@ void ActorCellBase::Start() {
     runtime().StartSyncThread([this] { RunSyncThread(); });
     return;
   }
+  StartBody();
+}
+
+void ActorCellBase::StartBody() {
   body_ = CreateBody();
   worker_->Schedule(body_);
 }
@@ -203,8 +207,7 @@ bool ActorCellBase::OnBodyFinished(const absl::Status& status) {
   }
   Log().warn("actor '{}' failed and restarts: {}", name(), status.ToString());
   if (sync_) return false;  // RunSyncThread runs the body again
-  body_ = CreateBody();
-  worker_->Schedule(body_);
+  StartBody();
   return false;
 }
 

@@ -289,6 +289,8 @@ class ActorCellBase : public Continuation {
   void OnTaskDone(std::coroutine_handle<> task) noexcept final;
   void Wake(bool check_position, uint32_t position);
   void ResumeConsumer();
+  // Creates the body coroutine and schedules it on the home worker.
+  void StartBody();
   void WakeOneSender();
   void Finish(const absl::Status& status);
   void RunSyncThread();

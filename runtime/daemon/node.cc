@@ -147,16 +147,13 @@ Task<absl::Status> Node::Supervise(Context<Message>& ctx,
   }
   // Exits reported while starting or stopping: a Run error counts even
   // during Stop; an OK return after Stop is the normal end.
-  for (size_t k = 1; k < early.size(); ++k) {
-    if (auto* exited_msg = std::get_if<Exited>(&early[k])) {
+  auto note_late_exit = [&](const Message& msg) {
+    if (auto* exited_msg = std::get_if<Exited>(&msg)) {
       if (!exited_msg->status.ok() && failure.ok()) record_exit(*exited_msg);
     }
-  }
-  while (std::optional<Message> msg = ctx.TryReceive()) {
-    if (auto* exited_msg = std::get_if<Exited>(&*msg)) {
-      if (!exited_msg->status.ok() && failure.ok()) record_exit(*exited_msg);
-    }
-  }
+  };
+  for (size_t k = 1; k < early.size(); ++k) note_late_exit(early[k]);
+  while (std::optional<Message> msg = ctx.TryReceive()) note_late_exit(*msg);
   state->final_status = failure;
   state->stopped.Notify();
   co_return absl::OkStatus();
