@@ -7,6 +7,7 @@
 //   co_await counter.Send(Increment{});               // waits for room
 //   absl::StatusOr<int> n = co_await counter.Call(Get{"hits"});
 //   co_await counter.Join();                          // until it finishes
+//   counter.RequestStop();                            // drain, then end
 //   ActorRef<Increment> narrow = counter.Map<Increment>();
 //
 // Guarantees: messages from one sender arrive in the order sent. A send
@@ -324,6 +325,15 @@ class ActorRef {
     absl::Status sent = TrySend(M(std::move(call)));
     if (!sent.ok()) return internal::CallAwaiter<Reply>(std::move(sent));
     return internal::CallAwaiter<Reply>(std::move(state), deadline);
+  }
+
+  // Tells the actor to stop: from now on sends are refused with
+  // UNAVAILABLE, and its Receive() delivers what is already queued, then
+  // returns nothing. Its owner's tool (a daemon stopping the actor it
+  // serves with, a parent ending a child); a no-op on a finished actor or a
+  // default-constructed ref.
+  void RequestStop() const {
+    if (internal::ActorCellBase* c = cell()) c->RequestStop();
   }
 
   // False once the actor finished (for good: after its last restart).

@@ -51,6 +51,30 @@ TEST(Runtime, ActorReceivesInOrderAndEndsWhenRefsAreGone) {
   EXPECT_EQ(runtime.live_actors(), 0u);
 }
 
+TEST(ActorRef, RequestStopDrainsTheMailboxThenEndsAndRefusesSends) {
+  Runtime runtime(TestRuntimeOptions());
+  auto seen = std::make_shared<std::vector<int>>();
+  ActorRef<int> ref;
+  {
+    // With its worker blocked, the messages are queued when the stop is
+    // requested.
+    WorkerBlocker blocked(runtime, 0);
+    ref = runtime.Spawn(Collector, seen, ActorOptions{.worker = 0});
+    for (int i = 0; i < 3; ++i) EXPECT_THAT(ref.TrySend(int{i}), IsOk());
+    ref.RequestStop();
+    EXPECT_THAT(ref.TrySend(99), StatusIs(absl::StatusCode::kUnavailable));
+  }
+  // The ref is still held: the actor ends because it was told to.
+  EXPECT_THAT(BlockOn(runtime,
+                      [](ActorRef<int> r) -> Task<absl::Status> {
+                        co_return co_await r.Join();
+                      }(ref)),
+              IsOk());
+  EXPECT_THAT(*seen, ElementsAre(0, 1, 2));
+  ref.RequestStop();  // on a finished actor: nothing happens
+  ActorRef<int>().RequestStop();
+}
+
 TEST(ActorRef, JoinWaitsForTheFinalStatus) {
   Runtime runtime(TestRuntimeOptions());
   auto until_negative = [](Context<int>& ctx) -> Task<absl::Status> {
@@ -164,7 +188,7 @@ TEST(Call, ToAFinishedActorIsUnavailable) {
   auto quitter = [](Context<KvMsg>&) -> Task<> { co_return; };
   ActorRef<KvMsg> kv = runtime.Spawn(quitter, ActorOptions{.name = "quitter"});
   auto call = [](ActorRef<KvMsg> kv) -> Task<absl::StatusOr<int>> {
-    co_await kv.Join();
+    EXPECT_THAT(co_await kv.Join(), IsOk());
     co_return co_await kv.Call(Get{"x"});
   };
   EXPECT_THAT(BlockOn(runtime, call(kv)),
@@ -516,7 +540,7 @@ Task<> Ponger(Context<ActorRef<int>>& ctx, int rounds) {
   for (int i = 0; i < rounds; ++i) {
     std::optional<ActorRef<int>> from = co_await ctx.Receive();
     if (!from) co_return;
-    co_await from->Send(i);
+    EXPECT_THAT(co_await from->Send(i), IsOk());
   }
 }
 
@@ -530,7 +554,7 @@ TEST(Runtime, PingPongAcrossWorkers) {
                      int rounds, std::shared_ptr<int> sum) -> Task<> {
       ActorRef<int> self = ctx.Self();
       for (int i = 0; i < rounds; ++i) {
-        co_await peer.Send(self);
+        EXPECT_THAT(co_await peer.Send(self), IsOk());
         std::optional<int> reply = co_await ctx.Receive();
         if (!reply) co_return;
         *sum += *reply;
