@@ -295,15 +295,8 @@ class ActorRef {
   template <typename Req>
   internal::CallAwaiter<ReplyOf<Req>> Call(
       Req request, absl::Duration timeout = absl::InfiniteDuration()) const {
-    using Reply = ReplyOf<Req>;
-    auto state = std::make_shared<internal::ReplyState<Reply>>();
-    const int64_t deadline = timeout == absl::InfiniteDuration()
-                                 ? INT64_MAX
-                                 : Clock::DeadlineAfter(timeout);
-    M message(Request<Req>{std::move(request), ReplySender<Reply>(state)});
-    absl::Status sent = TrySend(std::move(message));
-    if (!sent.ok()) return internal::CallAwaiter<Reply>(std::move(sent));
-    return internal::CallAwaiter<Reply>(std::move(state), deadline);
+    return CallUntil<Request<Req>>(std::move(request),
+                                   Clock::DeadlineAfter(timeout));
   }
 
   // As Call, for a message type `CallMessage` derived from
@@ -314,15 +307,25 @@ class ActorRef {
   internal::CallAwaiter<typename CallMessage::ReplyType> CallAs(
       typename CallMessage::RequestType request,
       absl::Duration timeout = absl::InfiniteDuration()) const {
+    return CallUntil<CallMessage>(std::move(request),
+                                  Clock::DeadlineAfter(timeout));
+  }
+
+  // As CallAs, with an absolute `deadline` (Clock::MonotonicNanos time,
+  // INT64_MAX for none), which also travels with the request.
+  template <typename CallMessage>
+  internal::CallAwaiter<typename CallMessage::ReplyType> CallUntil(
+      typename CallMessage::RequestType request, int64_t deadline) const {
     using Reply = typename CallMessage::ReplyType;
     auto state = std::make_shared<internal::ReplyState<Reply>>();
-    const int64_t deadline = timeout == absl::InfiniteDuration()
-                                 ? INT64_MAX
-                                 : Clock::DeadlineAfter(timeout);
-    CallMessage call;
-    call.request = std::move(request);
-    call.reply = ReplySender<Reply>(state);
-    absl::Status sent = TrySend(M(std::move(call)));
+    using Base = Request<typename CallMessage::RequestType, Reply>;
+    Base base{std::move(request), ReplySender<Reply>(state), deadline};
+    absl::Status sent;
+    if constexpr (std::is_same_v<CallMessage, Base>) {
+      sent = TrySend(M(std::move(base)));
+    } else {
+      sent = TrySend(M(CallMessage{std::move(base)}));
+    }
     if (!sent.ok()) return internal::CallAwaiter<Reply>(std::move(sent));
     return internal::CallAwaiter<Reply>(std::move(state), deadline);
   }

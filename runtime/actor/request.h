@@ -165,6 +165,9 @@ struct Request {
 
   Req request;
   ReplySender<Reply> reply;
+  // When the caller gives up (Clock::MonotonicNanos time; INT64_MAX for
+  // never): the server may skip work past it (see CallContext).
+  int64_t deadline = INT64_MAX;
 };
 
 namespace internal {

@@ -46,6 +46,7 @@ class Clock {
 
   // The monotonic deadline `d` from now, saturating.
   static int64_t DeadlineAfter(absl::Duration d) {
+    if (d == absl::InfiniteDuration()) return INT64_MAX;  // no clock read
     const int64_t now = MonotonicNanos();
     const int64_t delta = ToNanos(d);
     if (delta > 0 && now > INT64_MAX - delta) return INT64_MAX;

@@ -118,7 +118,9 @@ Task<absl::Status> Node::Supervise(Context<Message>& ctx,
           absl::Status(exited_msg.status.code(),
                        absl::StrCat("node ", state->path, ": daemon ", name,
                                     " failed: ", exited_msg.status.message()));
-    } else {
+    } else if (!ctx.runtime().stopping()) {
+      // (While the runtime shuts down, its actors end, and a daemon serving
+      // one returns: that is the normal end.)
       failure = absl::AbortedError(
           absl::StrCat("node ", state->path, ": daemon ", name,
                        " returned from Run() before it was stopped"));
@@ -135,8 +137,10 @@ Task<absl::Status> Node::Supervise(Context<Message>& ctx,
   if (cause.has_value()) {
     if (auto* exited_msg = std::get_if<Exited>(&*cause)) {
       record_exit(*exited_msg);
-      ComponentLog(state->path, state->daemons[exited_msg->index].first)
-          .error("{}; stopping the node", failure.ToString());
+      if (!failure.ok()) {
+        ComponentLog(state->path, state->daemons[exited_msg->index].first)
+            .error("{}; stopping the node", failure.ToString());
+      }
     }
   }
 

@@ -1,0 +1,122 @@
+// ActorDaemon<M>: a daemon whose work is serving a mailbox of M. Its calls
+// are messages to one actor that Run() starts and Stop() drains, so a
+// daemon's dependents talk to it by message, never by sharing its state.
+// protoc-gen-anvil derives each daemon with methods from it (SDaemon); by
+// hand:
+//
+//   class Counter : public anvil::ActorDaemon<int> {
+//    public:
+//     static anvil::DaemonInfo Info() { return {.name = "demo.Counter"}; }
+//     explicit Counter(anvil::DaemonContext& ctx) : ActorDaemon(ctx) {}
+//    private:
+//     anvil::Task<> ServeMailbox(anvil::Context<int>& mailbox) override {
+//       while (std::optional<int> n = co_await mailbox.Receive()) sum_ += *n;
+//     }
+//     int sum_ = 0;
+//   };
+//   // A dependent: ctx.Get<Counter>().mailbox().TrySend(1);
+//
+// Lifecycle:
+// - Construction spawns the actor, closed: messages sent before Run() are
+//   queued (up to the inbox capacity; beyond it, RESOURCE_EXHAUSTED) and
+//   not served, so nothing is served before every daemon is prepared.
+// - Run() opens it: ServeMailbox runs on the actor until Receive() returns
+//   nothing, and Run() returns the actor's final status (OK, or the error
+//   its body failed with).
+// - Stop() tells the actor to stop: new messages are refused with
+//   UNAVAILABLE; ServeMailbox receives what is queued, then nothing, and
+//   returns. Stopped before Run(), it never serves: queued calls get
+//   CANCELLED.
+// - The runtime shutting down stops it the same way.
+// Subclasses may override Run and Stop to add to them, calling these.
+//
+// Thread-safety: mailbox() from any thread; ServeMailbox runs on the actor
+// (one step at a time), so the state it touches needs no lock.
+#ifndef ANVIL_RUNTIME_DAEMON_ACTOR_DAEMON_H_
+#define ANVIL_RUNTIME_DAEMON_ACTOR_DAEMON_H_
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "runtime/actor/actor_options.h"
+#include "runtime/actor/actor_ref.h"
+#include "runtime/actor/runtime.h"
+#include "runtime/core/async_event.h"
+#include "runtime/core/task.h"
+#include "runtime/daemon/daemon.h"
+#include "runtime/daemon/factory.h"
+
+namespace anvil {
+
+template <typename M>
+class ActorDaemon : public Daemon {
+ public:
+  ActorDaemon(const ActorDaemon&) = delete;
+  ActorDaemon& operator=(const ActorDaemon&) = delete;
+  // Stops the actor if Run() never started it. REQUIRES: Run() returned, if
+  // it was called.
+  ~ActorDaemon() override { Close(); }
+
+  // The actor's ref, to hand to the daemon's users.
+  const ActorRef<M>& mailbox() const { return mailbox_; }
+
+  Task<absl::Status> Run() override {
+    gate_->serve.store(this, std::memory_order_release);
+    gate_->open.Notify();
+    co_return co_await watch_.Join();
+  }
+
+  Task<> Stop() override {
+    Close();
+    co_return;
+  }
+
+ protected:
+  // The actor is named "<node path>/<daemon name>" and takes `options`
+  // (its name is overridden).
+  explicit ActorDaemon(DaemonContext& context, ActorOptions options = {})
+      : gate_(std::make_shared<Gate>()) {
+    options.name = absl::StrCat(context.factory().path(), "/",
+                                context.info().name, "/mailbox");
+    mailbox_ = context.runtime().Spawn(Body, gate_, std::move(options));
+    watch_ = mailbox_.Watch();
+  }
+
+  // Receives from `mailbox` and serves each message until Receive() returns
+  // nothing (see the lifecycle above). Runs on the actor.
+  virtual Task<> ServeMailbox(Context<M>& mailbox) = 0;
+
+ private:
+  // Shared by the daemon and its actor, so that an actor stopped before
+  // Run() never touches the daemon.
+  struct Gate {
+    AsyncEvent open;
+    // Set by Run(): the daemon to serve with. Left null when the gate is
+    // opened to end the actor.
+    std::atomic<ActorDaemon*> serve{nullptr};
+  };
+
+  static Task<> Body(Context<M>& context, std::shared_ptr<Gate> gate) {
+    co_await gate->open.Wait();
+    if (ActorDaemon* daemon = gate->serve.load(std::memory_order_acquire)) {
+      co_await daemon->ServeMailbox(context);
+    }
+  }
+
+  void Close() {
+    mailbox_.RequestStop();
+    gate_->open.Notify();
+  }
+
+  std::shared_ptr<Gate> gate_;
+  ActorRef<M> mailbox_;
+  ActorWatch watch_;
+};
+
+}  // namespace anvil
+
+#endif  // ANVIL_RUNTIME_DAEMON_ACTOR_DAEMON_H_
