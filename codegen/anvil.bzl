@@ -29,6 +29,8 @@ def anvil_cc_library(name, srcs, deps = [], visibility = None, testonly = False)
             "//runtime/actor",
             "//runtime/core:task",
             "//runtime/daemon",
+            "//runtime/daemon:actor_daemon",
+            "//runtime/daemon:factory",
         ],
         visibility = visibility,
         testonly = testonly,

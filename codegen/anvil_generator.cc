@@ -1,6 +1,8 @@
 #include "codegen/anvil_generator.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <set>
@@ -170,15 +172,40 @@ std::string CppType(const google::protobuf::Descriptor& message) {
                     : absl::StrCat("::", ns, "::", name);
 }
 
+std::string CppStringList(const DaemonOptions& options) {
+  std::vector<std::string> quoted;
+  for (const std::string& d : options.depends_on()) {
+    quoted.push_back(absl::StrCat("\"", d, "\""));
+  }
+  return absl::StrJoin(quoted, ", ");
+}
+
+// A unary method as the generated code sees it.
+struct Method {
+  std::string name;
+  std::string request;  // C++ type
+  std::string reply;    // C++ type
+  bool one_way = false;
+  bool reentrant = false;
+  uint32_t deadline_ms = 0;  // 0: none
+  const MethodDescriptor* descriptor = nullptr;
+};
+
 // The unary methods of `service`: the ones anvil generates calls for.
-std::vector<const MethodDescriptor*> UnaryMethods(
-    const ServiceDescriptor& service) {
-  std::vector<const MethodDescriptor*> methods;
+std::vector<Method> UnaryMethods(const ServiceDescriptor& service) {
+  std::vector<Method> methods;
   for (int m = 0; m < service.method_count(); ++m) {
     const MethodDescriptor* method = service.method(m);
-    if (!method->client_streaming() && !method->server_streaming()) {
-      methods.push_back(method);
-    }
+    if (method->client_streaming() || method->server_streaming()) continue;
+    const MethodOptions& options =
+        method->options().GetExtension(anvil::method);
+    methods.push_back(Method{.name = method->name(),
+                             .request = CppType(*method->input_type()),
+                             .reply = CppType(*method->output_type()),
+                             .one_way = options.one_way(),
+                             .reentrant = options.reentrant(),
+                             .deadline_ms = options.deadline_ms(),
+                             .descriptor = method});
   }
   return methods;
 }
@@ -201,46 +228,118 @@ std::string LeadingComments(const Descriptor& descriptor,
   return out;
 }
 
-void PrintActorDeclarations(const ServiceDescriptor& service, Printer& p) {
-  const std::vector<const MethodDescriptor*> methods = UnaryMethods(service);
+// "KvStore" -> "kv_store": a Deps field name.
+std::string SnakeCase(absl::string_view name) {
+  std::string out;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(name[i]);
+    if (std::isupper(c)) {
+      const bool after_lower =
+          i > 0 && !std::isupper(static_cast<unsigned char>(name[i - 1]));
+      const bool before_lower =
+          i > 0 && i + 1 < name.size() &&
+          std::islower(static_cast<unsigned char>(name[i + 1]));
+      if (after_lower || before_lower) out.push_back('_');
+      out.push_back(static_cast<char>(std::tolower(c)));
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+// The fully qualified C++ name of a generated class of `service`, such as
+// "::demo::kv::StorageRef" for suffix "Ref".
+std::string Qualified(const ServiceDescriptor& service,
+                      absl::string_view suffix) {
+  const std::string ns = Namespace(*service.file());
+  return absl::StrCat(ns.empty() ? "" : "::", ns, "::", service.name(), suffix);
+}
+
+// The services a daemon depends on, in declaration order. REQUIRES: the
+// file passed Validate.
+std::vector<const ServiceDescriptor*> Dependencies(
+    const ServiceDescriptor& service) {
+  std::vector<const ServiceDescriptor*> out;
+  for (const std::string& name : OptionsOf(service).depends_on()) {
+    out.push_back(service.file()->pool()->FindServiceByName(name));
+  }
+  return out;
+}
+
+std::string DefaultTimeout(const Method& method) {
+  return method.deadline_ms == 0
+             ? "::absl::InfiniteDuration()"
+             : absl::StrCat("::absl::Milliseconds(", method.deadline_ms, ")");
+}
+
+// The call messages, the mailbox's message type and the typed client.
+void PrintMessagesAndRef(const ServiceDescriptor& service, Printer& p) {
+  const std::vector<Method> methods = UnaryMethods(service);
   if (methods.empty()) return;
   const std::string name = service.name();
   p.Print("// Calls of $full_name$, one message type per method.\n",
           "full_name", service.full_name());
   std::vector<std::string> alternatives;
-  for (const MethodDescriptor* method : methods) {
-    p.Print(
-        "struct $name$$method$Call\n"
-        "    : ::anvil::Request<$request$, $reply$> {};\n",
-        "name", name, "method", method->name(), "request",
-        CppType(*method->input_type()), "reply",
-        CppType(*method->output_type()));
-    alternatives.push_back(absl::StrCat(name, method->name(), "Call"));
+  for (const Method& method : methods) {
+    if (method.one_way) {
+      p.Print(
+          "struct $name$$method$Call {\n"
+          "  $request$ request;\n"
+          "};\n",
+          "name", name, "method", method.name, "request", method.request);
+    } else {
+      p.Print(
+          "struct $name$$method$Call\n"
+          "    : ::anvil::Request<$request$, $reply$> {};\n",
+          "name", name, "method", method.name, "request", method.request,
+          "reply", method.reply);
+    }
+    alternatives.push_back(absl::StrCat(name, method.name, "Call"));
   }
   p.Print("using $name$Message = std::variant<$alternatives$>;\n\n", "name",
           name, "alternatives", absl::StrJoin(alternatives, ", "));
   p.Print(
-      "// Typed client of $full_name$: one call per method, each returning\n"
-      "// absl::StatusOr<Reply> (see runtime/actor/request.h for every\n"
-      "// outcome). Cheap to copy; thread-safe.\n"
+      "// Typed client of $full_name$. A call returns\n"
+      "// absl::StatusOr<Reply> when awaited (runtime/actor/request.h lists\n"
+      "// every outcome); given the CallContext of a call being served, it\n"
+      "// keeps that call's deadline too. A one-way call returns once the\n"
+      "// message is in the mailbox. Cheap to copy; thread-safe.\n"
       "class $name$Ref {\n"
       " public:\n"
       "  $name$Ref() = default;\n"
       "  explicit $name$Ref(::anvil::ActorRef<$name$Message> actor)\n"
-      "      : actor_(std::move(actor)) {}\n"
-      "\n",
+      "      : actor_(std::move(actor)) {}\n",
       "full_name", service.full_name(), "name", name);
-  for (const MethodDescriptor* method : methods) {
-    p.Print(LeadingComments(*method, "  ").c_str());
+  for (const Method& method : methods) {
+    p.Print("\n");
+    p.Print(LeadingComments(*method.descriptor, "  ").c_str());
+    if (method.one_way) {
+      p.Print(
+          "  // One-way: RESOURCE_EXHAUSTED if the mailbox is full,\n"
+          "  // UNAVAILABLE if the actor is gone or stopping.\n"
+          "  ::absl::Status $method$($request$ request) const {\n"
+          "    return actor_.TrySend($name$Message($name$$method$Call{"
+          "std::move(request)}));\n"
+          "  }\n",
+          "method", method.name, "request", method.request, "name", name);
+      continue;
+    }
     p.Print(
         "  ::anvil::internal::CallAwaiter<$reply$> $method$(\n"
         "      $request$ request,\n"
-        "      ::absl::Duration timeout = ::absl::InfiniteDuration()) const {\n"
+        "      ::absl::Duration timeout = $timeout$) const {\n"
         "    return actor_.CallAs<$name$$method$Call>(std::move(request), "
         "timeout);\n"
+        "  }\n"
+        "  ::anvil::internal::CallAwaiter<$reply$> $method$(\n"
+        "      $request$ request, const ::anvil::CallContext& within,\n"
+        "      ::absl::Duration timeout = $timeout$) const {\n"
+        "    return actor_.CallUntil<$name$$method$Call>(\n"
+        "        std::move(request), within.DeadlineWithin(timeout));\n"
         "  }\n",
-        "reply", CppType(*method->output_type()), "request",
-        CppType(*method->input_type()), "method", method->name(), "name", name);
+        "reply", method.reply, "request", method.request, "method", method.name,
+        "name", name, "timeout", DefaultTimeout(method));
   }
   p.Print(
       "\n"
@@ -250,27 +349,48 @@ void PrintActorDeclarations(const ServiceDescriptor& service, Printer& p) {
       " private:\n"
       "  ::anvil::ActorRef<$name$Message> actor_;\n"
       "};\n"
-      "\n"
-      "// Base class of actors implementing $full_name$: one virtual "
-      "coroutine\n"
-      "// per method. Serve() takes the calls one at a time, in order.\n"
+      "\n",
+      "name", name);
+}
+
+// One pure virtual coroutine per method, for the base classes.
+void PrintHandlerMethods(const std::vector<Method>& methods, Printer& p) {
+  for (const Method& method : methods) {
+    p.Print(LeadingComments(*method.descriptor, "  ").c_str());
+    if (method.reentrant) {
+      p.Print(
+          "  // Reentrant: other calls are served while this one is "
+          "suspended.\n");
+    }
+    p.Print(
+        "  virtual ::anvil::Task<$result$> $method$(\n"
+        "      ::anvil::CallContext& call, const $request$& request) = 0;\n",
+        "result",
+        method.one_way ? std::string()
+                       : absl::StrCat("::absl::StatusOr<", method.reply, ">"),
+        "method", method.name, "request", method.request);
+  }
+}
+
+void PrintActorClass(const ServiceDescriptor& service, Printer& p) {
+  const std::vector<Method> methods = UnaryMethods(service);
+  if (methods.empty()) return;
+  p.Print(LeadingComments(service).c_str());
+  p.Print(
+      "// Base class of actors implementing $full_name$: one virtual\n"
+      "// coroutine per method. Serve() takes the calls one at a time, in\n"
+      "// order, except that reentrant methods run alongside (see\n"
+      "// docs/codegen.md). An exception thrown by a method fails the actor.\n"
       "class $name$Actor {\n"
       " public:\n"
       "  virtual ~$name$Actor() = default;\n"
       "\n",
-      "name", name, "full_name", service.full_name());
-  for (const MethodDescriptor* method : methods) {
-    p.Print(LeadingComments(*method, "  ").c_str());
-    p.Print(
-        "  virtual ::anvil::Task<::absl::StatusOr<$reply$>> $method$(\n"
-        "      const $request$& request) = 0;\n",
-        "reply", CppType(*method->output_type()), "request",
-        CppType(*method->input_type()), "method", method->name());
-  }
+      "name", service.name(), "full_name", service.full_name());
+  PrintHandlerMethods(methods, p);
   p.Print(
       "\n"
       "  // Receives calls and dispatches them until the mailbox ends (every\n"
-      "  // ref gone, or the runtime stopping).\n"
+      "  // ref gone, or the actor told to stop).\n"
       "  ::anvil::Task<> Serve(::anvil::Context<$name$Message>& context);\n"
       "\n"
       "  // Spawns `impl` as an actor serving $full_name$.\n"
@@ -279,34 +399,145 @@ void PrintActorDeclarations(const ServiceDescriptor& service, Printer& p) {
       "                        ::anvil::ActorOptions options = {});\n"
       "};\n"
       "\n",
-      "name", name, "full_name", service.full_name());
+      "name", service.name(), "full_name", service.full_name());
 }
 
-void PrintActorDefinitions(const ServiceDescriptor& service, Printer& p) {
-  const std::vector<const MethodDescriptor*> methods = UnaryMethods(service);
-  if (methods.empty()) return;
+void PrintDaemonClass(const ServiceDescriptor& service,
+                      const std::string& source, Printer& p) {
+  const std::vector<Method> methods = UnaryMethods(service);
   const std::string name = service.name();
   p.Print(
-      "::anvil::Task<> $name$Actor::Serve(\n"
-      "    ::anvil::Context<$name$Message>& context) {\n"
-      "  while (std::optional<$name$Message> message = co_await "
-      "context.Receive()) {\n"
-      "    switch (message->index()) {\n",
+      "// What $name$Daemon's constructor gets: its dependencies, built (and\n"
+      "// prepared before it). Valid during construction; copy what you "
+      "keep.\n"
+      "struct $name$Deps {\n"
+      "  explicit $name$Deps(::anvil::DaemonContext& context);\n"
+      "\n"
+      "  ::anvil::DaemonContext& context;\n",
       "name", name);
-  for (size_t i = 0; i < methods.size(); ++i) {
+  for (const ServiceDescriptor* dependency : Dependencies(service)) {
+    const bool has_methods = !UnaryMethods(*dependency).empty();
+    p.Print("  $type$ $field$;\n", "type",
+            has_methods ? Qualified(*dependency, "Ref")
+                        : Qualified(*dependency, "Daemon&"),
+            "field", SnakeCase(dependency->name()));
+  }
+  p.Print("};\n\n");
+  p.Print(LeadingComments(service).c_str());
+  p.Print(
+      "// Daemon $full_name$, $scope$ scope. Implementations derive from it\n"
+      "// and take a const $name$Deps& (or an anvil::DaemonContext&);\n"
+      "// bind them with Factory::Bind<$name$Daemon, Impl>().\n",
+      "full_name", service.full_name(), "scope",
+      IsProcessScoped(service) ? "process" : "node", "name", name);
+  if (methods.empty()) {
     p.Print(
-        "      case $index$: {\n"
-        "        auto& call = std::get<$index$>(*message);\n"
-        "        call.reply.Send(co_await $method$(call.request));\n"
+        "class $name$Daemon : public ::anvil::Daemon {\n"
+        " public:\n"
+        "  using Deps = $name$Deps;\n"
+        "  // Name, scope and dependencies, as $source$ declares them.\n"
+        "  static ::anvil::DaemonInfo Info();\n"
+        "};\n"
+        "\n",
+        "name", name, "source", source);
+    return;
+  }
+  p.Print(
+      "// Its methods are served by an actor (see runtime/daemon/"
+      "actor_daemon.h):\n"
+      "// one call at a time, in order, except that reentrant methods run\n"
+      "// alongside; an exception thrown by a method fails the daemon.\n"
+      "class $name$Daemon : public ::anvil::ActorDaemon<$name$Message> {\n"
+      " public:\n"
+      "  using Deps = $name$Deps;\n"
+      "  // Name, scope and dependencies, as $source$ declares them.\n"
+      "  static ::anvil::DaemonInfo Info();\n"
+      "\n"
+      "  // The daemon's client: calls queue until Run() and are served\n"
+      "  // until Stop().\n"
+      "  $name$Ref ref() const { return $name$Ref(mailbox()); }\n"
+      "\n",
+      "name", name, "source", source);
+  PrintHandlerMethods(methods, p);
+  p.Print(
+      "\n"
+      " protected:\n"
+      "  explicit $name$Daemon(const $name$Deps& deps)\n"
+      "      : $name$Daemon(deps.context) {}\n"
+      "  explicit $name$Daemon(::anvil::DaemonContext& context);\n"
+      "\n"
+      " private:\n"
+      "  ::anvil::Task<> ServeMailbox(\n"
+      "      ::anvil::Context<$name$Message>& mailbox) final;\n"
+      "};\n"
+      "\n",
+      "name", name);
+}
+
+// The receive loop: `signature` is the function being defined.
+void PrintDispatch(const ServiceDescriptor& service,
+                   absl::string_view signature, absl::string_view context,
+                   Printer& p) {
+  const std::vector<Method> methods = UnaryMethods(service);
+  const bool any_reentrant =
+      std::any_of(methods.begin(), methods.end(),
+                  [](const Method& m) { return m.reentrant; });
+  p.Print("$signature$ {\n", "signature", std::string(signature));
+  if (any_reentrant) p.Print("  ::anvil::internal::ConcurrentCalls calls;\n");
+  p.Print(
+      "  while (std::optional<$name$Message> message =\n"
+      "             co_await $context$.Receive()) {\n"
+      "    switch (message->index()) {\n",
+      "name", service.name(), "context", std::string(context));
+  for (size_t i = 0; i < methods.size(); ++i) {
+    const Method& method = methods[i];
+    p.Print("      case $index$: {  // $method$\n", "index", absl::StrCat(i),
+            "method", method.name);
+    if (method.reentrant) {
+      p.Print(
+          "        calls.Start(::anvil::internal::ServeCall(\n"
+          "            std::move(std::get<$index$>(*message)),\n"
+          "            [this](::anvil::CallContext& call, const $request$& "
+          "request) {\n"
+          "              return $method$(call, request);\n"
+          "            }));\n",
+          "index", absl::StrCat(i), "request", method.request, "method",
+          method.name);
+    } else if (method.one_way) {
+      p.Print(
+          "        ::anvil::CallContext call_context;\n"
+          "        co_await $method$(call_context, "
+          "std::get<$index$>(*message).request);\n",
+          "index", absl::StrCat(i), "method", method.name);
+    } else {
+      p.Print(
+          "        auto& call = std::get<$index$>(*message);\n"
+          "        if (call.reply.abandoned()) break;  // the caller gave up\n"
+          "        ::anvil::CallContext call_context(call.deadline);\n"
+          "        call.reply.Send(co_await $method$(call_context, "
+          "call.request));\n",
+          "index", absl::StrCat(i), "method", method.name);
+    }
+    p.Print(
         "        break;\n"
-        "      }\n",
-        "index", absl::StrCat(i), "method", methods[i]->name());
+        "      }\n");
   }
   p.Print(
       "    }\n"
-      "  }\n"
-      "}\n"
-      "\n"
+      "  }\n");
+  if (any_reentrant) p.Print("  co_await calls.Drain();\n");
+  p.Print("}\n\n");
+}
+
+void PrintActorDefinitions(const ServiceDescriptor& service, Printer& p) {
+  if (UnaryMethods(service).empty()) return;
+  const std::string name = service.name();
+  PrintDispatch(
+      service,
+      absl::StrCat("::anvil::Task<> ", name, "Actor::Serve(\n",
+                   "    ::anvil::Context<", name, "Message>& context)"),
+      "context", p);
+  p.Print(
       "$name$Ref $name$Actor::Spawn(::anvil::Runtime& runtime,\n"
       "                             std::shared_ptr<$name$Actor> impl,\n"
       "                             ::anvil::ActorOptions options) {\n"
@@ -321,6 +552,44 @@ void PrintActorDefinitions(const ServiceDescriptor& service, Printer& p) {
       "name", name);
 }
 
+void PrintDaemonDefinitions(const ServiceDescriptor& service, Printer& p) {
+  const std::string name = service.name();
+  p.Print(
+      "::anvil::DaemonInfo $name$Daemon::Info() {\n"
+      "  return {.name = \"$full_name$\",\n"
+      "          .scope = ::anvil::DaemonScope::$scope$,\n"
+      "          .depends_on = {$depends_on$}};\n"
+      "}\n"
+      "\n",
+      "name", name, "full_name", service.full_name(), "scope",
+      IsProcessScoped(service) ? "kProcess" : "kNode", "depends_on",
+      CppStringList(OptionsOf(service)));
+  p.Print("$name$Deps::$name$Deps(::anvil::DaemonContext& context)\n", "name",
+          name);
+  p.Print("    : context(context)");
+  for (const ServiceDescriptor* dependency : Dependencies(service)) {
+    const bool has_methods = !UnaryMethods(*dependency).empty();
+    p.Print(",\n      $field$(context.Get<$daemon$>()$ref$)", "field",
+            SnakeCase(dependency->name()), "daemon",
+            Qualified(*dependency, "Daemon"), "ref",
+            has_methods ? ".ref()" : "");
+  }
+  p.Print(" {}\n\n");
+  if (UnaryMethods(service).empty()) return;
+  const uint32_t capacity = OptionsOf(service).inbox_capacity();
+  p.Print(
+      "$name$Daemon::$name$Daemon(::anvil::DaemonContext& context)\n"
+      "    : ActorDaemon(context, ::anvil::ActorOptions{.inbox_capacity = "
+      "$capacity$}) {}\n"
+      "\n",
+      "name", name, "capacity", absl::StrCat(capacity));
+  PrintDispatch(
+      service,
+      absl::StrCat("::anvil::Task<> ", name, "Daemon::ServeMailbox(\n",
+                   "    ::anvil::Context<", name, "Message>& mailbox)"),
+      "mailbox", p);
+}
+
 std::string HeaderGuard(const FileDescriptor& file) {
   std::string guard = absl::StrCat(StripProto(file.name()), "_ANVIL_H_");
   for (char& c : guard) {
@@ -331,12 +600,18 @@ std::string HeaderGuard(const FileDescriptor& file) {
   return guard;
 }
 
-std::string CppStringList(const DaemonOptions& options) {
-  std::vector<std::string> quoted;
-  for (const std::string& d : options.depends_on()) {
-    quoted.push_back(absl::StrCat("\"", d, "\""));
+// The generated headers of other files that `file`'s daemons depend on.
+std::set<std::string> DependencyHeaders(const FileDescriptor& file) {
+  std::set<std::string> headers;
+  for (int i = 0; i < file.service_count(); ++i) {
+    if (!IsDaemon(*file.service(i))) continue;
+    for (const ServiceDescriptor* dependency : Dependencies(*file.service(i))) {
+      if (dependency->file() != &file) {
+        headers.insert(StripProto(dependency->file()->name()) + ".anvil.h");
+      }
+    }
   }
-  return absl::StrJoin(quoted, ", ");
+  return headers;
 }
 
 void GenerateHeader(const FileDescriptor& file, GeneratorContext& context) {
@@ -353,37 +628,46 @@ void GenerateHeader(const FileDescriptor& file, GeneratorContext& context) {
       "#include <utility>\n"
       "#include <variant>\n"
       "\n"
-      "#include \"$pb_header$\"\n"
+      "#include \"$pb_header$\"\n",
+      "source", file.name(), "guard", HeaderGuard(file), "pb_header",
+      StripProto(file.name()) + ".pb.h");
+  for (const std::string& header : DependencyHeaders(file)) {
+    p.Print("#include \"$header$\"\n", "header", header);
+  }
+  p.Print(
+      "#include \"absl/status/status.h\"\n"
       "#include \"absl/status/statusor.h\"\n"
       "#include \"absl/time/time.h\"\n"
+      "#include \"runtime/actor/call_context.h\"\n"
       "#include \"runtime/actor/request.h\"\n"
       "#include \"runtime/actor/runtime.h\"\n"
       "#include \"runtime/core/task.h\"\n"
+      "#include \"runtime/daemon/actor_daemon.h\"\n"
       "#include \"runtime/daemon/daemon.h\"\n"
-      "\n",
-      "source", file.name(), "guard", HeaderGuard(file), "pb_header",
-      StripProto(file.name()) + ".pb.h");
+      "#include \"runtime/daemon/factory.h\"\n"
+      "\n");
   if (!file.package().empty()) {
     p.Print("namespace $ns$ {\n\n", "ns", Namespace(file));
   }
+  bool any_daemon = false;
+  for (int i = 0; i < file.service_count(); ++i) {
+    if (!IsDaemon(*file.service(i))) continue;
+    p.Print("class $name$Daemon;\n", "name", file.service(i)->name());
+    any_daemon = true;
+  }
+  if (any_daemon) p.Print("\n");
+  // Clients first: a daemon's Deps may hold the client of one declared
+  // after it.
+  for (int i = 0; i < file.service_count(); ++i) {
+    PrintMessagesAndRef(*file.service(i), p);
+  }
   for (int i = 0; i < file.service_count(); ++i) {
     const ServiceDescriptor& service = *file.service(i);
-    PrintActorDeclarations(service, p);
-    if (!IsDaemon(service)) continue;
-    p.Print(LeadingComments(service).c_str());
-    p.Print(
-        "// Daemon $full_name$, $scope$ scope.\n"
-        "// Implementations derive from it; their constructor takes an\n"
-        "// anvil::DaemonContext&.\n"
-        "class $name$Daemon : public ::anvil::Daemon {\n"
-        " public:\n"
-        "  // Name, scope and dependencies, as $source$ declares them.\n"
-        "  static ::anvil::DaemonInfo Info();\n"
-        "};\n"
-        "\n",
-        "full_name", service.full_name(), "scope",
-        IsProcessScoped(service) ? "process" : "node", "name", service.name(),
-        "source", file.name());
+    if (IsDaemon(service)) {
+      PrintDaemonClass(service, file.name(), p);
+    } else {
+      PrintActorClass(service, p);
+    }
   }
   if (!file.package().empty()) {
     p.Print("}  // namespace $ns$\n\n", "ns", Namespace(file));
@@ -401,6 +685,8 @@ void GenerateSource(const FileDescriptor& file, GeneratorContext& context) {
       "#include \"$header$\"\n"
       "\n"
       "#include <optional>\n"
+      "\n"
+      "#include \"runtime/actor/concurrent_calls.h\"\n"
       "\n",
       "source", file.name(), "header", StripProto(file.name()) + ".anvil.h");
   if (!file.package().empty()) {
@@ -408,18 +694,11 @@ void GenerateSource(const FileDescriptor& file, GeneratorContext& context) {
   }
   for (int i = 0; i < file.service_count(); ++i) {
     const ServiceDescriptor& service = *file.service(i);
-    PrintActorDefinitions(service, p);
-    if (!IsDaemon(service)) continue;
-    p.Print(
-        "::anvil::DaemonInfo $name$Daemon::Info() {\n"
-        "  return {.name = \"$full_name$\",\n"
-        "          .scope = ::anvil::DaemonScope::$scope$,\n"
-        "          .depends_on = {$depends_on$}};\n"
-        "}\n"
-        "\n",
-        "name", service.name(), "full_name", service.full_name(), "scope",
-        IsProcessScoped(service) ? "kProcess" : "kNode", "depends_on",
-        CppStringList(OptionsOf(service)));
+    if (IsDaemon(service)) {
+      PrintDaemonDefinitions(service, p);
+    } else {
+      PrintActorDefinitions(service, p);
+    }
   }
   if (!file.package().empty()) {
     p.Print("}  // namespace $ns$\n", "ns", Namespace(file));

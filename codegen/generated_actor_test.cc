@@ -17,9 +17,10 @@ namespace {
 using ::anvil::testing::BlockOn;
 using ::anvil::testing::StatusIs;
 
-class MapStorage final : public StorageActor {
+class MapPlain final : public PlainActor {
  public:
-  Task<absl::StatusOr<ReadReply>> Read(const ReadRequest& request) override {
+  Task<absl::StatusOr<ReadReply>> Ping(CallContext&,
+                                       const ReadRequest& request) override {
     if (request.key() == "slow") co_await Sleep(absl::Seconds(30));
     auto it = values_.find(request.key());
     if (it == values_.end()) co_return absl::NotFoundError(request.key());
@@ -30,13 +31,12 @@ class MapStorage final : public StorageActor {
   std::map<std::string, std::string> values_ = {{"a", "alpha"}};
 };
 
-Task<absl::StatusOr<std::string>> ReadThrough(StorageRef storage,
-                                              std::string key,
+Task<absl::StatusOr<std::string>> ReadThrough(PlainRef plain, std::string key,
                                               absl::Duration timeout) {
   ReadRequest request;
   request.set_key(key);
   absl::StatusOr<ReadReply> reply =
-      co_await storage.Read(std::move(request), timeout);
+      co_await plain.Ping(std::move(request), timeout);
   if (!reply.ok()) co_return reply.status();
   co_return reply->value();
 }
@@ -45,8 +45,8 @@ TEST(GeneratedActor, ServesCallsThroughTheTypedClient) {
   RuntimeOptions options = anvil::testing::TestRuntimeOptions();
   options.shutdown_timeout = absl::Milliseconds(100);
   Runtime runtime(options);
-  StorageRef storage = StorageActor::Spawn(
-      runtime, std::make_shared<MapStorage>(), ActorOptions{.name = "storage"});
+  PlainRef storage = PlainActor::Spawn(runtime, std::make_shared<MapPlain>(),
+                                       ActorOptions{.name = "storage"});
   EXPECT_EQ(
       *BlockOn(runtime, ReadThrough(storage, "a", absl::InfiniteDuration())),
       "alpha");
@@ -60,9 +60,9 @@ TEST(GeneratedActor, ServesCallsThroughTheTypedClient) {
 
 TEST(GeneratedActor, ADefaultClientRefusesCalls) {
   Runtime runtime(anvil::testing::TestRuntimeOptions());
-  EXPECT_THAT(BlockOn(runtime,
-                      ReadThrough(StorageRef(), "a", absl::InfiniteDuration())),
-              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(
+      BlockOn(runtime, ReadThrough(PlainRef(), "a", absl::InfiniteDuration())),
+      StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 }  // namespace

@@ -32,9 +32,10 @@ ReadReply Answer(const ReadRequest& request) {
   return reply;
 }
 
-class EchoStorage final : public StorageActor {
+class EchoPlain final : public PlainActor {
  public:
-  Task<absl::StatusOr<ReadReply>> Read(const ReadRequest& request) override {
+  Task<absl::StatusOr<ReadReply>> Ping(CallContext&,
+                                       const ReadRequest& request) override {
     co_return Answer(request);
   }
 };
@@ -63,10 +64,9 @@ void MeasureCalls(benchmark::State& state, Runtime& runtime, Call call) {
 
 void BM_Call_Generated(benchmark::State& state) {
   Runtime runtime(Options());
-  StorageRef storage =
-      StorageActor::Spawn(runtime, std::make_shared<EchoStorage>());
-  MeasureCalls(state, runtime, [storage](const ReadRequest& request) {
-    return storage.Read(request);
+  PlainRef plain = PlainActor::Spawn(runtime, std::make_shared<EchoPlain>());
+  MeasureCalls(state, runtime, [plain](const ReadRequest& request) {
+    return plain.Ping(request);
   });
 }
 BENCHMARK(BM_Call_Generated)->UseRealTime();

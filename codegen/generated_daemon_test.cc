@@ -1,30 +1,195 @@
-// Daemons declared in codegen/testdata/kv.proto, implemented against the
-// generated base classes and built by a Factory: no hand-written DaemonInfo.
-#include <memory>
+// Daemons declared in codegen/testdata/kv.proto and
+// codegen/testdata/frontend/frontend.proto, implemented against the
+// generated base classes, built by a Factory, run by a Node and called
+// through the generated clients: no hand-written wiring.
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "codegen/testdata/frontend/frontend.anvil.h"
 #include "codegen/testdata/kv.anvil.h"
 #include "gtest/gtest.h"
 #include "runtime/actor/runtime.h"
+#include "runtime/core/async_event.h"
+#include "runtime/core/sleep.h"
 #include "runtime/daemon/factory.h"
+#include "runtime/daemon/node.h"
 #include "testing/runtime_test_util.h"
 #include "testing/status_matchers.h"
 
 namespace anvil::codegen::testdata {
 namespace {
 
+using ::anvil::codegen::testdata::frontend::FrontendDaemon;
+using ::anvil::codegen::testdata::frontend::FrontendDeps;
+using ::anvil::codegen::testdata::frontend::FrontendRef;
+using ::anvil::codegen::testdata::frontend::Page;
+using ::anvil::testing::BlockOn;
 using ::anvil::testing::IsOk;
+using ::anvil::testing::IsOkAndHolds;
+using ::anvil::testing::StatusIs;
+using ::testing::HasSubstr;
 
-// Does nothing; enough to be built.
-template <typename Base>
-class Idle final : public Base {
+// A daemon without methods: runs until stopped.
+class StaticConfig final : public ConfigDaemon {
  public:
-  explicit Idle(DaemonContext& ctx) : context_(ctx) {}
-  Task<absl::Status> Run() override { co_return absl::OkStatus(); }
-  Task<> Stop() override { co_return; }
-  DaemonContext& context_;
+  explicit StaticConfig(const ConfigDeps&) {}
+  Task<absl::Status> Run() override {
+    co_await stopped_.Wait();
+    co_return absl::OkStatus();
+  }
+  Task<> Stop() override {
+    stopped_.Notify();
+    co_return;
+  }
+  std::string greeting() const { return "hello"; }
+
+ private:
+  AsyncEvent stopped_;
 };
 
-TEST(GeneratedDaemon, InfoComesFromTheProto) {
+class MemStorage final : public StorageDaemon {
+ public:
+  explicit MemStorage(const StorageDeps& deps)
+      : StorageDaemon(deps), config_(deps.config) {}
+
+  Task<absl::StatusOr<ReadReply>> Read(CallContext& call,
+                                       const ReadRequest& request) override {
+    ReadReply reply;
+    if (request.key() == "deadline") {
+      // What the server learns of its caller's deadline.
+      reply.set_value(call.has_deadline() ? std::to_string(call.deadline())
+                                          : "none");
+      co_return reply;
+    }
+    auto it = values_.find(request.key());
+    if (it == values_.end()) co_return absl::NotFoundError(request.key());
+    reply.set_value(it->second);
+    co_return reply;
+  }
+
+  Task<> Write(CallContext&, const WriteRequest& request) override {
+    values_[request.key()] = request.value();
+    co_return;
+  }
+
+  // Reentrant: while it polls, Write (and other calls) are served.
+  Task<absl::StatusOr<ReadReply>> Watch(CallContext& call,
+                                        const ReadRequest& request) override {
+    while (!values_.contains(request.key())) {
+      if (call.expired()) co_return absl::DeadlineExceededError("gave up");
+      co_await Sleep(absl::Milliseconds(1));
+    }
+    ReadReply reply;
+    reply.set_value(values_[request.key()]);
+    co_return reply;
+  }
+
+ private:
+  ConfigDaemon& config_;
+  // Touched only by the daemon's actor (and its reentrant calls, which run
+  // on the same worker).
+  std::map<std::string, std::string> values_;
+};
+
+class KvStoreImpl final : public KvStoreDaemon {
+ public:
+  explicit KvStoreImpl(const KvStoreDeps& deps)
+      : KvStoreDaemon(deps), storage_(deps.storage) {}
+
+  Task<absl::StatusOr<ReadReply>> Get(CallContext& call,
+                                      const ReadRequest& request) override {
+    co_return co_await storage_.Read(request, call);  // keeps the deadline
+  }
+
+ private:
+  StorageRef storage_;
+};
+
+class PageFrontend final : public FrontendDaemon {
+ public:
+  explicit PageFrontend(const FrontendDeps& deps)
+      : FrontendDaemon(deps),
+        kv_(deps.kv_store),
+        config_(static_cast<StaticConfig&>(deps.config)) {}
+
+  Task<absl::StatusOr<Page>> Render(CallContext& call,
+                                    const ReadRequest& request) override {
+    absl::StatusOr<ReadReply> value = co_await kv_.Get(request, call);
+    if (!value.ok()) co_return value.status();
+    Page page;
+    page.add_sections()->set_text(config_.greeting());
+    page.add_sections()->set_text(value->value());
+    co_return page;
+  }
+
+  Task<absl::StatusOr<google::protobuf::Empty>> Ping(
+      CallContext&, const google::protobuf::Empty&) override {
+    co_return google::protobuf::Empty();
+  }
+
+ private:
+  KvStoreRef kv_;
+  StaticConfig& config_;
+};
+
+ReadRequest Key(std::string key) {
+  ReadRequest request;
+  request.set_key(std::move(key));
+  return request;
+}
+
+WriteRequest Entry(std::string key, std::string value) {
+  WriteRequest request;
+  request.set_key(std::move(key));
+  request.set_value(std::move(value));
+  return request;
+}
+
+// Awaits `call` on a worker of `runtime`, then returns its value's field.
+template <typename Call>
+absl::StatusOr<std::string> Value(Runtime& runtime, Call call) {
+  auto await = [](Call c) -> Task<absl::StatusOr<std::string>> {
+    auto reply = co_await std::move(c);
+    if (!reply.ok()) co_return reply.status();
+    co_return reply->value();
+  };
+  return BlockOn(runtime, await(std::move(call)));
+}
+
+class GeneratedDaemonTest : public ::testing::Test {
+ protected:
+  GeneratedDaemonTest()
+      : runtime_(anvil::testing::TestRuntimeOptions()), root_(runtime_) {
+    root_.Bind<ConfigDaemon, StaticConfig>();
+    root_.Bind<StorageDaemon, MemStorage>();
+    root_.Bind<KvStoreDaemon, KvStoreImpl>();
+    root_.Bind<FrontendDaemon, PageFrontend>();
+  }
+
+  // Starts the root's node (Config) and n1's (what `build` built there).
+  void Start() {
+    root_node_ = std::make_unique<Node>(root_);
+    ASSERT_THAT(root_node_->Start(), IsOk());
+    n1_node_ = std::make_unique<Node>(n1());
+    ASSERT_THAT(n1_node_->Start(), IsOk());
+  }
+  void Stop() {
+    n1_node_->RequestStop();
+    EXPECT_THAT(n1_node_->Wait(), IsOk());
+    root_node_->RequestStop();
+    EXPECT_THAT(root_node_->Wait(), IsOk());
+  }
+  Factory& n1() { return root_.Child("n1"); }
+
+  Runtime runtime_;
+  Factory root_;
+  std::unique_ptr<Node> root_node_;
+  std::unique_ptr<Node> n1_node_;
+};
+
+TEST_F(GeneratedDaemonTest, InfoComesFromTheProto) {
   const DaemonInfo kv = KvStoreDaemon::Info();
   EXPECT_EQ(kv.name, "anvil.codegen.testdata.KvStore");
   EXPECT_EQ(kv.scope, DaemonScope::kNode);
@@ -34,17 +199,93 @@ TEST(GeneratedDaemon, InfoComesFromTheProto) {
   EXPECT_EQ(ConfigDaemon::Info().scope, DaemonScope::kProcess);
 }
 
-TEST(GeneratedDaemon, AFactoryBuildsThemWithTheirDependencies) {
-  RuntimeOptions options = anvil::testing::TestRuntimeOptions();
-  options.manual_workers = true;
-  Runtime runtime(options);
-  Factory root(runtime);
-  root.Bind<ConfigDaemon, Idle<ConfigDaemon>>();
-  root.Bind<StorageDaemon, Idle<StorageDaemon>>();
-  root.Bind<KvStoreDaemon, Idle<KvStoreDaemon>>();
-  ASSERT_THAT(root.Child("n1").Get<KvStoreDaemon>(), IsOk());
-  EXPECT_EQ(root.Built().size(), 1u);              // Config, shared
-  EXPECT_EQ(root.Child("n1").Built().size(), 2u);  // Storage, KvStore
+TEST_F(GeneratedDaemonTest, GetOneFromTheFactoryAndCallIt) {
+  absl::StatusOr<KvStoreDaemon*> kv = n1().Get<KvStoreDaemon>();
+  ASSERT_THAT(kv, IsOk());
+  EXPECT_EQ(root_.Built().size(), 1u);  // Config, shared
+  EXPECT_EQ(n1().Built().size(), 2u);   // Storage, then KvStore
+  StorageRef storage = (*n1().Get<StorageDaemon>())->ref();
+  Start();
+
+  EXPECT_THAT(storage.Write(Entry("a", "alpha")), IsOk());  // one-way
+  EXPECT_THAT(Value(runtime_, (*kv)->ref().Get(Key("a"))),
+              IsOkAndHolds("alpha"));
+  EXPECT_THAT(Value(runtime_, (*kv)->ref().Get(Key("b"))),
+              StatusIs(absl::StatusCode::kNotFound, "b"));
+
+  Stop();
+  EXPECT_THAT(Value(runtime_, (*kv)->ref().Get(Key("a"))),
+              StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(storage.Write(Entry("a", "late")),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(GeneratedDaemonTest, ACallMadeWhileServingKeepsTheCallersDeadline) {
+  KvStoreRef kv = (*n1().Get<KvStoreDaemon>())->ref();
+  Start();
+  absl::StatusOr<std::string> seen =
+      Value(runtime_, kv.Get(Key("deadline"), absl::Seconds(100)));
+  const int64_t latest = Clock::MonotonicNanos() + 100'000'000'000;
+  ASSERT_THAT(seen, IsOk());
+  ASSERT_NE(*seen, "none");
+  EXPECT_LE(std::stoll(*seen), latest);
+  // Without a deadline the server sees none.
+  EXPECT_THAT(Value(runtime_, kv.Get(Key("deadline"))), IsOkAndHolds("none"));
+  Stop();
+}
+
+TEST_F(GeneratedDaemonTest, AReentrantCallLetsOtherCallsIn) {
+  StorageRef storage = (*n1().Get<StorageDaemon>())->ref();
+  Start();
+  // Watch waits for "w" while the one-way Write that sets it is served.
+  auto watch_then_write = [](StorageRef s) -> Task<absl::StatusOr<ReadReply>> {
+    auto watching = s.Watch(Key("w"), absl::Seconds(60));
+    EXPECT_THAT(s.Write(Entry("w", "written")), IsOk());
+    co_return co_await std::move(watching);
+  };
+  absl::StatusOr<ReadReply> reply =
+      BlockOn(runtime_, watch_then_write(storage));
+  ASSERT_THAT(reply, IsOk());
+  EXPECT_EQ(reply->value(), "written");
+  Stop();
+}
+
+TEST_F(GeneratedDaemonTest, TheProtosDefaultDeadlineApplies) {
+  StorageRef storage = (*n1().Get<StorageDaemon>())->ref();
+  Start();
+  // Watch has deadline_ms: 250 in the proto; nothing writes "never".
+  EXPECT_THAT(Value(runtime_, storage.Watch(Key("never"))),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  Stop();  // drains: the watch gives up at its deadline
+}
+
+TEST_F(GeneratedDaemonTest, ADaemonInAnotherPackageUsesTheseThroughItsDeps) {
+  FrontendRef frontend = [&] {
+    absl::StatusOr<FrontendDaemon*> daemon = n1().Get<FrontendDaemon>();
+    EXPECT_THAT(daemon, IsOk());
+    return (*daemon)->ref();
+  }();
+  EXPECT_EQ(n1().Built().size(), 3u);  // Storage, KvStore, Frontend
+  StorageRef storage = (*n1().Get<StorageDaemon>())->ref();
+  Start();
+  EXPECT_THAT(storage.Write(Entry("p", "page")), IsOk());
+  auto render = [](FrontendRef f) -> Task<absl::StatusOr<Page>> {
+    co_return co_await f.Render(Key("p"));
+  };
+  absl::StatusOr<Page> page = BlockOn(runtime_, render(frontend));
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->sections_size(), 2);
+  EXPECT_EQ(page->sections(0).text(), "hello");
+  EXPECT_EQ(page->sections(1).text(), "page");
+  Stop();
+}
+
+TEST_F(GeneratedDaemonTest, AnUnboundDependencyIsAnErrorNamingIt) {
+  Factory lonely(runtime_);
+  lonely.Bind<KvStoreDaemon, KvStoreImpl>();
+  EXPECT_THAT(lonely.Get<KvStoreDaemon>().status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("anvil.codegen.testdata.Storage")));
 }
 
 }  // namespace

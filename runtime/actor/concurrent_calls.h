@@ -25,6 +25,7 @@
 #include <memory>
 #include <utility>
 
+#include "runtime/actor/call_context.h"
 #include "runtime/core/async_event.h"
 #include "runtime/core/detached.h"
 #include "runtime/core/log.h"
@@ -78,6 +79,21 @@ class ConcurrentCalls {
 
   std::shared_ptr<State> state_;
 };
+
+// Serves one call: skips it if the caller gave up already, else runs
+// `handler(CallContext&, const Request&)` (a Task of the reply, or Task<>
+// for a one-way call, which has no `reply`) and sends its result.
+template <typename Call, typename Handler>
+Task<> ServeCall(Call call, Handler handler) {
+  if constexpr (requires { call.reply; }) {
+    if (call.reply.abandoned()) co_return;
+    CallContext context(call.deadline);
+    call.reply.Send(co_await handler(context, call.request));
+  } else {
+    CallContext context;
+    co_await handler(context, call.request);
+  }
+}
 
 }  // namespace anvil::internal
 

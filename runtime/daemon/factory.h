@@ -22,8 +22,10 @@
 //   descendants. Its dependencies are resolved from there, and must be
 //   kProcess too (a shared daemon cannot use one node's daemon): an error
 //   says so.
-// - Bind<I, Impl>() needs `Impl(DaemonContext&)`; Provide<I>(instance)
-//   injects a ready one, which is then treated as built.
+// - Bind<I, Impl>() needs `Impl(const I::Deps&)` (for daemons generated
+//   from a .proto: the typed refs to its dependencies) or
+//   `Impl(DaemonContext&)`; Provide<I>(instance) injects a ready one, which
+//   is then treated as built.
 // - A child can be destroyed (DestroyChild) while its parent lives on, and a
 //   new one made in its place; daemons of the parent are neither destroyed
 //   nor rebuilt by that. Destruction order: children first, then this
@@ -85,6 +87,18 @@ class DaemonContext {
   absl::flat_hash_map<std::string, Daemon*> dependencies_;
 };
 
+namespace internal {
+// True if I is a generated daemon (it names its Deps) and Impl takes them.
+template <typename I, typename Impl>
+constexpr bool kTakesDeps = [] {
+  if constexpr (requires { typename I::Deps; }) {
+    return std::is_constructible_v<Impl, const typename I::Deps&>;
+  } else {
+    return false;
+  }
+}();
+}  // namespace internal
+
 class Factory {
  public:
   // The root factory.
@@ -118,12 +132,20 @@ class Factory {
   void Bind() {
     static_assert(std::is_base_of_v<Daemon, I>, "I must derive from Daemon");
     static_assert(std::is_base_of_v<I, Impl>, "Impl must derive from I");
-    static_assert(std::is_constructible_v<Impl, DaemonContext&>,
-                  "Impl needs a constructor taking DaemonContext&");
-    BindErased(I::Info(),
-               [](DaemonContext& context) -> std::unique_ptr<Daemon> {
-                 return std::make_unique<Impl>(context);
-               });
+    if constexpr (internal::kTakesDeps<I, Impl>) {
+      BindErased(I::Info(),
+                 [](DaemonContext& context) -> std::unique_ptr<Daemon> {
+                   return std::make_unique<Impl>(typename I::Deps(context));
+                 });
+    } else {
+      static_assert(std::is_constructible_v<Impl, DaemonContext&>,
+                    "Impl needs a constructor taking DaemonContext& (or, "
+                    "for a generated daemon, const I::Deps&)");
+      BindErased(I::Info(),
+                 [](DaemonContext& context) -> std::unique_ptr<Daemon> {
+                   return std::make_unique<Impl>(context);
+                 });
+    }
   }
 
   // Binds `I` to a ready instance, owned and managed from now on like a
