@@ -1,43 +1,44 @@
 #include "services/hello/hello_daemons.h"
 
-#include <atomic>
 #include <cstdio>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "runtime/core/mutex.h"
+#include "runtime/core/async_event.h"
 #include "runtime/core/sleep.h"
 
 namespace hello {
 namespace {
 
-class MemGuestBook final : public GuestBook {
+class MemGuestBook final : public GuestBookDaemon {
  public:
-  explicit MemGuestBook(anvil::DaemonContext&) {}
+  explicit MemGuestBook(const GuestBookDeps& deps) : GuestBookDaemon(deps) {}
 
-  void Sign(std::string who) override {
-    anvil::MutexLock lock(mu_);
-    entries_.push_back(std::move(who));
-  }
-  std::vector<std::string> Entries() const override {
-    anvil::MutexLock lock(mu_);
-    return entries_;
-  }
-  anvil::Task<absl::Status> Run() override {
-    while (!stopped_.load()) co_await anvil::Sleep(absl::Milliseconds(5));
-    co_return absl::OkStatus();
-  }
-  anvil::Task<> Stop() override {
-    stopped_.store(true);
+  anvil::Task<> Sign(anvil::CallContext&, const Signature& request) override {
+    entries_.push_back(request.who());
     co_return;
   }
 
+  anvil::Task<absl::StatusOr<Signatures>> List(
+      anvil::CallContext&, const google::protobuf::Empty&) override {
+    Signatures reply;
+    for (const std::string& who : entries_) reply.add_who(who);
+    co_return reply;
+  }
+
+  // Serves until stopped (after the signers: they depend on it), then
+  // prints the book.
+  anvil::Task<absl::Status> Run() override {
+    absl::Status status = co_await GuestBookDaemon::Run();
+    std::printf("guest book: %s\n", absl::StrJoin(entries_, ", ").c_str());
+    co_return status;
+  }
+
  private:
-  mutable anvil::Mutex mu_;
-  std::vector<std::string> entries_ ABSL_GUARDED_BY(mu_);
-  std::atomic<bool> stopped_{false};
+  // Touched only by the daemon's actor, and by Run once the actor ended.
+  std::vector<std::string> entries_;
 };
 
 // Calls Tick() every 100 ms from Run() until stopped.
@@ -46,66 +47,80 @@ class Periodic : public Interface {
  public:
   anvil::Task<absl::Status> Run() final {
     anvil::Interval every(absl::Milliseconds(100));
-    while (!stopped_.load()) {
-      Tick();
+    while (!stopped_.HasBeenNotified()) {
+      co_await Tick();
       co_await every.Next();
     }
     co_return absl::OkStatus();
   }
   anvil::Task<> Stop() final {
-    stopped_.store(true);
+    stopped_.Notify();
     co_return;
   }
 
  protected:
-  virtual void Tick() = 0;
+  virtual anvil::Task<> Tick() = 0;
 
  private:
-  std::atomic<bool> stopped_{false};
+  anvil::AsyncEvent stopped_;
 };
 
 // Signs the guest book: "hello.Alice" as "alice#1", "alice#2", ...
 template <typename Interface>
 class Signer final : public Periodic<Interface> {
  public:
-  explicit Signer(anvil::DaemonContext& ctx)
-      : book_(ctx.Get<GuestBook>()),
+  explicit Signer(const typename Interface::Deps& deps)
+      : book_(deps.guest_book),
         who_(absl::AsciiStrToLower(
-            ctx.info().name.substr(std::string("hello.").size()))) {
-    ctx.log().info("{} will sign every 100 ms", who_);
+            deps.context.info().name.substr(std::string("hello.").size()))) {
+    deps.context.log().info("{} will sign every 100 ms", who_);
   }
 
  private:
-  void Tick() override {
-    book_.Sign(absl::StrCat(who_, "#", ++signed_));
-    std::printf("%s signed the guest book\n", who_.c_str());
+  anvil::Task<> Tick() override {
+    Signature signature;
+    signature.set_who(absl::StrCat(who_, "#", ++signed_));
+    if (absl::Status sent = book_.Sign(std::move(signature)); sent.ok()) {
+      std::printf("%s signed the guest book\n", who_.c_str());
+    } else {
+      std::printf("%s could not sign: %s\n", who_.c_str(),
+                  sent.ToString().c_str());
+    }
+    co_return;
   }
 
-  GuestBook& book_;
+  GuestBookRef book_;
   const std::string who_;
   int signed_ = 0;
 };
 
-// Reads the guest book.
-class Reader final : public Periodic<Carol> {
+// Counts the signatures.
+class Reader final : public Periodic<CarolDaemon> {
  public:
-  explicit Reader(anvil::DaemonContext& ctx) : book_(ctx.Get<GuestBook>()) {}
+  explicit Reader(const CarolDeps& deps) : book_(deps.guest_book) {}
 
  private:
-  void Tick() override {
-    std::printf("carol counts %zu signatures\n", book_.Entries().size());
+  anvil::Task<> Tick() override {
+    absl::StatusOr<Signatures> book =
+        co_await book_.List(google::protobuf::Empty());
+    if (book.ok()) {
+      std::printf("carol counts %d signatures\n", book->who_size());
+    } else {
+      std::printf("carol could not read: %s\n",
+                  book.status().ToString().c_str());
+    }
   }
 
-  GuestBook& book_;
+  GuestBookRef book_;
 };
 
 }  // namespace
 
 void BindAll(anvil::Factory& factory) {
-  factory.Bind<GuestBook, MemGuestBook>();
-  factory.Bind<Alice, Signer<Alice>>();
-  factory.Bind<Bob, Signer<Bob>>();
-  factory.Bind<Carol, Reader>();
+  factory.Bind<GuestBookDaemon, MemGuestBook>();
+  factory.Bind<AliceDaemon, Signer<AliceDaemon>>();
+  factory.Bind<BobDaemon, Signer<BobDaemon>>();
+  factory.Bind<CarolDaemon, Reader>();
 }
 
 std::vector<std::string> DaemonChoices() { return {"alice", "bob", "carol"}; }
@@ -113,11 +128,11 @@ std::vector<std::string> DaemonChoices() { return {"alice", "bob", "carol"}; }
 absl::Status Build(anvil::Factory& factory, const std::string& choice) {
   absl::Status status;
   if (choice == "alice") {
-    status = factory.Get<Alice>().status();
+    status = factory.Get<AliceDaemon>().status();
   } else if (choice == "bob") {
-    status = factory.Get<Bob>().status();
+    status = factory.Get<BobDaemon>().status();
   } else if (choice == "carol") {
-    status = factory.Get<Carol>().status();
+    status = factory.Get<CarolDaemon>().status();
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown daemon '", choice,
