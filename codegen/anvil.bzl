@@ -31,6 +31,7 @@ def anvil_cc_library(name, srcs, deps = [], visibility = None, testonly = False)
             "//runtime/daemon",
             "//runtime/daemon:actor_daemon",
             "//runtime/daemon:factory",
+            "//runtime/transport:channel",
         ],
         visibility = visibility,
         testonly = testonly,

@@ -300,57 +300,124 @@ void PrintMessagesAndRef(const ServiceDescriptor& service, Printer& p) {
   p.Print("using $name$Message = std::variant<$alternatives$>;\n\n", "name",
           name, "alternatives", absl::StrJoin(alternatives, ", "));
   p.Print(
-      "// Typed client of $full_name$. A call returns\n"
+      "// Typed client of $full_name$: the same calls whether the actor\n"
+      "// is local (a message to its mailbox) or on another node (a call\n"
+      "// over an anvil::Channel, see runtime/transport). A call returns\n"
       "// absl::StatusOr<Reply> when awaited (runtime/actor/request.h lists\n"
       "// every outcome); given the CallContext of a call being served, it\n"
       "// keeps that call's deadline too. A one-way call returns once the\n"
-      "// message is in the mailbox. Cheap to copy; thread-safe.\n"
+      "// message is in the mailbox (remote: once sent). Cheap to copy;\n"
+      "// thread-safe.\n"
       "class $name$Ref {\n"
       " public:\n"
       "  $name$Ref() = default;\n"
+      "  // A local actor.\n"
       "  explicit $name$Ref(::anvil::ActorRef<$name$Message> actor)\n"
-      "      : actor_(std::move(actor)) {}\n",
+      "      : actor_(std::move(actor)) {}\n"
+      "  // A remote one, served by $name$Ref::Handlers on the channel's\n"
+      "  // server.\n"
+      "  explicit $name$Ref(std::shared_ptr<::anvil::Channel> remote)\n"
+      "      : remote_(std::move(remote)) {}\n",
       "full_name", service.full_name(), "name", name);
   for (const Method& method : methods) {
     p.Print("\n");
     p.Print(LeadingComments(*method.descriptor, "  ").c_str());
+    const std::string full_method =
+        absl::StrCat("/", service.full_name(), "/", method.name);
     if (method.one_way) {
       p.Print(
           "  // One-way: RESOURCE_EXHAUSTED if the mailbox is full,\n"
           "  // UNAVAILABLE if the actor is gone or stopping.\n"
           "  ::absl::Status $method$($request$ request) const {\n"
+          "    if (remote_ != nullptr) {\n"
+          "      return ::anvil::internal::SendRemote<$reply$>(\n"
+          "          remote_, \"$full_method$\", std::move(request));\n"
+          "    }\n"
           "    return actor_.TrySend($name$Message($name$$method$Call{"
           "std::move(request)}));\n"
           "  }\n",
-          "method", method.name, "request", method.request, "name", name);
+          "method", method.name, "request", method.request, "reply",
+          method.reply, "name", name, "full_method", full_method);
       continue;
     }
     p.Print(
-        "  ::anvil::internal::CallAwaiter<$reply$> $method$(\n"
+        "  ::anvil::ClientCall<$reply$> $method$(\n"
         "      $request$ request,\n"
         "      ::absl::Duration timeout = $timeout$) const {\n"
-        "    return actor_.CallAs<$name$$method$Call>(std::move(request), "
-        "timeout);\n"
+        "    return $method$Until(std::move(request),\n"
+        "        ::anvil::Clock::DeadlineAfter(timeout));\n"
         "  }\n"
-        "  ::anvil::internal::CallAwaiter<$reply$> $method$(\n"
+        "  ::anvil::ClientCall<$reply$> $method$(\n"
         "      $request$ request, const ::anvil::CallContext& within,\n"
         "      ::absl::Duration timeout = $timeout$) const {\n"
-        "    return actor_.CallUntil<$name$$method$Call>(\n"
-        "        std::move(request), within.DeadlineWithin(timeout));\n"
+        "    return $method$Until(std::move(request), "
+        "within.DeadlineWithin(timeout));\n"
+        "  }\n"
+        "  // With an absolute deadline (anvil::Clock::MonotonicNanos time).\n"
+        "  ::anvil::ClientCall<$reply$> $method$Until(\n"
+        "      $request$ request, int64_t deadline) const {\n"
+        "    if (remote_ != nullptr) {\n"
+        "      return ::anvil::internal::CallRemote<$reply$>(\n"
+        "          remote_, \"$full_method$\", std::move(request), deadline);\n"
+        "    }\n"
+        "    return actor_.CallUntil<$name$$method$Call>(std::move(request), "
+        "deadline);\n"
         "  }\n",
         "reply", method.reply, "request", method.request, "method", method.name,
-        "name", name, "timeout", DefaultTimeout(method));
+        "name", name, "timeout", DefaultTimeout(method), "full_method",
+        full_method);
   }
   p.Print(
       "\n"
+      "  // The local actor (null for a remote ref).\n"
       "  const ::anvil::ActorRef<$name$Message>& actor() const { return "
       "actor_; }\n"
       "\n"
+      "  // What a server needs to serve `local`'s methods to other nodes,\n"
+      "  // by full method name (\"/$full_name$/<Method>\").\n"
+      "  static ::anvil::MethodHandlers Handlers($name$Ref local);\n"
+      "\n"
       " private:\n"
       "  ::anvil::ActorRef<$name$Message> actor_;\n"
+      "  std::shared_ptr<::anvil::Channel> remote_;\n"
       "};\n"
       "\n",
-      "name", name);
+      "name", name, "full_name", service.full_name());
+}
+
+// SRef::Handlers: each method parses, calls the local actor, serializes.
+void PrintHandlersDefinition(const ServiceDescriptor& service, Printer& p) {
+  const std::vector<Method> methods = UnaryMethods(service);
+  if (methods.empty()) return;
+  p.Print(
+      "::anvil::MethodHandlers $name$Ref::Handlers($name$Ref local) {\n"
+      "  ::anvil::MethodHandlers handlers;\n",
+      "name", service.name());
+  for (const Method& method : methods) {
+    p.Print(
+        "  handlers[\"/$full_name$/$method$\"] =\n"
+        "      ::anvil::internal::ServeLocally<$request$, $reply$>(\n"
+        "          [local]($request$ request, int64_t deadline) {\n",
+        "full_name", service.full_name(), "method", method.name, "request",
+        method.request, "reply", method.reply);
+    if (method.one_way) {
+      p.Print(
+          "            (void)deadline;\n"
+          "            return ::anvil::internal::OneWayAsCall<$reply$>(\n"
+          "                local.$method$(std::move(request)));\n",
+          "reply", method.reply, "method", method.name);
+    } else {
+      p.Print(
+          "            return local.$method$Until(std::move(request), "
+          "deadline);\n",
+          "method", method.name);
+    }
+    p.Print("          });\n");
+  }
+  p.Print(
+      "  return handlers;\n"
+      "}\n"
+      "\n");
 }
 
 // One pure virtual coroutine per method, for the base classes.
@@ -624,6 +691,7 @@ void GenerateHeader(const FileDescriptor& file, GeneratorContext& context) {
       "#ifndef $guard$\n"
       "#define $guard$\n"
       "\n"
+      "#include <cstdint>\n"
       "#include <memory>\n"
       "#include <utility>\n"
       "#include <variant>\n"
@@ -641,10 +709,13 @@ void GenerateHeader(const FileDescriptor& file, GeneratorContext& context) {
       "#include \"runtime/actor/call_context.h\"\n"
       "#include \"runtime/actor/request.h\"\n"
       "#include \"runtime/actor/runtime.h\"\n"
+      "#include \"runtime/core/clock.h\"\n"
       "#include \"runtime/core/task.h\"\n"
       "#include \"runtime/daemon/actor_daemon.h\"\n"
       "#include \"runtime/daemon/daemon.h\"\n"
       "#include \"runtime/daemon/factory.h\"\n"
+      "#include \"runtime/transport/channel.h\"\n"
+      "#include \"runtime/transport/client_call.h\"\n"
       "\n");
   if (!file.package().empty()) {
     p.Print("namespace $ns$ {\n\n", "ns", Namespace(file));
@@ -694,6 +765,7 @@ void GenerateSource(const FileDescriptor& file, GeneratorContext& context) {
   }
   for (int i = 0; i < file.service_count(); ++i) {
     const ServiceDescriptor& service = *file.service(i);
+    PrintHandlersDefinition(service, p);
     if (IsDaemon(service)) {
       PrintDaemonDefinitions(service, p);
     } else {

@@ -1,0 +1,54 @@
+// Channel and MethodHandler: the two ends of a call between nodes, in
+// serialized form. A transport (runtime/transport/grpc, .../loopback) carries
+// bytes from a Channel to the MethodHandler a server registered under the
+// method's full name ("/demo.kv.KvStore/Get", as gRPC names it). Generated
+// clients (SRef) and servers (SRef::Handlers) speak this; user code rarely
+// does.
+//
+//   std::shared_ptr<anvil::Channel> channel = network.Connect("n2");
+//   absl::StatusOr<std::string> reply =
+//       co_await channel->Call("/demo.kv.KvStore/Get", bytes, deadline);
+//
+// Errors a Channel gives: UNAVAILABLE (no server at the address, or it is
+// stopping), DEADLINE_EXCEEDED (at `deadline`), UNIMPLEMENTED (no such
+// method there), INVALID_ARGUMENT (the request does not parse), or the
+// remote method's own status.
+//
+// Thread-safety: Channels and handlers are called from any worker,
+// concurrently.
+#ifndef ANVIL_RUNTIME_TRANSPORT_CHANNEL_H_
+#define ANVIL_RUNTIME_TRANSPORT_CHANNEL_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "runtime/actor/call_context.h"
+#include "runtime/core/task.h"
+
+namespace anvil {
+
+class Channel {
+ public:
+  virtual ~Channel() = default;
+
+  // Calls `method` with the serialized `request`; completes with the
+  // serialized reply or an error (see the file comment). `deadline` is
+  // Clock::MonotonicNanos time, INT64_MAX for none. Await on a worker.
+  virtual Task<absl::StatusOr<std::string>> Call(std::string method,
+                                                 std::string request,
+                                                 int64_t deadline) = 0;
+};
+
+// Serves one method: the serialized request in, the serialized reply out.
+using MethodHandler = std::function<Task<absl::StatusOr<std::string>>(
+    std::string request, CallContext call)>;
+
+// A server's methods, by full method name.
+using MethodHandlers = absl::flat_hash_map<std::string, MethodHandler>;
+
+}  // namespace anvil
+
+#endif  // ANVIL_RUNTIME_TRANSPORT_CHANNEL_H_

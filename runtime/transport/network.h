@@ -1,0 +1,65 @@
+// Network: how nodes reach each other: serve a node's methods at an address,
+// connect to another's. Two implementations, one interface: gRPC
+// (runtime/transport/grpc, real sockets) and loopback
+// (runtime/transport/loopback, in-process, for simulation). The build picks
+// the default: `--config=sim` (the //bazel:transport build setting) makes
+// NewDefaultNetwork() loopback; otherwise it is gRPC.
+//
+//   std::unique_ptr<anvil::Network> network = anvil::NewDefaultNetwork(rt);
+//   absl::StatusOr<std::unique_ptr<anvil::Server>> server =
+//       network->Serve("127.0.0.1:0", StorageRef::Handlers(storage));
+//   StorageRef remote(network->Connect((*server)->address()));
+//   absl::StatusOr<ReadReply> r = co_await remote.Read(request);
+//
+// Thread-safe.
+#ifndef ANVIL_RUNTIME_TRANSPORT_NETWORK_H_
+#define ANVIL_RUNTIME_TRANSPORT_NETWORK_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "runtime/actor/runtime.h"
+#include "runtime/transport/channel.h"
+
+namespace anvil {
+
+// One node's server. Destroying it stops it: calls in flight finish, new
+// ones get UNAVAILABLE.
+class Server {
+ public:
+  virtual ~Server() = default;
+  // Where clients Connect: "127.0.0.1:41234" (gRPC, the port bound) or the
+  // name it was given (loopback).
+  virtual const std::string& address() const = 0;
+};
+
+class Network {
+ public:
+  virtual ~Network() = default;
+
+  // "grpc" or "loopback".
+  virtual absl::string_view name() const = 0;
+
+  // Serves `handlers` at `address`. gRPC: "host:port", port 0 picks a free
+  // one. Loopback: any name unique in the network. Errors: ALREADY_EXISTS
+  // (loopback name taken), UNAVAILABLE (gRPC could not bind).
+  virtual absl::StatusOr<std::unique_ptr<Server>> Serve(
+      const std::string& address, MethodHandlers handlers) = 0;
+
+  // A channel to `address`; connects lazily, so an address with no server
+  // gives UNAVAILABLE on the first call, not here.
+  virtual std::shared_ptr<Channel> Connect(const std::string& address) = 0;
+};
+
+// The build's default network on `runtime`: loopback with --config=sim,
+// gRPC otherwise.
+std::unique_ptr<Network> NewDefaultNetwork(Runtime& runtime);
+
+// The name of the default: "grpc" or "loopback".
+absl::string_view DefaultNetworkName();
+
+}  // namespace anvil
+
+#endif  // ANVIL_RUNTIME_TRANSPORT_NETWORK_H_
