@@ -9,7 +9,7 @@ extern "C" {
 // cannot see the happens-before edges of absl::Mutex (futex based) inside
 // them, and reports their bookkeeping, and gRPC's hand-off of a call's
 // buffers between its threads and the caller's, as races. Reports whose
-// stack runs through these libraries, or through gRPC's inline header code
+// stack runs through these libraries (upb is gRPC's own protobuf runtime), or through gRPC's inline header code
 // (functions named grpc...), are suppressed. anvil's own runtime synchronizes
 // with std::atomic and std::mutex, which TSan does see, and is checked in
 // full.
@@ -18,6 +18,7 @@ const char* __tsan_default_suppressions() {
          "race:libgrpc\n"
          "race:libgpr\n"
          "race:libprotobuf\n"
+         "race:libupb\n"
          "race:grpc\n";
 }
 

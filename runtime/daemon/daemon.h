@@ -1,9 +1,9 @@
 // Daemon: a long-running service with a lifecycle, built by a Factory.
 //
 // A daemon type is an interface (what others depend on) declared with its
-// name, scope and dependencies; implementations derive from it. Until
-// protoc-gen-anvil generates them from the .proto, declarations are written
-// by hand, and are this small:
+// name, scope and dependencies; implementations derive from it. Normally
+// protoc-gen-anvil generates the declaration from a .proto (see
+// docs/codegen.md); by hand it is this small:
 //
 //   class GuestBook : public anvil::Daemon {
 //    public:

@@ -170,32 +170,35 @@ class GrpcChannel final : public Channel {
   Task<absl::StatusOr<std::string>> Call(std::string method,
                                          std::string request,
                                          int64_t deadline) override {
-    auto call = std::make_shared<PendingCall>();
-    call->request = ToBuffer(request);
+    // Owned by this coroutine and destroyed on its worker, never inside
+    // gRPC's callback: the callback only records the status and schedules
+    // the caller.
+    PendingCall call;
+    call.request = ToBuffer(request);
     if (deadline != INT64_MAX) {
-      call->context.set_deadline(ToSystemDeadline(deadline));
+      call.context.set_deadline(ToSystemDeadline(deadline));
     }
     struct Awaiter {
-      GrpcChannel* channel;
-      std::shared_ptr<PendingCall> call;
+      grpc::GenericStub& stub;
+      PendingCall& call;
       const std::string& method;
       bool await_ready() const { return false; }
       void await_suspend(std::coroutine_handle<> caller) {
-        call->caller = caller;
-        call->worker = internal::Worker::Current();
-        std::shared_ptr<PendingCall> keep = call;
-        channel->stub_.UnaryCall(&call->context, method, grpc::StubOptions(),
-                                 &call->request, &call->reply,
-                                 [keep](grpc::Status status) {
-                                   keep->status = std::move(status);
-                                   keep->worker->Schedule(keep->caller);
-                                 });
+        call.caller = caller;
+        call.worker = internal::Worker::Current();
+        PendingCall* pending = &call;
+        stub.UnaryCall(&call.context, method, grpc::StubOptions(),
+                       &call.request, &call.reply,
+                       [pending](grpc::Status status) {
+                         pending->status = std::move(status);
+                         pending->worker->Schedule(pending->caller);
+                       });
       }
       void await_resume() const {}
     };
-    co_await Awaiter{this, call, method};
-    if (!call->status.ok()) co_return FromGrpc(call->status);
-    co_return ToString(call->reply);
+    co_await Awaiter{stub_, call, method};
+    if (!call.status.ok()) co_return FromGrpc(call.status);
+    co_return ToString(call.reply);
   }
 
  private:
