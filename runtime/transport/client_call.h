@@ -36,6 +36,7 @@ namespace anvil {
 template <typename Reply>
 class [[nodiscard]] ClientCall {
  public:
+  // Implicit, so that a generated method returns either kind as is.
   // A call to a local actor, already sent (or refused).
   ClientCall(internal::CallAwaiter<Reply> local) : local_(std::move(local)) {}
   // A remote call, started when awaited.
