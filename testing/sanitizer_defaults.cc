@@ -9,10 +9,10 @@ extern "C" {
 // cannot see the happens-before edges of absl::Mutex (futex based) inside
 // them, and reports their bookkeeping, and gRPC's hand-off of a call's
 // buffers between its threads and the caller's, as races. Reports whose
-// stack runs through these libraries (upb is gRPC's own protobuf runtime), or through gRPC's inline header code
-// (functions named grpc...), are suppressed. anvil's own runtime synchronizes
-// with std::atomic and std::mutex, which TSan does see, and is checked in
-// full.
+// stack runs through these libraries (upb is gRPC's own protobuf runtime), or
+// through gRPC's inline header code (functions named grpc...), are suppressed.
+// anvil's own runtime synchronizes with std::atomic and std::mutex, which TSan
+// does see, and is checked in full.
 const char* __tsan_default_suppressions() {
   return "race:libabsl_\n"
          "race:libgrpc\n"

@@ -47,7 +47,6 @@ class ThreadEvent {
     return true;
   }
 
-
  private:
   Mutex mu_;
   CondVar cv_;
