@@ -344,24 +344,19 @@ void PrintMessagesAndRef(const ServiceDescriptor& service, Printer& p) {
         "  ::anvil::ClientCall<$reply$> $method$(\n"
         "      $request$ request,\n"
         "      ::absl::Duration timeout = $timeout$) const {\n"
-        "    return $method$Until(std::move(request),\n"
+        "    return Start$method$(std::move(request),\n"
         "        ::anvil::Clock::DeadlineAfter(timeout));\n"
         "  }\n"
         "  ::anvil::ClientCall<$reply$> $method$(\n"
         "      $request$ request, const ::anvil::CallContext& within,\n"
         "      ::absl::Duration timeout = $timeout$) const {\n"
-        "    return $method$Until(std::move(request), "
+        "    return Start$method$(std::move(request), "
         "within.DeadlineWithin(timeout));\n"
         "  }\n"
         "  // With an absolute deadline (anvil::Clock::MonotonicNanos time).\n"
         "  ::anvil::ClientCall<$reply$> $method$Until(\n"
         "      $request$ request, int64_t deadline) const {\n"
-        "    if (remote_ != nullptr) {\n"
-        "      return ::anvil::internal::CallRemote<$reply$>(\n"
-        "          remote_, \"$full_method$\", std::move(request), deadline);\n"
-        "    }\n"
-        "    return actor_.CallUntil<$name$$method$Call>(std::move(request), "
-        "deadline);\n"
+        "    return Start$method$(std::move(request), deadline);\n"
         "  }\n",
         "reply", method.reply, "request", method.request, "method", method.name,
         "name", name, "timeout", DefaultTimeout(method), "full_method",
@@ -377,12 +372,33 @@ void PrintMessagesAndRef(const ServiceDescriptor& service, Printer& p) {
       "  // by full method name (\"/$full_name$/<Method>\").\n"
       "  static ::anvil::MethodHandlers Handlers($name$Ref local);\n"
       "\n"
-      " private:\n"
+      " private:\n",
+      "name", name, "full_name", service.full_name());
+  // One helper per two-way method, taking the request by reference so that
+  // the public overloads cost no extra move of it.
+  for (const Method& method : methods) {
+    if (method.one_way) continue;
+    p.Print(
+        "  ::anvil::ClientCall<$reply$> Start$method$(\n"
+        "      $request$&& request, int64_t deadline) const {\n"
+        "    if (remote_ != nullptr) {\n"
+        "      return ::anvil::internal::CallRemote<$reply$>(\n"
+        "          remote_, \"$full_method$\", std::move(request), deadline);\n"
+        "    }\n"
+        "    return actor_.CallUntil<$name$$method$Call>(std::move(request), "
+        "deadline);\n"
+        "  }\n",
+        "reply", method.reply, "request", method.request, "method", method.name,
+        "name", name, "full_method",
+        absl::StrCat("/", service.full_name(), "/", method.name));
+  }
+  p.Print(
+      "\n"
       "  ::anvil::ActorRef<$name$Message> actor_;\n"
       "  std::shared_ptr<::anvil::Channel> remote_;\n"
       "};\n"
       "\n",
-      "name", name, "full_name", service.full_name());
+      "name", name);
 }
 
 // SRef::Handlers: each method parses, calls the local actor, serializes.

@@ -319,12 +319,14 @@ class ActorRef {
     using Reply = typename CallMessage::ReplyType;
     auto state = std::make_shared<internal::ReplyState<Reply>>();
     using Base = Request<typename CallMessage::RequestType, Reply>;
-    Base base{std::move(request), ReplySender<Reply>(state), deadline};
     absl::Status sent;
+    // Built in place: each move of a protobuf request costs.
     if constexpr (std::is_same_v<CallMessage, Base>) {
-      sent = TrySend(M(std::move(base)));
+      sent = TrySend(
+          M(Base{std::move(request), ReplySender<Reply>(state), deadline}));
     } else {
-      sent = TrySend(M(CallMessage{std::move(base)}));
+      sent = TrySend(M(CallMessage{
+          {std::move(request), ReplySender<Reply>(state), deadline}}));
     }
     if (!sent.ok()) return internal::CallAwaiter<Reply>(std::move(sent));
     return internal::CallAwaiter<Reply>(std::move(state), deadline);

@@ -11,16 +11,10 @@
 #include "absl/base/thread_annotations.h"
 #include "runtime/core/mutex.h"
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define ANVIL_FRAME_POOL_DISABLED 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define ANVIL_FRAME_POOL_DISABLED 1
-#endif
-
 namespace anvil::internal {
+
+thread_local constinit PoolFreeBlock** pool_free_lists = nullptr;
+
 namespace {
 
 constexpr size_t kChunkSize = size_t{2} << 20;
@@ -28,9 +22,7 @@ constexpr size_t kClasses = kMaxPooledSize / kPoolAlignment;
 
 std::atomic<int64_t> reserved_bytes{0};
 
-struct FreeBlock {
-  FreeBlock* next;
-};
+using FreeBlock = PoolFreeBlock;
 
 // A 2 MiB-aligned chunk, so that the kernel can back it with one huge page.
 char* NewChunk() {
@@ -142,13 +134,15 @@ struct ThreadPool {
 // (other thread-local destructors of the same thread, static destructors of
 // the main thread), `pool_destroyed` sends calls to the orphans directly.
 thread_local bool pool_destroyed = false;
-// The hot path reads this plain pointer: a thread_local with a destructor
-// is reached through a wrapper call and an initialization check each time.
+// The hot paths read plain pointers (fast_pool here, pool_free_lists in
+// the header): a thread_local with a destructor is reached through a
+// wrapper call and an initialization check each time.
 thread_local ThreadPool* fast_pool = nullptr;
 struct PoolHolder {
   ThreadPool pool;
   ~PoolHolder() {
     fast_pool = nullptr;
+    pool_free_lists = nullptr;
     pool_destroyed = true;
   }
 };
@@ -157,6 +151,7 @@ thread_local PoolHolder holder;
 ThreadPool* SlowPool() {
   if (pool_destroyed) return nullptr;
   fast_pool = &holder.pool;
+  pool_free_lists = holder.pool.free;
   return fast_pool;
 }
 
@@ -180,7 +175,7 @@ size_t SizeClass(size_t size) {
 
 }  // namespace
 
-void* PoolAllocate(size_t size) {
+void* PoolAllocateSlow(size_t size) {
 #ifdef ANVIL_FRAME_POOL_DISABLED
   return ::operator new (size, std::align_val_t{kPoolAlignment});
 #else
@@ -195,7 +190,7 @@ void* PoolAllocate(size_t size) {
 #endif
 }
 
-void PoolFree(void* block, size_t size) noexcept {
+void PoolFreeSlow(void* block, size_t size) noexcept {
 #ifdef ANVIL_FRAME_POOL_DISABLED
   ::operator delete (block, std::align_val_t{kPoolAlignment});
 #else

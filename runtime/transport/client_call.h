@@ -16,7 +16,6 @@
 #include <coroutine>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 
@@ -40,23 +39,31 @@ class [[nodiscard]] ClientCall {
   // A call to a local actor, already sent (or refused).
   ClientCall(internal::CallAwaiter<Reply> local) : local_(std::move(local)) {}
   // A remote call, started when awaited.
-  ClientCall(Task<absl::StatusOr<Reply>> remote) : remote_(std::move(remote)) {}
+  ClientCall(Task<absl::StatusOr<Reply>> remote)
+      : local_(absl::OkStatus()), remote_(std::move(remote)) {}
 
-  bool await_ready() { return !remote_.valid() && local_->await_ready(); }
-  std::coroutine_handle<> await_suspend(std::coroutine_handle<> caller) {
-    if (remote_.valid()) {
+  bool await_ready() { return !remote_.valid() && local_.await_ready(); }
+  // Returns bool, not a handle to transfer to, to keep the local call's
+  // path as short as a plain ActorRef::Call; a remote call starts one
+  // run-queue turn later instead.
+  bool await_suspend(std::coroutine_handle<> caller) {
+    if (remote_.valid()) [[unlikely]] {
       remote_.handle().promise().SetContinuation(caller);
-      return remote_.handle();
+      internal::Worker::Current()->Schedule(remote_.handle());
+      return true;
     }
-    return local_->await_suspend(caller) ? std::noop_coroutine() : caller;
+    return local_.await_suspend(caller);
   }
   absl::StatusOr<Reply> await_resume() {
-    if (remote_.valid()) return remote_.handle().promise().TakeResult();
-    return local_->await_resume();
+    if (remote_.valid()) [[unlikely]] {
+      return remote_.handle().promise().TakeResult();
+    }
+    return local_.await_resume();
   }
 
  private:
-  std::optional<internal::CallAwaiter<Reply>> local_;
+  // Unused (an OK "refusal") when the call is remote.
+  internal::CallAwaiter<Reply> local_;
   Task<absl::StatusOr<Reply>> remote_;
 };
 
