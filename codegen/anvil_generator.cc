@@ -596,7 +596,8 @@ void PrintDispatch(const ServiceDescriptor& service,
       p.Print(
           "        auto& call = std::get<$index$>(*message);\n"
           "        if (call.reply.abandoned()) break;  // the caller gave up\n"
-          "        ::anvil::CallContext call_context(call.deadline);\n"
+          "        ::anvil::CallContext call_context(\n"
+          "            call.deadline, call.reply.abandoned_flag());\n"
           "        call.reply.Send(co_await $method$(call_context, "
           "call.request));\n",
           "index", absl::StrCat(i), "method", method.name);

@@ -87,7 +87,7 @@ template <typename Call, typename Handler>
 Task<> ServeCall(Call call, Handler handler) {
   if constexpr (requires { call.reply; }) {
     if (call.reply.abandoned()) co_return;
-    CallContext context(call.deadline);
+    CallContext context(call.deadline, call.reply.abandoned_flag());
     call.reply.Send(co_await handler(context, call.request));
   } else {
     CallContext context;

@@ -69,6 +69,7 @@ class ReplyState final : public TimerNode {
 
   // True once a result is set or being set.
   bool claimed() const { return claimed_.load(std::memory_order_acquire); }
+  const std::atomic<bool>& claimed_flag() const { return claimed_; }
 
   // --- The caller's side. ---
   bool done() const { return phase_.load(std::memory_order_acquire) == kDone; }
@@ -145,6 +146,12 @@ class ReplySender {
   // the reply may be skipped.
   bool abandoned() const { return state_ != nullptr && state_->claimed(); }
 
+  // The flag abandoned() reads, for a CallContext (null once sent). It
+  // lives as long as this sender does, or longer.
+  const std::atomic<bool>* abandoned_flag() const {
+    return state_ == nullptr ? nullptr : &state_->claimed_flag();
+  }
+
  private:
   void Drop() {
     if (state_ != nullptr) {
@@ -188,6 +195,12 @@ class [[nodiscard]] CallAwaiter {
 
   bool await_ready() const noexcept {
     return state_ == nullptr || state_->done();
+  }
+  // Completes the call with `status` unless its result is already set:
+  // the caller stops waiting and the actor sees its ReplySender
+  // abandoned(). Thread-safe, while the awaiter exists.
+  void Cancel(absl::Status status) {
+    if (state_ != nullptr) state_->Complete(std::move(status));
   }
   bool await_suspend(std::coroutine_handle<> caller) {
     Worker* worker = Worker::Current();

@@ -54,6 +54,14 @@ class [[nodiscard]] ClientCall {
     }
     return local_.await_suspend(caller);
   }
+  // Ends a local call now with `status` (unless its reply is in already):
+  // the awaiter resumes with it and the actor sees the call cancelled.
+  // Thread-safe while this object exists. A remote call is not affected:
+  // it ends at its deadline.
+  void Cancel(absl::Status status) {
+    if (!remote_.valid()) local_.Cancel(std::move(status));
+  }
+
   absl::StatusOr<Reply> await_resume() {
     if (remote_.valid()) [[unlikely]] {
       return remote_.handle().promise().TakeResult();
@@ -92,8 +100,9 @@ Task<absl::StatusOr<Reply>> CallRemote(std::shared_ptr<Channel> channel,
 }
 
 // The server half: parses the request and makes the call locally with
-// `call(Request, deadline)`, which returns something awaitable that gives
-// absl::StatusOr<Reply>.
+// `call(Request, deadline)`, which returns a ClientCall<Reply>. If the
+// transport cancels the remote call meanwhile, the local one ends at once
+// with the transport's reason, and its actor sees CallContext::cancelled().
 template <typename Request, typename Reply, typename LocalCall>
 Task<absl::StatusOr<std::string>> ServeLocallyOnce(LocalCall call,
                                                    std::string bytes,
@@ -103,12 +112,17 @@ Task<absl::StatusOr<std::string>> ServeLocallyOnce(LocalCall call,
     co_return absl::InvalidArgumentError(absl::StrCat(
         "the request does not parse as ", Request::descriptor()->full_name()));
   }
-  absl::StatusOr<Reply> reply =
-      co_await call(std::move(request), context.deadline());
+  ClientCall<Reply> local = call(std::move(request), context.deadline());
+  CallCancellation* cancellation = context.cancellation();
+  if (cancellation != nullptr) {
+    cancellation->OnCancel(
+        [&local](const absl::Status& why) { local.Cancel(why); });
+  }
+  absl::StatusOr<Reply> reply = co_await local;
+  if (cancellation != nullptr) cancellation->OnCancel(nullptr);
   if (!reply.ok()) co_return reply.status();
   co_return reply->SerializeAsString();
 }
-
 template <typename Request, typename Reply, typename LocalCall>
 MethodHandler ServeLocally(LocalCall call) {
   return [call](std::string bytes, CallContext context) {

@@ -20,19 +20,36 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "runtime/actor/runtime.h"
+#include "runtime/core/task.h"
 #include "runtime/transport/channel.h"
 
 namespace anvil {
 
-// One node's server. Destroying it stops it: calls in flight finish, new
-// ones get UNAVAILABLE.
+// One node's server.
 class Server {
  public:
+  // Destroying a server that was not stopped stops it as Stop(5 s) would,
+  // blocking the calling thread (so not on a worker whose calls it waits
+  // for).
   virtual ~Server() = default;
   // Where clients Connect: "127.0.0.1:41234" (gRPC, the port bound) or the
   // name it was given (loopback).
   virtual const std::string& address() const = 0;
+
+  // Sets what health checks report for `service` (a full service name such
+  // as "demo.kv.KvStore"; "" for the server as a whole). Over gRPC it is the
+  // standard grpc.health.v1.Health service. Until set, a served service
+  // reports NOT_SERVING. Thread-safe.
+  virtual void SetServing(const std::string& service, bool serving) = 0;
+
+  // Stops the server: new calls get UNAVAILABLE at once; calls in flight
+  // get up to `grace` to finish, then the rest are cancelled (their callers
+  // get UNAVAILABLE, the actors serving them see CallContext::cancelled()).
+  // Completes once no call is left. Await on a worker; later calls
+  // complete at once.
+  virtual Task<> Stop(absl::Duration grace) = 0;
 };
 
 class Network {

@@ -1,22 +1,34 @@
 #include "runtime/transport/grpc/grpc_network.h"
 
+#include <algorithm>
 #include <chrono>
 #include <coroutine>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "grpcpp/create_channel.h"
-#include "grpcpp/generic/async_generic_service.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
+#include "grpcpp/impl/codegen/server_callback_handlers.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "runtime/core/async_event.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/detached.h"
+#include "runtime/core/mutex.h"
 #include "runtime/core/worker.h"
 
 namespace anvil {
@@ -64,92 +76,187 @@ int64_t ToMonotonicDeadline(std::chrono::system_clock::time_point deadline) {
          std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
 }
 
-// One unary call: read the request, run the handler on a worker, write the
-// reply. Deletes itself when gRPC is done with it.
-class CallReactor final : public grpc::ServerGenericBidiReactor {
+class UnaryCall;
+
+// What a server's services share with its calls in flight.
+struct ServerCalls {
+  Mutex mu;
+  absl::flat_hash_set<UnaryCall*> in_flight ABSL_GUARDED_BY(mu);
+  bool stopping ABSL_GUARDED_BY(mu) = false;
+  CondVar drained;  // notified when in_flight becomes empty
+};
+
+// One unary call being served: the handler runs on a worker and finishes
+// the RPC with its outcome. Deletes itself when gRPC is done with it.
+class UnaryCall final : public grpc::ServerUnaryReactor {
  public:
-  CallReactor(const MethodHandlers& handlers, Runtime& runtime,
-              grpc::GenericCallbackServerContext* context)
-      : handlers_(handlers), runtime_(runtime), context_(context) {
-    StartRead(&request_);
+  UnaryCall(std::shared_ptr<ServerCalls> calls, grpc::ByteBuffer* response)
+      : calls_(std::move(calls)), response_(response) {}
+
+  // gRPC's thread: the client cancelled, went away, or its deadline passed.
+  void OnCancel() override {
+    cancellation_.Cancel(absl::CancelledError("the caller cancelled the call"));
   }
 
-  void OnReadDone(bool ok) override {
-    if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "no request message"));
-      return;
+  void OnDone() override {
+    {
+      MutexLock lock(calls_->mu);
+      calls_->in_flight.erase(this);
+      if (calls_->in_flight.empty()) calls_->drained.NotifyAll();
     }
-    auto handler = handlers_.find(context_->method());
-    if (handler == handlers_.end()) {
-      Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                          absl::StrCat("no method ", context_->method())));
-      return;
-    }
-    Serve(this, handler->second, ToString(request_),
-          CallContext(ToMonotonicDeadline(context_->deadline())))
-        .StartOn(runtime_.scheduler().NextWorker());
+    delete this;
   }
 
-  void OnWriteDone(bool) override {}
-  void OnDone() override { delete this; }
+  CallCancellation& cancellation() { return cancellation_; }
 
- private:
-  static internal::Detached Serve(CallReactor* self,
-                                  const MethodHandler& handler,
-                                  std::string request, CallContext call) {
-    absl::StatusOr<std::string> reply =
-        co_await handler(std::move(request), call);
+  // Runs `handler` and finishes the RPC with what it returns. The last
+  // thing it does is Finish(): gRPC may delete the call right after.
+  static internal::Detached Serve(UnaryCall* self, const MethodHandler& handler,
+                                  std::string request, int64_t deadline) {
+    absl::StatusOr<std::string> reply = co_await handler(
+        std::move(request), CallContext(deadline, &self->cancellation_));
     if (reply.ok()) {
-      self->reply_ = ToBuffer(*reply);
-      self->StartWriteAndFinish(&self->reply_, grpc::WriteOptions(),
-                                grpc::Status::OK);
+      *self->response_ = ToBuffer(*reply);
+      self->Finish(grpc::Status::OK);
     } else {
       self->Finish(ToGrpc(reply.status()));
     }
   }
 
-  const MethodHandlers& handlers_;
-  Runtime& runtime_;
-  grpc::GenericCallbackServerContext* const context_;
-  grpc::ByteBuffer request_;
-  grpc::ByteBuffer reply_;
+ private:
+  const std::shared_ptr<ServerCalls> calls_;
+  grpc::ByteBuffer* const response_;  // gRPC's, valid until Finish
+  CallCancellation cancellation_;
 };
 
-class GenericService final : public grpc::CallbackGenericService {
+// One gRPC service ("demo.kv.KvStore") whose methods take and return
+// serialized messages (gRPC's raw callback API), each served by its
+// MethodHandler.
+class RawService final : public grpc::Service {
  public:
-  GenericService(MethodHandlers handlers, Runtime& runtime)
-      : handlers_(std::move(handlers)), runtime_(runtime) {}
-  grpc::ServerGenericBidiReactor* CreateReactor(
-      grpc::GenericCallbackServerContext* context) override {
-    return new CallReactor(handlers_, runtime_, context);
+  // `methods`: full method names ("/demo.kv.KvStore/Get") and handlers.
+  RawService(std::vector<std::pair<std::string, MethodHandler>> methods,
+             Runtime& runtime, std::shared_ptr<ServerCalls> calls)
+      : methods_(std::move(methods)),
+        runtime_(runtime),
+        calls_(std::move(calls)) {
+    for (size_t i = 0; i < methods_.size(); ++i) {
+      // gRPC keeps the name pointer: methods_ never changes after this.
+      AddMethod(new grpc::internal::RpcServiceMethod(
+          methods_[i].first.c_str(), grpc::internal::RpcMethod::NORMAL_RPC,
+          nullptr));
+      const MethodHandler* handler = &methods_[i].second;
+      MarkMethodRawCallback(
+          static_cast<int>(i),
+          new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer,
+                                                   grpc::ByteBuffer>(
+              [this, handler](grpc::CallbackServerContext* context,
+                              const grpc::ByteBuffer* request,
+                              grpc::ByteBuffer* response) {
+                return Start(*handler, context, *request, response);
+              }));
+    }
   }
 
  private:
-  const MethodHandlers handlers_;
+  grpc::ServerUnaryReactor* Start(const MethodHandler& handler,
+                                  grpc::CallbackServerContext* context,
+                                  const grpc::ByteBuffer& request,
+                                  grpc::ByteBuffer* response) {
+    auto* call = new UnaryCall(calls_, response);
+    {
+      MutexLock lock(calls_->mu);
+      if (calls_->stopping) {
+        call->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                  "the server is stopping"));
+        return call;
+      }
+      calls_->in_flight.insert(call);
+    }
+    UnaryCall::Serve(call, handler, ToString(request),
+                     ToMonotonicDeadline(context->deadline()))
+        .StartOn(runtime_.scheduler().NextWorker());
+    return call;
+  }
+
+  const std::vector<std::pair<std::string, MethodHandler>> methods_;
   Runtime& runtime_;
+  const std::shared_ptr<ServerCalls> calls_;
 };
+
+constexpr absl::Duration kDefaultGrace = absl::Seconds(5);
 
 class GrpcServer final : public Server {
  public:
-  GrpcServer(std::unique_ptr<GenericService> service,
+  GrpcServer(std::vector<std::unique_ptr<RawService>> services,
+             std::shared_ptr<ServerCalls> calls,
              std::unique_ptr<grpc::Server> server, std::string address)
-      : service_(std::move(service)),
+      : services_(std::move(services)),
+        calls_(std::move(calls)),
         server_(std::move(server)),
         address_(std::move(address)) {}
-  // Stops accepting; calls in flight get a few seconds to finish, then are
-  // cancelled.
+
   ~GrpcServer() override {
-    server_->Shutdown(std::chrono::system_clock::now() +
-                      std::chrono::seconds(5));
-    server_->Wait();
+    BeginStop(kDefaultGrace);
+    stopper_.join();
   }
+
   const std::string& address() const override { return address_; }
 
+  void SetServing(const std::string& service, bool serving) override {
+    server_->GetHealthCheckService()->SetServingStatus(service, serving);
+  }
+
+  Task<> Stop(absl::Duration grace) override {
+    BeginStop(grace);
+    co_await stopped_.Wait();
+  }
+
  private:
-  std::unique_ptr<GenericService> service_;  // outlives server_
-  std::unique_ptr<grpc::Server> server_;
+  // Starts the stopping thread, the first time.
+  void BeginStop(absl::Duration grace) {
+    {
+      MutexLock lock(calls_->mu);
+      if (calls_->stopping) return;
+      calls_->stopping = true;  // new calls get UNAVAILABLE from here on
+    }
+    stopper_ = std::thread([this, grace] {
+      StopNow(grace);
+      stopped_.Notify();
+    });
+  }
+
+  // Waits up to `grace` for the calls in flight, cancels what is left with
+  // UNAVAILABLE (each ends at once: see ServeLocallyOnce), then shuts gRPC
+  // down. Blocks; runs on the stopping thread.
+  void StopNow(absl::Duration grace) {
+    {
+      MutexLock lock(calls_->mu);
+      const auto until = std::chrono::steady_clock::now() +
+                         absl::ToChronoNanoseconds(grace);
+      while (!calls_->in_flight.empty() &&
+             std::chrono::steady_clock::now() < until) {
+        calls_->drained.WaitFor(calls_->mu,
+                                until - std::chrono::steady_clock::now());
+      }
+      for (UnaryCall* call : calls_->in_flight) {
+        call->cancellation().Cancel(
+            absl::UnavailableError("the server is stopping"));
+      }
+    }
+    // gRPC cancels what still runs after this (a handler that ignores
+    // cancellation), and waits for every reactor to be done.
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::seconds(1));
+    server_->Wait();
+  }
+
+  const std::vector<std::unique_ptr<RawService>> services_;  // outlive server_
+  const std::shared_ptr<ServerCalls> calls_;
+  const std::unique_ptr<grpc::Server> server_;
   const std::string address_;
+  std::thread stopper_;
+  AsyncEvent stopped_;
 };
 
 // Where a unary call's outcome lands; resumes the caller on its worker.
@@ -205,29 +312,117 @@ class GrpcChannel final : public Channel {
   grpc::GenericStub stub_;
 };
 
+// The contents of the PEM file at `path`; `what` names it in errors.
+absl::StatusOr<std::string> ReadPem(const std::string& path,
+                                    absl::string_view what) {
+  if (path.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("tls: no ", what, " file"));
+  }
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    return absl::NotFoundError(
+        absl::StrCat("tls: cannot read ", what, " file ", path));
+  }
+  std::stringstream contents;
+  contents << file.rdbuf();
+  if (contents.str().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tls: ", what, " file ", path, " is empty"));
+  }
+  return contents.str();
+}
+
 }  // namespace
+
+absl::StatusOr<GrpcNetworkOptions> TlsFromFiles(const TlsFiles& files) {
+  absl::StatusOr<std::string> roots = ReadPem(files.root_certs, "root_certs");
+  if (!roots.ok()) return roots.status();
+  absl::StatusOr<std::string> chain = ReadPem(files.cert_chain, "cert_chain");
+  absl::StatusOr<std::string> key = ReadPem(files.private_key, "private_key");
+  GrpcNetworkOptions options;
+  // A server side needs its own certificate; a client only for mutual TLS.
+  if (chain.ok() && key.ok()) {
+    grpc::SslServerCredentialsOptions server(
+        files.mutual ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                     : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    server.pem_root_certs = *roots;
+    server.pem_key_cert_pairs.push_back({*key, *chain});
+    options.server_credentials = grpc::SslServerCredentials(server);
+  } else if (!files.cert_chain.empty() || !files.private_key.empty() ||
+             files.mutual) {
+    return !chain.ok() ? chain.status() : key.status();
+  }
+  grpc::SslCredentialsOptions client;
+  client.pem_root_certs = *roots;
+  if (files.mutual) {
+    client.pem_private_key = *key;
+    client.pem_cert_chain = *chain;
+  }
+  options.channel_credentials = grpc::SslCredentials(client);
+  return options;
+}
 
 absl::StatusOr<std::unique_ptr<Server>> GrpcNetwork::Serve(
     const std::string& address, MethodHandlers handlers) {
-  auto service =
-      std::make_unique<GenericService>(std::move(handlers), runtime_);
+  static const bool plugins_installed = [] {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    return true;
+  }();
+  (void)plugins_installed;
+
+  // Group the methods by service, in a stable order.
+  std::map<std::string, std::vector<std::pair<std::string, MethodHandler>>>
+      by_service;
+  for (auto& [method, handler] : handlers) {
+    const std::vector<absl::string_view> parts = absl::StrSplit(method, '/');
+    if (parts.size() != 3 || !parts[0].empty() || parts[1].empty() ||
+        parts[2].empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "grpc: method name '", method,
+          "' is not of the form /package.Service/Method"));
+    }
+    by_service[std::string(parts[1])].emplace_back(method, std::move(handler));
+  }
+
+  auto calls = std::make_shared<ServerCalls>();
+  std::vector<std::unique_ptr<RawService>> services;
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterCallbackGenericService(service.get());
+  builder.AddListeningPort(address,
+                           options_.server_credentials != nullptr
+                               ? options_.server_credentials
+                               : grpc::InsecureServerCredentials(),
+                           &port);
+  for (auto& [service, methods] : by_service) {
+    std::sort(methods.begin(), methods.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
+    services.push_back(
+        std::make_unique<RawService>(std::move(methods), runtime_, calls));
+    builder.RegisterService(services.back().get());
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(
         absl::StrCat("grpc: cannot serve at ", address));
   }
+  // Served services are not ready until the owner says so.
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus(false);
+  for (const auto& [service, methods] : by_service) {
+    health->SetServingStatus(service, false);
+  }
   const std::string host = address.substr(0, address.rfind(':'));
-  return std::make_unique<GrpcServer>(std::move(service), std::move(server),
+  return std::make_unique<GrpcServer>(std::move(services), std::move(calls),
+                                      std::move(server),
                                       absl::StrCat(host, ":", port));
 }
 
 std::shared_ptr<Channel> GrpcNetwork::Connect(const std::string& address) {
-  return std::make_shared<GrpcChannel>(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  return std::make_shared<GrpcChannel>(grpc::CreateChannel(
+      address, options_.channel_credentials != nullptr
+                   ? options_.channel_credentials
+                   : grpc::InsecureChannelCredentials()));
 }
 
 }  // namespace anvil

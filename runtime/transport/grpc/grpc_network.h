@@ -1,15 +1,26 @@
-// GrpcNetwork: the Network over real gRPC (callback API, plaintext). A
-// server serves every method of its MethodHandlers through one generic
-// service, so any gRPC client can call them by their full names; a channel
-// is a grpc::Channel with a generic stub. Replies and handlers run on the
-// runtime's workers; gRPC's own threads only hand calls over.
+// GrpcNetwork: the Network over real gRPC (callback API). A server serves
+// each service of its MethodHandlers as a named gRPC service of raw
+// (serialized) unary methods, so any gRPC client can call them, server
+// reflection lists them, and the standard health service reports them. A
+// channel is a grpc::Channel with a generic stub. Handlers and replies run
+// on the runtime's workers; gRPC's threads only hand calls over.
 //
-//   anvil::GrpcNetwork network(runtime);
+//   anvil::GrpcNetwork network(runtime);               // plaintext
 //   auto server = network.Serve("127.0.0.1:0", StorageRef::Handlers(local));
+//   (*server)->SetServing("demo.kv.Storage", true);
 //   StorageRef remote(network.Connect((*server)->address()));
 //
-// Status codes map one to one (absl and gRPC share them). Deadlines travel
-// as gRPC deadlines. Thread-safe.
+//   // TLS, or mutual TLS, from PEM files:
+//   absl::StatusOr<anvil::GrpcNetworkOptions> tls = anvil::TlsFromFiles(
+//       {.cert_chain = "node.pem", .private_key = "node.key",
+//        .root_certs = "ca.pem", .mutual = true});
+//   anvil::GrpcNetwork secure(runtime, *tls);
+//
+// Status codes map one to one both ways (absl and gRPC share them): the
+// actor's status is the RPC's. Deadlines travel as gRPC deadlines and
+// become the served call's CallContext deadline; a cancelled RPC ends the
+// local call with CANCELLED and shows as CallContext::cancelled().
+// Thread-safe.
 #ifndef ANVIL_RUNTIME_TRANSPORT_GRPC_GRPC_NETWORK_H_
 #define ANVIL_RUNTIME_TRANSPORT_GRPC_GRPC_NETWORK_H_
 
@@ -17,23 +28,54 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
 #include "runtime/actor/runtime.h"
 #include "runtime/transport/channel.h"
 #include "runtime/transport/network.h"
 
 namespace anvil {
 
+struct GrpcNetworkOptions {
+  // What servers listen with; null: plaintext (fine on 127.0.0.1 only).
+  std::shared_ptr<grpc::ServerCredentials> server_credentials;
+  // What channels connect with; null: plaintext.
+  std::shared_ptr<grpc::ChannelCredentials> channel_credentials;
+};
+
+// PEM files for TLS.
+struct TlsFiles {
+  // This side's certificate chain and its private key. A server needs
+  // them; a client only with `mutual`.
+  std::string cert_chain;
+  std::string private_key;
+  // The certificate authority that signed the peer's certificate: the
+  // server's, for a client; the clients', for a server with `mutual`.
+  std::string root_certs;
+  // Mutual TLS: servers require a client certificate signed by
+  // `root_certs`, and channels present `cert_chain`.
+  bool mutual = false;
+};
+
+// Options for TLS from `files`. Errors: NOT_FOUND / INVALID_ARGUMENT naming
+// a file that cannot be read or is empty.
+absl::StatusOr<GrpcNetworkOptions> TlsFromFiles(const TlsFiles& files);
+
 class GrpcNetwork final : public Network {
  public:
-  explicit GrpcNetwork(Runtime& runtime) : runtime_(runtime) {}
+  explicit GrpcNetwork(Runtime& runtime, GrpcNetworkOptions options = {})
+      : runtime_(runtime), options_(std::move(options)) {}
 
   absl::string_view name() const override { return "grpc"; }
+  // Method names must be gRPC's "/package.Service/Method"; INVALID_ARGUMENT
+  // otherwise.
   absl::StatusOr<std::unique_ptr<Server>> Serve(
       const std::string& address, MethodHandlers handlers) override;
   std::shared_ptr<Channel> Connect(const std::string& address) override;
 
  private:
   Runtime& runtime_;
+  const GrpcNetworkOptions options_;
 };
 
 }  // namespace anvil

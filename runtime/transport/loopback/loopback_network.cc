@@ -17,6 +17,8 @@ struct LoopbackNetwork::State {
   Mutex mu;
   absl::flat_hash_map<std::string, std::shared_ptr<const Endpoint>> servers
       ABSL_GUARDED_BY(mu);
+  // "<address>/<service>" -> serving, as servers set it.
+  absl::flat_hash_map<std::string, bool> serving ABSL_GUARDED_BY(mu);
 
   std::shared_ptr<const Endpoint> Find(const std::string& address) {
     MutexLock lock(mu);
@@ -34,13 +36,29 @@ class LoopbackServer final : public Server {
       : state_(std::move(state)), address_(std::move(address)) {}
   // Unregisters: new calls get UNAVAILABLE; calls in flight keep their
   // handlers and finish.
-  ~LoopbackServer() override {
+  ~LoopbackServer() override { Unregister(); }
+
+  const std::string& address() const override { return address_; }
+
+  // Loopback has no health service; the status is only recorded.
+  void SetServing(const std::string& service, bool serving) override {
+    MutexLock lock(state_->mu);
+    state_->serving[absl::StrCat(address_, "/", service)] = serving;
+  }
+
+  // Calls in flight keep their handlers and finish on their own (loopback
+  // does not track them), so `grace` is not needed.
+  Task<> Stop(absl::Duration) override {
+    Unregister();
+    co_return;
+  }
+
+ private:
+  void Unregister() {
     MutexLock lock(state_->mu);
     state_->servers.erase(address_);
   }
-  const std::string& address() const override { return address_; }
 
- private:
   std::shared_ptr<LoopbackNetwork::State> state_;
   const std::string address_;
 };
