@@ -541,6 +541,13 @@ void PrintDaemonClass(const ServiceDescriptor& service,
       "  $name$Ref ref() const { return $name$Ref(mailbox()); }\n"
       "\n",
       "name", name, "source", source);
+  if (OptionsOf(service).expose()) {
+    p.Print(
+        "  // Exposed: its node serves these to other nodes and gRPC\n"
+        "  // clients.\n"
+        "  ::anvil::MethodHandlers ExposedMethods() override;\n"
+        "\n");
+  }
   PrintHandlerMethods(methods, p);
   p.Print(
       "\n"
@@ -642,12 +649,13 @@ void PrintDaemonDefinitions(const ServiceDescriptor& service, Printer& p) {
       "::anvil::DaemonInfo $name$Daemon::Info() {\n"
       "  return {.name = \"$full_name$\",\n"
       "          .scope = ::anvil::DaemonScope::$scope$,\n"
-      "          .depends_on = {$depends_on$}};\n"
+      "          .depends_on = {$depends_on$}$expose$};\n"
       "}\n"
       "\n",
       "name", name, "full_name", service.full_name(), "scope",
       IsProcessScoped(service) ? "kProcess" : "kNode", "depends_on",
-      CppStringList(OptionsOf(service)));
+      CppStringList(OptionsOf(service)), "expose",
+      OptionsOf(service).expose() ? ",\n          .expose = true" : "");
   p.Print("$name$Deps::$name$Deps(::anvil::DaemonContext& context)\n", "name",
           name);
   p.Print("    : context(context)");
@@ -667,6 +675,14 @@ void PrintDaemonDefinitions(const ServiceDescriptor& service, Printer& p) {
       "$capacity$}) {}\n"
       "\n",
       "name", name, "capacity", absl::StrCat(capacity));
+  if (OptionsOf(service).expose()) {
+    p.Print(
+        "::anvil::MethodHandlers $name$Daemon::ExposedMethods() {\n"
+        "  return $name$Ref::Handlers(ref());\n"
+        "}\n"
+        "\n",
+        "name", name);
+  }
   PrintDispatch(
       service,
       absl::StrCat("::anvil::Task<> ", name, "Daemon::ServeMailbox(\n",

@@ -87,7 +87,7 @@ class MemStorage final : public StorageDaemon {
   }
 
  private:
-  ConfigDaemon& config_;
+  [[maybe_unused]] ConfigDaemon& config_;  // shows a dependency without methods
   // Touched only by the daemon's actor (and its reentrant calls, which run
   // on the same worker).
   std::map<std::string, std::string> values_;

@@ -48,6 +48,7 @@
 
 #include "absl/status/status.h"
 #include "runtime/core/task.h"
+#include "runtime/transport/channel.h"
 
 namespace anvil {
 
@@ -67,6 +68,9 @@ struct DaemonInfo {
   DaemonScope scope = DaemonScope::kNode;
   // Names of the daemons it needs; built (and prepared) before it.
   std::vector<std::string> depends_on;
+  // Served by its node to other nodes and to any gRPC client (the .proto's
+  // `expose: true`); see ExposedMethods().
+  bool expose = false;
 };
 
 class Daemon {
@@ -90,6 +94,11 @@ class Daemon {
   // itself; and, if the runtime shuts down while the node is starting,
   // possibly before Run() was entered at all.
   virtual Task<> Stop() = 0;
+
+  // What its node serves for it, by full method name, when its Info() says
+  // `expose` (generated daemons return their SRef::Handlers). Called once,
+  // after Prepare() succeeded; calls may arrive before Run() starts.
+  virtual MethodHandlers ExposedMethods() { return {}; }
 };
 
 }  // namespace anvil

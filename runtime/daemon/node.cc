@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "runtime/core/log.h"
 #include "runtime/core/thread_event.h"
 
@@ -10,6 +11,10 @@ namespace anvil {
 
 struct Node::State {
   std::string path;
+  NodeOptions options;
+  std::unique_ptr<Server> server;      // if a daemon is exposed
+  std::vector<std::string> exposed;    // their service names
+  std::string address;                 // written before `started`
   std::vector<std::pair<std::string, Daemon*>> daemons;  // dependencies first
   ThreadEvent started;
   absl::Status start_status;  // written before `started` is notified
@@ -17,12 +22,15 @@ struct Node::State {
   absl::Status final_status;  // written before `stopped` is notified
 };
 
-Node::Node(Factory& factory)
+Node::Node(Factory& factory, NodeOptions options)
     : factory_(factory),
       path_(factory.path()),
       state_(std::make_shared<State>()) {
   state_->path = path_;
+  state_->options = std::move(options);
 }
+
+const std::string& Node::address() const { return state_->address; }
 
 Node::~Node() {
   if (started_ && !waited_) {
@@ -65,6 +73,43 @@ Task<> Node::RunDaemon(Context<int>&, Daemon* daemon, size_t index,
   supervisor.TrySend(Exited{index, std::move(status)}).IgnoreError();
 }
 
+absl::Status Node::Expose(State& state, Runtime& runtime) {
+  MethodHandlers handlers;
+  for (const auto& [name, daemon] : state.daemons) {
+    MethodHandlers methods = daemon->ExposedMethods();
+    if (methods.empty()) continue;
+    state.exposed.push_back(name);
+    for (auto& [method, handler] : methods) {
+      handlers.emplace(method, std::move(handler));
+    }
+  }
+  if (handlers.empty()) return absl::OkStatus();
+  if (state.options.network == nullptr) {
+    state.options.network = NewDefaultNetwork(runtime);
+  }
+  absl::StatusOr<std::unique_ptr<Server>> server =
+      state.options.network->Serve(state.options.listen_address,
+                                   std::move(handlers));
+  if (!server.ok()) {
+    return absl::Status(
+        server.status().code(),
+        absl::StrCat("node ", state.path, ": cannot serve ",
+                     absl::StrJoin(state.exposed, ", "), " at ",
+                     state.options.listen_address, ": ",
+                     server.status().message()));
+  }
+  state.server = *std::move(server);
+  state.address = state.server->address();
+  for (const std::string& service : state.exposed) {
+    state.server->SetServing(service, true);
+  }
+  state.server->SetServing("", true);
+  ComponentLog(state.path, "server")
+      .info("serving {} at {} ({})", absl::StrJoin(state.exposed, ", "),
+            state.address, std::string(state.options.network->name()));
+  return absl::OkStatus();
+}
+
 Task<absl::Status> Node::Supervise(Context<Message>& ctx,
                                    std::shared_ptr<State> state) {
   // Prepare, dependencies first.
@@ -80,6 +125,16 @@ Task<absl::Status> Node::Supervise(Context<Message>& ctx,
       state->stopped.Notify();
       co_return absl::OkStatus();
     }
+  }
+
+  // Serve the exposed daemons.
+  absl::Status served = Expose(*state, ctx.runtime());
+  if (!served.ok()) {
+    state->start_status = served;
+    state->final_status = served;
+    state->started.Notify();
+    state->stopped.Notify();
+    co_return absl::OkStatus();
   }
 
   // Run, all at once.
@@ -144,10 +199,21 @@ Task<absl::Status> Node::Supervise(Context<Message>& ctx,
     }
   }
 
+  // The server first: no new calls, and those in flight finish (or are
+  // answered UNAVAILABLE) while the daemons still run.
+  if (state->server != nullptr) {
+    for (const std::string& service : state->exposed) {
+      state->server->SetServing(service, false);
+    }
+    state->server->SetServing("", false);
+    co_await state->server->Stop(state->options.grace);
+  }
+
   // Stop, dependents first; wait for each Run before stopping what it uses.
   for (size_t i = state->daemons.size(); i-- > 0;) {
     if (!exited[i]) co_await state->daemons[i].second->Stop();
-    co_await runs[i].Join();
+    // Its status arrived as an Exited message.
+    (co_await runs[i].Join()).IgnoreError();
   }
   // Exits reported while starting or stopping: a Run error counts even
   // during Stop; an OK return after Stop is the normal end.

@@ -21,6 +21,15 @@
 // and stop them children first. Several nodes in one process share its
 // shutdown: SIGINT/SIGTERM (or Runtime::Shutdown) stops every node.
 //
+// Exposed daemons (DaemonInfo::expose, the .proto's `expose: true`) are
+// served by one server per node, on NodeOptions::network (gRPC unless the
+// build is --config=sim) at NodeOptions::listen_address. The server starts
+// after every Prepare succeeded and before Run; health checks report each
+// exposed service SERVING from then until the node starts stopping. When it
+// stops, the server goes first (before any daemon's Stop): new calls get
+// UNAVAILABLE, calls in flight get NodeOptions::grace to finish, then are
+// answered UNAVAILABLE.
+//
 // Thread-safety: Start and Wait from one thread that is not a worker
 // (they block); RequestStop from any thread.
 #ifndef ANVIL_RUNTIME_DAEMON_NODE_H_
@@ -33,15 +42,29 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "runtime/actor/runtime.h"
 #include "runtime/daemon/daemon.h"
 #include "runtime/daemon/factory.h"
+#include "runtime/transport/network.h"
 
 namespace anvil {
 
+struct NodeOptions {
+  // Where the node serves its exposed daemons: "host:port" for gRPC (port 0
+  // picks a free one; see Node::address()), a name for loopback. The
+  // default binds the loopback interface only.
+  std::string listen_address = "127.0.0.1:0";
+  // The network to serve on (TLS is set there; see GrpcNetwork). Null: the
+  // node makes NewDefaultNetwork(runtime) when it has something to serve.
+  std::shared_ptr<Network> network;
+  // How long stopping lets calls in flight finish.
+  absl::Duration grace = absl::Seconds(5);
+};
+
 class Node {
  public:
-  explicit Node(Factory& factory);
+  explicit Node(Factory& factory, NodeOptions options = {});
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
   // Stops the node if it is running and waits for it.
@@ -63,6 +86,10 @@ class Node {
 
   const std::string& path() const { return path_; }
 
+  // Where the node serves its exposed daemons ("127.0.0.1:41234"); empty if
+  // it exposes none. Set once Start() returned OK.
+  const std::string& address() const;
+
  private:
   struct StopRequest {};
   struct Started {
@@ -77,6 +104,8 @@ class Node {
 
   static Task<absl::Status> Supervise(Context<Message>& ctx,
                                       std::shared_ptr<State> state);
+  // Starts the server for the exposed daemons, if any.
+  static absl::Status Expose(State& state, Runtime& runtime);
   // Runs one daemon's Run() and reports its end to the supervisor.
   static Task<> RunDaemon(Context<int>& ctx, Daemon* daemon, size_t index,
                           ActorRef<Message> supervisor);
