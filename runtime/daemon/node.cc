@@ -12,9 +12,9 @@ namespace anvil {
 struct Node::State {
   std::string path;
   NodeOptions options;
-  std::unique_ptr<Server> server;      // if a daemon is exposed
-  std::vector<std::string> exposed;    // their service names
-  std::string address;                 // written before `started`
+  std::unique_ptr<Server> server;    // if a daemon is exposed
+  std::vector<std::string> exposed;  // their service names
+  std::string address;               // written before `started`
   std::vector<std::pair<std::string, Daemon*>> daemons;  // dependencies first
   ThreadEvent started;
   absl::Status start_status;  // written before `started` is notified
@@ -87,16 +87,14 @@ absl::Status Node::Expose(State& state, Runtime& runtime) {
   if (state.options.network == nullptr) {
     state.options.network = NewDefaultNetwork(runtime);
   }
-  absl::StatusOr<std::unique_ptr<Server>> server =
-      state.options.network->Serve(state.options.listen_address,
-                                   std::move(handlers));
+  absl::StatusOr<std::unique_ptr<Server>> server = state.options.network->Serve(
+      state.options.listen_address, std::move(handlers));
   if (!server.ok()) {
-    return absl::Status(
-        server.status().code(),
-        absl::StrCat("node ", state.path, ": cannot serve ",
-                     absl::StrJoin(state.exposed, ", "), " at ",
-                     state.options.listen_address, ": ",
-                     server.status().message()));
+    return absl::Status(server.status().code(),
+                        absl::StrCat("node ", state.path, ": cannot serve ",
+                                     absl::StrJoin(state.exposed, ", "), " at ",
+                                     state.options.listen_address, ": ",
+                                     server.status().message()));
   }
   state.server = *std::move(server);
   state.address = state.server->address();

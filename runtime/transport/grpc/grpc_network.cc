@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
-#include "absl/status/status.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -19,10 +19,10 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/impl/codegen/server_callback_handlers.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
-#include "grpcpp/impl/codegen/server_callback_handlers.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "runtime/core/async_event.h"
@@ -232,8 +232,8 @@ class GrpcServer final : public Server {
   void StopNow(absl::Duration grace) {
     {
       MutexLock lock(calls_->mu);
-      const auto until = std::chrono::steady_clock::now() +
-                         absl::ToChronoNanoseconds(grace);
+      const auto until =
+          std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(grace);
       while (!calls_->in_flight.empty() &&
              std::chrono::steady_clock::now() < until) {
         calls_->drained.WaitFor(calls_->mu,
@@ -343,8 +343,9 @@ absl::StatusOr<GrpcNetworkOptions> TlsFromFiles(const TlsFiles& files) {
   // A server side needs its own certificate; a client only for mutual TLS.
   if (chain.ok() && key.ok()) {
     grpc::SslServerCredentialsOptions server(
-        files.mutual ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-                     : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+        files.mutual
+            ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+            : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
     server.pem_root_certs = *roots;
     server.pem_key_cert_pairs.push_back({*key, *chain});
     options.server_credentials = grpc::SslServerCredentials(server);
@@ -378,9 +379,9 @@ absl::StatusOr<std::unique_ptr<Server>> GrpcNetwork::Serve(
     const std::vector<absl::string_view> parts = absl::StrSplit(method, '/');
     if (parts.size() != 3 || !parts[0].empty() || parts[1].empty() ||
         parts[2].empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "grpc: method name '", method,
-          "' is not of the form /package.Service/Method"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("grpc: method name '", method,
+                       "' is not of the form /package.Service/Method"));
     }
     by_service[std::string(parts[1])].emplace_back(method, std::move(handler));
   }
@@ -388,6 +389,8 @@ absl::StatusOr<std::unique_ptr<Server>> GrpcNetwork::Serve(
   auto calls = std::make_shared<ServerCalls>();
   std::vector<std::unique_ptr<RawService>> services;
   grpc::ServerBuilder builder;
+  // A port another server holds is an error, not shared.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
   builder.AddListeningPort(address,
                            options_.server_credentials != nullptr
@@ -419,10 +422,10 @@ absl::StatusOr<std::unique_ptr<Server>> GrpcNetwork::Serve(
 }
 
 std::shared_ptr<Channel> GrpcNetwork::Connect(const std::string& address) {
-  return std::make_shared<GrpcChannel>(grpc::CreateChannel(
-      address, options_.channel_credentials != nullptr
-                   ? options_.channel_credentials
-                   : grpc::InsecureChannelCredentials()));
+  return std::make_shared<GrpcChannel>(
+      grpc::CreateChannel(address, options_.channel_credentials != nullptr
+                                       ? options_.channel_credentials
+                                       : grpc::InsecureChannelCredentials()));
 }
 
 }  // namespace anvil

@@ -1,0 +1,40 @@
+#include "runtime/transport/grpc/testdata/echo_daemon.h"
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "runtime/core/sleep.h"
+
+namespace anvil::transport::testdata {
+
+Task<absl::StatusOr<EchoReply>> EchoImpl::Say(CallContext& call,
+                                              const EchoRequest& request) {
+  if (request.code() != 0) {
+    co_return absl::Status(static_cast<absl::StatusCode>(request.code()),
+                           request.text());
+  }
+  if (request.wait_for_cancel()) {
+    waiting_.fetch_add(1);
+    while (!call.cancelled()) co_await Sleep(absl::Milliseconds(1));
+    waiting_.fetch_sub(1);
+    cancelled_.fetch_add(1);
+    co_return absl::CancelledError("saw the cancellation");
+  }
+  if (request.delay_ms() > 0) {
+    delays_.fetch_add(1);
+    co_await Sleep(absl::Milliseconds(request.delay_ms()));
+  }
+  EchoReply reply;
+  reply.set_text(request.text());
+  co_return reply;
+}
+
+Task<absl::StatusOr<EchoReply>> EchoImpl::Hold(CallContext&,
+                                               const EchoRequest& request) {
+  holds_.fetch_add(1);
+  co_await release_.Wait();
+  EchoReply reply;
+  reply.set_text(request.text());
+  co_return reply;
+}
+
+}  // namespace anvil::transport::testdata
