@@ -1,0 +1,44 @@
+// NodeOptionsFromFlags: the command-line flags every anvil binary that runs
+// a node understands, as NodeOptions.
+//
+//   --anvil_listen=127.0.0.1:0   where the node serves its exposed daemons
+//   --anvil_grace=5s             how long stopping lets calls finish
+//   --anvil_tls_cert=node.pem --anvil_tls_key=node.key --anvil_tls_ca=ca.pem
+//                                serve (and call) over TLS
+//   --anvil_tls_mutual           and require client certificates
+//
+//   absl::ParseCommandLine(argc, argv);
+//   absl::StatusOr<anvil::NodeOptions> options =
+//       anvil::NodeOptionsFromFlags(runtime);
+//   if (!options.ok()) { /* print options.status(), exit 2 */ }
+//   anvil::Node node(factory, *std::move(options));
+//
+// Without TLS flags the network is the build's default (plaintext gRPC, or
+// loopback under --config=sim), and the default address binds 127.0.0.1
+// only. Errors: INVALID_ARGUMENT for TLS flags that are incomplete or given
+// to a loopback build, NOT_FOUND for unreadable certificate files.
+#ifndef ANVIL_RUNTIME_DAEMON_NODE_FLAGS_H_
+#define ANVIL_RUNTIME_DAEMON_NODE_FLAGS_H_
+
+#include <string>
+
+#include "absl/flags/declare.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "runtime/actor/runtime.h"
+#include "runtime/daemon/node.h"
+
+ABSL_DECLARE_FLAG(std::string, anvil_listen);
+ABSL_DECLARE_FLAG(absl::Duration, anvil_grace);
+ABSL_DECLARE_FLAG(std::string, anvil_tls_cert);
+ABSL_DECLARE_FLAG(std::string, anvil_tls_key);
+ABSL_DECLARE_FLAG(std::string, anvil_tls_ca);
+ABSL_DECLARE_FLAG(bool, anvil_tls_mutual);
+
+namespace anvil {
+
+absl::StatusOr<NodeOptions> NodeOptionsFromFlags(Runtime& runtime);
+
+}  // namespace anvil
+
+#endif  // ANVIL_RUNTIME_DAEMON_NODE_FLAGS_H_
