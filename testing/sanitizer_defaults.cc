@@ -9,7 +9,8 @@ extern "C" {
 // cannot see the happens-before edges of absl::Mutex (futex based) inside
 // them, and reports their bookkeeping, and gRPC's hand-off of a call's
 // buffers between its threads and the caller's, as races. Reports whose
-// stack runs through these libraries (upb is gRPC's own protobuf runtime), or
+// stack runs through these libraries (upb is gRPC's own protobuf runtime;
+// libcrypto is OpenSSL, under gRPC's TLS), or
 // through gRPC's inline header code (functions named grpc...), are suppressed.
 // anvil's own runtime synchronizes with std::atomic and std::mutex, which TSan
 // does see, and is checked in full.
@@ -19,6 +20,8 @@ const char* __tsan_default_suppressions() {
          "race:libgpr\n"
          "race:libprotobuf\n"
          "race:libupb\n"
+         "race:libcrypto\n"
+         "race:libssl\n"
          "race:grpc\n";
 }
 

@@ -1,0 +1,201 @@
+// TLS and mutual TLS for exposed daemons, with certificates made by the
+// openssl command at test time: a server over TLS answers clients that
+// trust its CA and refuses plaintext and other CAs; with mutual TLS it also
+// refuses clients without a certificate of its CA.
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "gtest/gtest.h"
+#include "runtime/actor/runtime.h"
+#include "runtime/daemon/factory.h"
+#include "runtime/daemon/node.h"
+#include "runtime/transport/grpc/grpc_network.h"
+#include "runtime/transport/grpc/testdata/echo.grpc.pb.h"
+#include "runtime/transport/grpc/testdata/echo_daemon.h"
+#include "testing/runtime_test_util.h"
+#include "testing/status_matchers.h"
+
+namespace anvil::transport::testdata {
+namespace {
+
+using ::anvil::testing::IsOk;
+
+std::string Dir() {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  return tmp != nullptr ? tmp : "/tmp";
+}
+
+std::string Path(const std::string& name) {
+  return absl::StrCat(Dir(), "/", name);
+}
+
+std::string Read(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream contents;
+  contents << file.rdbuf();
+  return contents.str();
+}
+
+// Runs a shell command; fails the test if it does not succeed.
+void Run(const std::string& command) {
+  ASSERT_EQ(std::system((command + " 2>/dev/null").c_str()), 0) << command;
+}
+
+// A certificate authority `ca` and, signed by it, a certificate `name` for
+// 127.0.0.1 and localhost (usable by a server and by a client).
+void MakeCertificates(const std::string& ca,
+                      const std::vector<std::string>& names) {
+  const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1";
+  Run(absl::StrCat("openssl req -x509 ", ec, " -nodes -days 1 -subj '/CN=", ca,
+                   "' -keyout ", Path(ca + ".key"), " -out ",
+                   Path(ca + ".pem")));
+  std::ofstream(Path("ext.cnf"))
+      << "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+      << "extendedKeyUsage=serverAuth,clientAuth\n";
+  for (const std::string& name : names) {
+    Run(absl::StrCat("openssl req ", ec, " -nodes -subj '/CN=", name,
+                     "' -keyout ", Path(name + ".key"), " -out ",
+                     Path(name + ".csr")));
+    Run(absl::StrCat("openssl x509 -req -days 1 -in ", Path(name + ".csr"),
+                     " -CA ", Path(ca + ".pem"), " -CAkey ", Path(ca + ".key"),
+                     " -CAcreateserial -extfile ", Path("ext.cnf"), " -out ",
+                     Path(name + ".pem")));
+  }
+}
+
+class TlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    MakeCertificates("ca", {"server", "client"});
+    MakeCertificates("rogue_ca", {"rogue_client"});
+  }
+
+  void StartNode(bool mutual) {
+    runtime_ = std::make_unique<Runtime>(anvil::testing::TestRuntimeOptions());
+    absl::StatusOr<GrpcNetworkOptions> tls =
+        TlsFromFiles({.cert_chain = Path("server.pem"),
+                      .private_key = Path("server.key"),
+                      .root_certs = Path("ca.pem"),
+                      .mutual = mutual});
+    ASSERT_THAT(tls, IsOk());
+    factory_ = std::make_unique<Factory>(*runtime_);
+    factory_->Bind<EchoDaemon, EchoImpl>();
+    ASSERT_THAT(factory_->Get<EchoDaemon>(), IsOk());
+    node_ = std::make_unique<Node>(
+        *factory_,
+        NodeOptions{.network = std::make_shared<GrpcNetwork>(*runtime_, *tls)});
+    ASSERT_THAT(node_->Start(), IsOk());
+  }
+
+  void TearDown() override {
+    if (node_ != nullptr) {
+      node_->RequestStop();
+      EXPECT_THAT(node_->Wait(), IsOk());
+    }
+  }
+
+  // Calls Say over `credentials`; returns the RPC's status.
+  grpc::Status Say(std::shared_ptr<grpc::ChannelCredentials> credentials) {
+    auto stub =
+        Echo::NewStub(grpc::CreateChannel(node_->address(), credentials));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+    EchoRequest request;
+    request.set_text("secret");
+    EchoReply reply;
+    grpc::Status status = stub->Say(&context, request, &reply);
+    if (status.ok()) EXPECT_EQ(reply.text(), "secret");
+    return status;
+  }
+
+  // Client credentials trusting `ca`, presenting `name`'s certificate if
+  // given.
+  static std::shared_ptr<grpc::ChannelCredentials> Tls(
+      const std::string& ca, const std::string& name = "") {
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = Read(Path(ca + ".pem"));
+    if (!name.empty()) {
+      options.pem_private_key = Read(Path(name + ".key"));
+      options.pem_cert_chain = Read(Path(name + ".pem"));
+    }
+    return grpc::SslCredentials(options);
+  }
+
+  std::unique_ptr<Runtime> runtime_;
+  std::unique_ptr<Factory> factory_;
+  std::unique_ptr<Node> node_;
+};
+
+TEST_F(TlsTest, ServesClientsThatTrustItsCa) {
+  StartNode(/*mutual=*/false);
+  grpc::Status status = Say(Tls("ca"));
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+TEST_F(TlsTest, RefusesPlaintextAndOtherCas) {
+  StartNode(/*mutual=*/false);
+  EXPECT_EQ(Say(grpc::InsecureChannelCredentials()).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Say(Tls("rogue_ca")).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(TlsTest, MutualTlsNeedsAClientCertificateOfItsCa) {
+  StartNode(/*mutual=*/true);
+  EXPECT_NE(Say(Tls("ca")).error_code(), grpc::StatusCode::OK);
+  EXPECT_NE(Say(Tls("ca", "rogue_client")).error_code(), grpc::StatusCode::OK);
+  grpc::Status status = Say(Tls("ca", "client"));
+  EXPECT_TRUE(status.ok()) << status.error_message();
+}
+
+TEST_F(TlsTest, AnvilClientsCallOverMutualTls) {
+  StartNode(/*mutual=*/true);
+  absl::StatusOr<GrpcNetworkOptions> client =
+      TlsFromFiles({.cert_chain = Path("client.pem"),
+                    .private_key = Path("client.key"),
+                    .root_certs = Path("ca.pem"),
+                    .mutual = true});
+  ASSERT_THAT(client, IsOk());
+  GrpcNetwork network(*runtime_, *client);
+  EchoRef remote(network.Connect(node_->address()));
+  EchoRequest request;
+  request.set_text("typed and secret");
+  absl::StatusOr<EchoReply> reply = anvil::testing::BlockOn(
+      *runtime_,
+      [](EchoRef echo, EchoRequest r) -> Task<absl::StatusOr<EchoReply>> {
+        co_return co_await echo.Say(std::move(r));
+      }(remote, request));
+  ASSERT_THAT(reply, IsOk());
+  EXPECT_EQ(reply->text(), "typed and secret");
+}
+
+TEST(TlsFromFilesTest, ReportsUnreadableAndMissingFiles) {
+  absl::StatusOr<GrpcNetworkOptions> missing =
+      TlsFromFiles({.cert_chain = Path("nope.pem"),
+                    .private_key = Path("nope.key"),
+                    .root_certs = Path("nope-ca.pem")});
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("nope-ca.pem"), std::string::npos)
+      << missing.status();
+
+  std::ofstream(Path("empty.pem")) << "";
+  absl::StatusOr<GrpcNetworkOptions> empty =
+      TlsFromFiles({.root_certs = Path("empty.pem")});
+  EXPECT_EQ(empty.status().code(), absl::StatusCode::kInvalidArgument);
+
+  std::ofstream(Path("ca-only.pem")) << "-----BEGIN CERTIFICATE-----\n";
+  absl::StatusOr<GrpcNetworkOptions> mutual_without_cert =
+      TlsFromFiles({.root_certs = Path("ca-only.pem"), .mutual = true});
+  EXPECT_EQ(mutual_without_cert.status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace anvil::transport::testdata
