@@ -428,7 +428,7 @@ void PrintHandlersDefinition(const ServiceDescriptor& service, Printer& p) {
           "deadline);\n",
           "method", method.name);
     }
-    p.Print("          });\n");
+    p.Print("          },\n          local.actor().home_worker());\n");
   }
   p.Print(
       "  return handlers;\n"

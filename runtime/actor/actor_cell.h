@@ -114,6 +114,8 @@ class ActorCellBase : public Continuation {
   // The actor's name ("actor-<id>" unless named).
   std::string name() const;
   Runtime& runtime() const { return *static_cast<Runtime*>(worker_->owner()); }
+  // The home worker (any worker of the runtime, for sync actors).
+  Worker* home_worker() const { return worker_; }
 
   // Tells the actor to stop: Receive drains the mailbox, then returns
   // nothing; sends are refused with UNAVAILABLE. Thread-safe.

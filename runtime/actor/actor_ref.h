@@ -356,6 +356,14 @@ class ActorRef {
   // A handle that can Join the actor without being a sender.
   ActorWatch Watch() const { return ActorWatch(cell()); }
 
+  // The worker the actor runs on (for actors placed on any worker, one of
+  // the runtime's), or null for a default-constructed ref. For code that
+  // wants to run next to the actor.
+  internal::Worker* home_worker() const {
+    internal::ActorCellBase* c = cell();
+    return c == nullptr ? nullptr : c->home_worker();
+  }
+
   // A ref that takes N and converts it to M (M must be constructible from
   // N), for handing out a narrower interface. PERFORMANCE: allocates once;
   // sends through it cost one virtual call.

@@ -123,11 +123,16 @@ Task<absl::StatusOr<std::string>> ServeLocallyOnce(LocalCall call,
   if (!reply.ok()) co_return reply.status();
   co_return reply->SerializeAsString();
 }
+// `home`: the worker of the actor `call` reaches (null if unknown), where
+// a transport best starts the call.
 template <typename Request, typename Reply, typename LocalCall>
-MethodHandler ServeLocally(LocalCall call) {
-  return [call](std::string bytes, CallContext context) {
-    return ServeLocallyOnce<Request, Reply>(call, std::move(bytes), context);
-  };
+MethodHandler ServeLocally(LocalCall call, Worker* home) {
+  return MethodHandler(
+      [call](std::string bytes, CallContext context) {
+        return ServeLocallyOnce<Request, Reply>(call, std::move(bytes),
+                                                context);
+      },
+      home);
 }
 
 // A one-way remote call: sent from a coroutine started on the calling

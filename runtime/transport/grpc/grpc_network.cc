@@ -175,7 +175,8 @@ class RawService final : public grpc::Service {
     }
     UnaryCall::Serve(call, handler, ToString(request),
                      ToMonotonicDeadline(context->deadline()))
-        .StartOn(runtime_.scheduler().NextWorker());
+        .StartOn(handler.home() != nullptr ? *handler.home()
+                                           : runtime_.scheduler().NextWorker());
     return call;
   }
 

@@ -45,6 +45,19 @@ class EchoImpl final : public EchoDaemon {
   std::atomic<int> delays_{0};
 };
 
+// Echoes the request's text, nothing else: the work of the QPS benchmark.
+class BenchEchoImpl final : public BenchEchoDaemon {
+ public:
+  explicit BenchEchoImpl(const BenchEchoDeps& deps) : BenchEchoDaemon(deps) {}
+
+  Task<absl::StatusOr<EchoReply>> Say(CallContext&,
+                                      const EchoRequest& request) override {
+    EchoReply reply;
+    reply.set_text(request.text());
+    co_return reply;
+  }
+};
+
 }  // namespace anvil::transport::testdata
 
 #endif  // ANVIL_RUNTIME_TRANSPORT_GRPC_TESTDATA_ECHO_DAEMON_H_
