@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "runtime/core/log.h"
 #include "runtime/core/thread_event.h"
+#include "runtime/daemon/cluster.h"
 
 namespace anvil {
 
@@ -15,6 +16,8 @@ struct Node::State {
   std::unique_ptr<Server> server;    // if a daemon is exposed
   std::vector<std::string> exposed;  // their service names
   std::string address;               // written before `started`
+  std::string name;                  // the factory's: the node's name
+  Cluster* cluster = nullptr;        // where it records its address
   std::vector<std::pair<std::string, Daemon*>> daemons;  // dependencies first
   ThreadEvent started;
   absl::Status start_status;  // written before `started` is notified
@@ -27,6 +30,7 @@ Node::Node(Factory& factory, NodeOptions options)
       path_(factory.path()),
       state_(std::make_shared<State>()) {
   state_->path = path_;
+  state_->name = factory.name();
   state_->options = std::move(options);
 }
 
@@ -49,6 +53,7 @@ absl::Status Node::Start() {
     return state_->final_status;
   }
   state_->daemons = factory_.Built();
+  state_->cluster = Cluster::Find(factory_);
   supervisor_ =
       factory_.runtime().Spawn(Supervise, state_, ActorOptions{.name = path_});
   state_->started.Wait();
@@ -102,6 +107,9 @@ absl::Status Node::Expose(State& state, Runtime& runtime) {
     state.server->SetServing(service, true);
   }
   state.server->SetServing("", true);
+  if (state.cluster != nullptr) {
+    state.cluster->peers().SetAddress(state.name, state.address);
+  }
   ComponentLog(state.path, "server")
       .info("serving {} at {} ({})", absl::StrJoin(state.exposed, ", "),
             state.address, std::string(state.options.network->name()));
@@ -204,6 +212,9 @@ Task<absl::Status> Node::Supervise(Context<Message>& ctx,
       state->server->SetServing(service, false);
     }
     state->server->SetServing("", false);
+    if (state->cluster != nullptr) {
+      state->cluster->peers().RemoveAddress(state->name);
+    }
     co_await state->server->Stop(state->options.grace);
   }
 

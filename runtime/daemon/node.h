@@ -28,7 +28,9 @@
 // exposed service SERVING from then until the node starts stopping. When it
 // stops, the server goes first (before any daemon's Stop): new calls get
 // UNAVAILABLE, calls in flight get NodeOptions::grace to finish, then are
-// answered UNAVAILABLE.
+// answered UNAVAILABLE. If a Cluster daemon was built in the node's factory
+// or an ancestor, the node records its address there under its factory's
+// name while it serves (see runtime/daemon/cluster.h).
 //
 // Thread-safety: Start and Wait from one thread that is not a worker
 // (they block); RequestStop from any thread.
