@@ -12,6 +12,7 @@
 #include "runtime/daemon/node.h"
 #include "runtime/transport/grpc/grpc_network.h"
 #include "runtime/transport/grpc/testdata/echo_daemon.h"
+#include "runtime/transport/loopback/loopback_network.h"
 #include "testing/runtime_test_util.h"
 #include "testing/status_matchers.h"
 
@@ -77,6 +78,26 @@ TEST(ClusterTest, NodesRecordTheirAddressesAndAreCalledByName) {
   ASSERT_THAT(node1.Wait(), IsOk());
   root_node.RequestStop();
   ASSERT_THAT(root_node.Wait(), IsOk());
+}
+
+TEST(ClusterTest, NodeListensWhereTheClusterListsIt) {
+  Runtime runtime(anvil::testing::TestRuntimeOptions());
+  auto network = std::make_shared<LoopbackNetwork>(runtime);
+  Factory root(runtime);
+  root.Provide<Cluster>(std::make_unique<Cluster>(
+      network, std::map<std::string, std::string>{{"n1", "listed-n1"}}));
+  root.Bind<EchoDaemon, EchoImpl>();
+  ASSERT_THAT(root.Get<Cluster>(), IsOk());
+  Factory& n1 = root.Child("n1");
+  Factory& n2 = root.Child("n2");
+  ASSERT_THAT(n1.Get<EchoDaemon>(), IsOk());
+  ASSERT_THAT(n2.Get<EchoDaemon>(), IsOk());
+  Node node1(n1, {.network = network});
+  Node node2(n2, {.listen_address = "chosen-n2", .network = network});
+  ASSERT_THAT(node1.Start(), IsOk());
+  ASSERT_THAT(node2.Start(), IsOk());
+  EXPECT_EQ(node1.address(), "listed-n1");
+  EXPECT_EQ(node2.address(), "chosen-n2");
 }
 
 TEST(ClusterTest, ParsesPeersAndNamesBadEntries) {

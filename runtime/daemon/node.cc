@@ -92,8 +92,15 @@ absl::Status Node::Expose(State& state, Runtime& runtime) {
   if (state.options.network == nullptr) {
     state.options.network = NewDefaultNetwork(runtime);
   }
-  absl::StatusOr<std::unique_ptr<Server>> server = state.options.network->Serve(
-      state.options.listen_address, std::move(handlers));
+  std::string& listen = state.options.listen_address;
+  if (listen.empty() && state.cluster != nullptr) {
+    absl::StatusOr<std::string> listed =
+        state.cluster->peers().AddressOf(state.name);
+    if (listed.ok()) listen = *listed;
+  }
+  if (listen.empty()) listen = "127.0.0.1:0";
+  absl::StatusOr<std::unique_ptr<Server>> server =
+      state.options.network->Serve(listen, std::move(handlers));
   if (!server.ok()) {
     return absl::Status(server.status().code(),
                         absl::StrCat("node ", state.path, ": cannot serve ",

@@ -54,9 +54,10 @@ namespace anvil {
 
 struct NodeOptions {
   // Where the node serves its exposed daemons: "host:port" for gRPC (port 0
-  // picks a free one; see Node::address()), a name for loopback. The
-  // default binds the loopback interface only.
-  std::string listen_address = "127.0.0.1:0";
+  // picks a free one; see Node::address()), a name for loopback. Empty: the
+  // address a Cluster daemon lists for this node's name (--anvil_peers),
+  // else "127.0.0.1:0" (this machine only).
+  std::string listen_address;
   // The network to serve on (TLS is set there; see GrpcNetwork). Null: the
   // node makes NewDefaultNetwork(runtime) when it has something to serve.
   std::shared_ptr<Network> network;

@@ -7,10 +7,10 @@
 #include "runtime/transport/grpc/grpc_network.h"
 #include "runtime/transport/network.h"
 
-ABSL_FLAG(std::string, anvil_listen, "127.0.0.1:0",
+ABSL_FLAG(std::string, anvil_listen, "",
           "Where the node serves its exposed daemons (host:port; port 0 "
-          "picks a free one). The default is reachable from this machine "
-          "only.");
+          "picks a free one). Empty: the address --anvil_peers lists for "
+          "this node, else 127.0.0.1:0 (reachable from this machine only).");
 ABSL_FLAG(absl::Duration, anvil_grace, absl::Seconds(5),
           "How long a stopping node lets calls in flight finish before "
           "answering them UNAVAILABLE.");

@@ -1,7 +1,9 @@
 // NodeOptionsFromFlags: the command-line flags every anvil binary that runs
 // a node understands, as NodeOptions.
 //
-//   --anvil_listen=127.0.0.1:0   where the node serves its exposed daemons
+//   --anvil_listen=host:port     where the node serves its exposed daemons
+//                                (default: its --anvil_peers entry, else
+//                                127.0.0.1:0)
 //   --anvil_grace=5s             how long stopping lets calls finish
 //   --anvil_tls_cert=node.pem --anvil_tls_key=node.key --anvil_tls_ca=ca.pem
 //                                serve (and call) over TLS
