@@ -66,3 +66,14 @@ transport_test = rule(
         ),
     },
 )
+
+def sim_test(name, binary, **kwargs):
+    """A test whose binary is built in the simulation world.
+
+    The loopback transport and ANVIL_SIMULATION (virtual time while a
+    testing/sim Simulation runs), as --config=sim builds everything.
+
+        cc_binary(name = "kv_sim_test_bin", testonly = True, ...)
+        sim_test(name = "kv_sim_test", binary = ":kv_sim_test_bin")
+    """
+    transport_test(name = name, binary = binary, transport = "loopback", **kwargs)

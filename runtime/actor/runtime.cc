@@ -204,15 +204,7 @@ absl::Status Runtime::Run() {
     }
     const int64_t left = shutdown_deadline_ - Clock::MonotonicNanos();
     if (left <= 0) {
-      std::vector<std::string> names;
-      for (internal::ActorCellBase* c = registry_; c != nullptr;
-           c = c->registry_next) {
-        if (names.size() == 10) {
-          names.push_back("...");
-          break;
-        }
-        names.push_back(c->name());
-      }
+      const std::vector<std::string> names = LiveActorNamesLocked(10);
       return absl::DeadlineExceededError(
           absl::StrCat(live_, " actor(s) still running ",
                        absl::FormatDuration(options_.shutdown_timeout),
@@ -232,6 +224,24 @@ void Runtime::Shutdown() {
     c->RequestStop();
   }
   finished_cv_.NotifyAll();
+}
+
+std::vector<std::string> Runtime::LiveActorNames(size_t limit) {
+  MutexLock lock(mu_);
+  return LiveActorNamesLocked(limit);
+}
+
+std::vector<std::string> Runtime::LiveActorNamesLocked(size_t limit) {
+  std::vector<std::string> names;
+  for (internal::ActorCellBase* c = registry_; c != nullptr;
+       c = c->registry_next) {
+    if (names.size() == limit) {
+      names.push_back("...");
+      break;
+    }
+    names.push_back(c->name());
+  }
+  return names;
 }
 
 size_t Runtime::live_actors() {

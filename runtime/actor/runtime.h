@@ -212,6 +212,8 @@ class Runtime {
   size_t workers() const { return scheduler_.size(); }
   // Actors spawned and not finished.
   size_t live_actors();
+  // The names of up to `limit` of them (then "..."), for reports.
+  std::vector<std::string> LiveActorNames(size_t limit = 10);
   // Stalls the watchdog has reported.
   uint64_t stalls() const { return scheduler_.stalls(); }
 
@@ -294,6 +296,8 @@ class Runtime {
 
   Mutex mu_;
   CondVar finished_cv_;
+  std::vector<std::string> LiveActorNamesLocked(size_t limit)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   internal::ActorCellBase* registry_ ABSL_GUARDED_BY(mu_) = nullptr;
   size_t live_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Status first_failure_ ABSL_GUARDED_BY(mu_);

@@ -6,10 +6,12 @@
 //   absl::Duration spent = absl::Nanoseconds(anvil::Clock::MonotonicNanos() -
 //   start);
 //
-// In the simulation configuration (a later build setting) both are virtual
-// and driven by the simulator; code that reads time through Clock, or through
-// Context::Now(), runs unchanged there. Reading std::chrono or absl::Now()
-// directly bypasses the simulator.
+// In the simulation configuration (--config=sim, or a test built with the
+// sim transition; it defines ANVIL_SIMULATION), while a simulation runs
+// (testing/sim/simulation.h) both are virtual and driven by the simulator;
+// code that reads time through Clock runs unchanged there. Reading
+// std::chrono or absl::Now() directly bypasses the simulator. Production
+// builds read the real clocks with no extra branch.
 //
 // Thread-safe.
 #ifndef ANVIL_RUNTIME_CORE_CLOCK_H_
@@ -17,6 +19,7 @@
 
 #include <time.h>
 
+#include <atomic>
 #include <cstdint>
 
 #include "absl/time/clock.h"
@@ -24,17 +27,46 @@
 
 namespace anvil {
 
+namespace internal {
+
+#ifdef ANVIL_SIMULATION
+inline constexpr bool kSimulationBuild = true;
+// The running simulation's virtual monotonic time, or null. Set by the
+// simulator only (testing/sim).
+inline std::atomic<const int64_t*> virtual_monotonic_nanos{nullptr};
+#else
+inline constexpr bool kSimulationBuild = false;
+#endif
+
+}  // namespace internal
+
 class Clock {
  public:
   // Nanoseconds on CLOCK_MONOTONIC: never jumps, unrelated to the wall clock.
   static int64_t MonotonicNanos() {
+#ifdef ANVIL_SIMULATION
+    if (const int64_t* virtual_now =
+            internal::virtual_monotonic_nanos.load(std::memory_order_relaxed)) {
+      return *virtual_now;
+    }
+#endif
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
   }
 
-  // Wall-clock time.
-  static absl::Time Now() { return absl::Now(); }
+  // Wall-clock time. In a simulation: 2030-01-01 UTC plus the virtual
+  // monotonic time.
+  static absl::Time Now() {
+#ifdef ANVIL_SIMULATION
+    if (const int64_t* virtual_now =
+            internal::virtual_monotonic_nanos.load(std::memory_order_relaxed)) {
+      return absl::FromUnixSeconds(1893456000) +
+             absl::Nanoseconds(*virtual_now);
+    }
+#endif
+    return absl::Now();
+  }
 
   // `d` in nanoseconds, saturating at the int64 range; infinite durations
   // map to the largest value.

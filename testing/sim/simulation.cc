@@ -1,0 +1,205 @@
+#include "testing/sim/simulation.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "runtime/core/clock.h"
+#include "runtime/core/scheduler.h"
+#include "runtime/core/worker.h"
+
+ABSL_FLAG(uint64_t, anvil_seed, 0,
+          "Replays one simulation seed (0: run the seeds of --anvil_seeds).");
+ABSL_FLAG(int, anvil_seeds, 0,
+          "Simulation seeds to run, 1..N (0: the test's default).");
+ABSL_FLAG(bool, anvil_self_check, false,
+          "Runs each simulation seed twice and fails if the traces differ.");
+
+namespace anvil::sim {
+namespace {
+
+// Virtual time starts here rather than at 0, so that "deadline 0" and
+// "now" never coincide by accident.
+constexpr int64_t kStartNanos = 1'000'000'000;
+
+RuntimeOptions SimulatedRuntime(const SimulationOptions& options) {
+  RuntimeOptions runtime;
+  runtime.threads = options.workers;
+  runtime.name = "sim";
+  runtime.handle_signals = false;
+  runtime.manual_workers = true;
+  runtime.stall_threshold = absl::ZeroDuration();  // no watchdog thread
+  return runtime;
+}
+
+}  // namespace
+
+Simulation::Simulation(SimulationOptions options)
+    : options_(options),
+      random_(options.seed),
+      now_(kStartNanos),
+      start_(kStartNanos) {
+  if (!internal::kSimulationBuild) {
+    std::fprintf(stderr,
+                 "anvil::sim::Simulation needs the simulation build: "
+                 "--config=sim, or a sim_test target\n");
+    std::abort();
+  }
+#ifdef ANVIL_SIMULATION
+  const int64_t* none = nullptr;
+  if (!internal::virtual_monotonic_nanos.compare_exchange_strong(none, &now_)) {
+    std::fprintf(stderr, "anvil::sim: one Simulation at a time\n");
+    std::abort();
+  }
+#endif
+  runtime_ = std::make_unique<Runtime>(SimulatedRuntime(options_));
+}
+
+Simulation::~Simulation() {
+  runtime_->Shutdown();
+  // Let the actors drain and finish, in virtual time, within the budget.
+  while (runtime_->live_actors() > 0 && steps_ < options_.step_limit &&
+         Step()) {
+  }
+#ifdef ANVIL_SIMULATION
+  // Whatever is left finishes on the real clock, on which every virtual
+  // deadline has passed.
+  internal::virtual_monotonic_nanos.store(nullptr);
+#endif
+  runtime_.reset();
+}
+
+void Simulation::Record(uint64_t value) {
+  // FNV-1a over the value's bytes.
+  for (int i = 0; i < 8; ++i) {
+    trace_ ^= (value >> (8 * i)) & 0xff;
+    trace_ *= 1099511628211u;
+  }
+}
+
+bool Simulation::Step() {
+  internal::Scheduler& scheduler = runtime_->scheduler();
+  std::vector<size_t> ready;
+  int64_t next_timer = INT64_MAX;
+  for (size_t i = 0; i < scheduler.size(); ++i) {
+    internal::Worker& worker = scheduler.worker(i);
+    const int64_t deadline = worker.timers().NextDeadline();
+    if (worker.has_queued_work() || deadline <= now_) ready.push_back(i);
+    next_timer = std::min(next_timer, deadline);
+  }
+  if (ready.empty()) {
+    if (next_timer == INT64_MAX) return false;
+    now_ = next_timer;  // nothing runs until then
+    Record(static_cast<uint64_t>(now_));
+    return true;
+  }
+  const size_t chosen = ready[random_() % ready.size()];
+  const size_t ran = scheduler.worker(chosen).RunOnce();
+  ++steps_;
+  Record(chosen);
+  Record(ran);
+  return true;
+}
+
+absl::Status Simulation::RunUntil(const std::function<bool()>& done) {
+  const int64_t time_limit = start_ + Clock::ToNanos(options_.time_limit);
+  while (!done()) {
+    if (now_ > time_limit || steps_ >= options_.step_limit) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("simulation budget spent (",
+                       absl::FormatDuration(elapsed()), " of virtual time, ",
+                       steps_, " steps) before it was done; ", ReproCommand()));
+    }
+    if (!Step()) {
+      if (done()) break;
+      return absl::FailedPreconditionError(absl::StrCat(
+          "deadlock at ", absl::FormatDuration(elapsed()),
+          " of virtual time: nothing can run and no timer is pending, but "
+          "the run is not done; waiting: ",
+          absl::StrJoin(runtime_->LiveActorNames(), ", "), "; ",
+          ReproCommand()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Simulation::RunFor(absl::Duration duration) {
+  const int64_t until = now_ + Clock::ToNanos(duration);
+  while (steps_ < options_.step_limit) {
+    // Timers past `until` wait for a later run; time stops at `until`.
+    bool ready_now = false;
+    int64_t next_timer = INT64_MAX;
+    internal::Scheduler& scheduler = runtime_->scheduler();
+    for (size_t i = 0; i < scheduler.size(); ++i) {
+      ready_now = ready_now || scheduler.worker(i).has_queued_work();
+      next_timer =
+          std::min(next_timer, scheduler.worker(i).timers().NextDeadline());
+    }
+    if (!ready_now && next_timer > until) {
+      now_ = std::max(now_, until);
+      return absl::OkStatus();
+    }
+    Step();
+  }
+  return absl::DeadlineExceededError(absl::StrCat("simulation step budget (",
+                                                  options_.step_limit,
+                                                  ") spent; ", ReproCommand()));
+}
+
+std::string Simulation::ReproCommand() const {
+  return absl::StrCat("replay with --anvil_seed=", options_.seed);
+}
+
+absl::Status ForEachSeed(
+    const std::function<absl::Status(Simulation&)>& scenario, int default_seeds,
+    SimulationOptions options, bool self_check) {
+  std::vector<uint64_t> seeds;
+  if (const uint64_t one = absl::GetFlag(FLAGS_anvil_seed); one != 0) {
+    seeds.push_back(one);
+  } else {
+    const int flag = absl::GetFlag(FLAGS_anvil_seeds);
+    const int count = flag > 0 ? flag : default_seeds;
+    for (int s = 1; s <= count; ++s) seeds.push_back(static_cast<uint64_t>(s));
+  }
+  self_check = self_check || absl::GetFlag(FLAGS_anvil_self_check);
+
+  // One run of `seed`; its trace hash in `trace`.
+  auto run = [&](uint64_t seed, uint64_t& trace) -> absl::Status {
+    options.seed = seed;
+    Simulation sim(options);
+    absl::Status status = scenario(sim);
+    trace = sim.trace_hash();
+    std::fprintf(
+        stderr, "sim seed=%llu steps=%llu virtual=%s trace=%016llx %s\n",
+        static_cast<unsigned long long>(seed),
+        static_cast<unsigned long long>(sim.steps()),
+        absl::FormatDuration(sim.elapsed()).c_str(),
+        static_cast<unsigned long long>(trace), status.ok() ? "ok" : "FAILED");
+    if (status.ok()) return status;
+    return absl::Status(
+        status.code(), absl::StrCat("seed ", seed, ": ", status.message(), " (",
+                                    sim.ReproCommand(), ")"));
+  };
+  for (uint64_t seed : seeds) {
+    uint64_t first = 0;
+    if (absl::Status status = run(seed, first); !status.ok()) return status;
+    if (!self_check) continue;
+    uint64_t second = 0;
+    if (absl::Status status = run(seed, second); !status.ok()) return status;
+    if (first != second) {
+      return absl::InternalError(absl::StrFormat(
+          "seed %d is not reproducible: trace %016x, then %016x (a real "
+          "clock read, a thread, or randomness not from the simulation); "
+          "replay with --anvil_seed=%d --anvil_self_check",
+          seed, first, second, seed));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace anvil::sim

@@ -1,0 +1,124 @@
+// Simulation: a deterministic world for testing distributed code in one
+// process. One thread drives every worker of a runtime; which worker runs
+// next is chosen by a seeded generator; time is virtual and jumps to the
+// next timer when nothing can run. The same seed gives the same run, step
+// for step, and the same trace hash.
+//
+//   anvil::sim::Simulation sim({.seed = 42});
+//   anvil::Factory root(sim.runtime());
+//   ... build nodes, start actors ...
+//   absl::Status status = sim.RunUntil([&] { return done; });
+//   EXPECT_TRUE(status.ok()) << status << "\n" << sim.ReproCommand();
+//
+// Over many seeds, stopping at the first failure (flags --anvil_seed=N
+// replays one, --anvil_seeds=K runs 1..K, --anvil_self_check runs each seed
+// twice and fails if the traces differ):
+//
+//   absl::Status status = anvil::sim::ForEachSeed(
+//       [](anvil::sim::Simulation& sim) -> absl::Status { ... });
+//
+// Requires the simulation build (--config=sim, or a test built through
+// sim_test in //bazel:transport.bzl): elsewhere Clock reads real time, and
+// constructing a Simulation aborts saying so. Only one Simulation may exist
+// at a time. Code under test must not start threads of its own or read the
+// real clock (std::chrono, absl::Now()): the run would stop being
+// reproducible, which --anvil_self_check detects. Sync actors (their own
+// threads) are not supported.
+//
+// Thread-compatible: use a Simulation from one thread.
+#ifndef ANVIL_TESTING_SIM_SIMULATION_H_
+#define ANVIL_TESTING_SIM_SIMULATION_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "absl/flags/declare.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "runtime/actor/runtime.h"
+
+ABSL_DECLARE_FLAG(uint64_t, anvil_seed);
+ABSL_DECLARE_FLAG(int, anvil_seeds);
+ABSL_DECLARE_FLAG(bool, anvil_self_check);
+
+namespace anvil::sim {
+
+struct SimulationOptions {
+  // Every random choice of the run derives from it.
+  uint64_t seed = 1;
+  // Workers of the simulated runtime; actors spread over them round robin,
+  // and the seed picks which runs next.
+  size_t workers = 4;
+  // A run that passes this much virtual time, or takes this many steps,
+  // stops with DEADLINE_EXCEEDED (and its seed).
+  absl::Duration time_limit = absl::Hours(24);
+  uint64_t step_limit = 50'000'000;
+};
+
+class Simulation {
+ public:
+  explicit Simulation(SimulationOptions options = {});
+  Simulation(const Simulation&) = delete;
+  Simulation& operator=(const Simulation&) = delete;
+  // Shuts the runtime down, running it (in virtual time) until its actors
+  // finished, then restores the real clock.
+  ~Simulation();
+
+  Runtime& runtime() { return *runtime_; }
+  uint64_t seed() const { return options_.seed; }
+  // The run's random generator: draw every random choice from it.
+  std::mt19937_64& random() { return random_; }
+
+  // Virtual time since the simulation began.
+  absl::Duration elapsed() const { return absl::Nanoseconds(now_ - start_); }
+
+  // Runs until `done()` holds (checked between steps). Errors:
+  // FAILED_PRECONDITION "deadlock" when nothing can run, no timer is
+  // pending and `done()` is false, naming the actors that wait;
+  // DEADLINE_EXCEEDED when the time or step budget is spent. Each names
+  // the seed.
+  absl::Status RunUntil(const std::function<bool()>& done);
+  // Runs `duration` of virtual time (or until nothing is left to happen).
+  absl::Status RunFor(absl::Duration duration);
+
+  // Steps taken so far (one step: one worker runs what it has ready).
+  uint64_t steps() const { return steps_; }
+  // A hash of every step so far: which worker ran, how much, and when. Two
+  // runs of a seed give the same hash.
+  uint64_t trace_hash() const { return trace_; }
+  // The flag that replays this run: "--anvil_seed=42".
+  std::string ReproCommand() const;
+
+ private:
+  // Runs one step; returns false if nothing could run (time did not move
+  // either: no timer is pending).
+  bool Step();
+  void Record(uint64_t value);
+
+  const SimulationOptions options_;
+  std::mt19937_64 random_;
+  int64_t now_;
+  const int64_t start_;
+  uint64_t steps_ = 0;
+  uint64_t trace_ = 14695981039346656037u;  // FNV-1a offset basis
+  std::unique_ptr<Runtime> runtime_;
+};
+
+// Runs `scenario` in a fresh Simulation for each seed the flags ask for
+// (--anvil_seed=N: that seed only; else seeds 1..--anvil_seeds, or 1..
+// `default_seeds`), with `options` for everything but the seed. Stops at
+// the first seed whose scenario fails, returning its error with the seed
+// and the replay flag. With --anvil_self_check (or `self_check`), runs
+// each seed twice and fails if the trace hashes differ. Prints one line per
+// seed run: seed, steps, virtual time, trace hash.
+absl::Status ForEachSeed(
+    const std::function<absl::Status(Simulation&)>& scenario,
+    int default_seeds = 20, SimulationOptions options = {},
+    bool self_check = false);
+
+}  // namespace anvil::sim
+
+#endif  // ANVIL_TESTING_SIM_SIMULATION_H_
