@@ -58,6 +58,8 @@ Simulation::Simulation(SimulationOptions options)
   }
 #endif
   runtime_ = std::make_unique<Runtime>(SimulatedRuntime(options_));
+  network_ = std::make_shared<LoopbackNetwork>(*runtime_);
+  network_->SetRandom(&random_);
 }
 
 Simulation::~Simulation() {
@@ -71,6 +73,7 @@ Simulation::~Simulation() {
   // deadline has passed.
   internal::virtual_monotonic_nanos.store(nullptr);
 #endif
+  network_->SetRandom(nullptr);  // nodes may hold it; random_ goes away
   runtime_.reset();
 }
 

@@ -39,6 +39,8 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "runtime/actor/runtime.h"
+#include "runtime/transport/loopback/loopback_network.h"
+#include "runtime/transport/network.h"
 
 ABSL_DECLARE_FLAG(uint64_t, anvil_seed);
 ABSL_DECLARE_FLAG(int, anvil_seeds);
@@ -71,6 +73,12 @@ class Simulation {
   uint64_t seed() const { return options_.seed; }
   // The run's random generator: draw every random choice from it.
   std::mt19937_64& random() { return random_; }
+
+  // The simulated network between nodes: latency, loss, duplication and
+  // partitions, drawn from random(). Give each node its view of it:
+  //   Node n1(root.Child("n1"), {.listen_address = "n1",
+  //                               .network = sim.network().ForNode("n1")});
+  LoopbackNetwork& network() { return *network_; }
 
   // Virtual time since the simulation began.
   absl::Duration elapsed() const { return absl::Nanoseconds(now_ - start_); }
@@ -105,6 +113,7 @@ class Simulation {
   uint64_t steps_ = 0;
   uint64_t trace_ = 14695981039346656037u;  // FNV-1a offset basis
   std::unique_ptr<Runtime> runtime_;
+  std::shared_ptr<LoopbackNetwork> network_;
 };
 
 // Runs `scenario` in a fresh Simulation for each seed the flags ask for

@@ -1,29 +1,98 @@
 #include "runtime/transport/loopback/loopback_network.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/core/clock.h"
+#include "runtime/core/detached.h"
+#include "runtime/core/sleep.h"
+#include "runtime/core/worker.h"
 
 namespace anvil {
 
-// One served address: its handlers, shared with the calls in flight.
+// One served address: its node and handlers, shared with the calls in
+// flight.
 struct Endpoint {
+  std::string node;
   MethodHandlers handlers;
 };
 
+// The fate of one message, drawn when it is sent.
+struct Delivery {
+  bool lost = false;
+  bool duplicate = false;
+  int64_t latency = 0;  // ns
+};
+
 struct LoopbackNetwork::State {
-  Mutex mu;
+  mutable Mutex mu;
   absl::flat_hash_map<std::string, std::shared_ptr<const Endpoint>> servers
       ABSL_GUARDED_BY(mu);
   // "<address>/<service>" -> serving, as servers set it.
   absl::flat_hash_map<std::string, bool> serving ABSL_GUARDED_BY(mu);
 
-  std::shared_ptr<const Endpoint> Find(const std::string& address) {
+  std::mt19937_64* random ABSL_GUARDED_BY(mu) = nullptr;
+  LinkOptions links ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<std::pair<std::string, std::string>, LinkOptions>
+      link_overrides ABSL_GUARDED_BY(mu);
+  absl::flat_hash_set<std::pair<std::string, std::string>> blocked
+      ABSL_GUARDED_BY(mu);
+  absl::flat_hash_set<std::string> isolated ABSL_GUARDED_BY(mu);
+  int64_t connection_timeout ABSL_GUARDED_BY(mu) = 1'000'000'000;
+  Stats stats ABSL_GUARDED_BY(mu);
+
+  std::shared_ptr<const Endpoint> Find(const std::string& address) const {
     MutexLock lock(mu);
     auto it = servers.find(address);
     return it == servers.end() ? nullptr : it->second;
+  }
+
+  // Draws the fate of a message from `from` to `to` (empty: no node).
+  Delivery Send(const std::string& from, const std::string& to,
+                bool is_request) {
+    MutexLock lock(mu);
+    Delivery delivery;
+    if (!from.empty() && !to.empty() &&
+        (blocked.contains({from, to}) || isolated.contains(from) ||
+         isolated.contains(to))) {
+      delivery.lost = true;
+      ++stats.lost;
+      return delivery;
+    }
+    auto it = link_overrides.find({from, to});
+    const LinkOptions& link = it != link_overrides.end() ? it->second : links;
+    const int64_t min = Clock::ToNanos(link.min_latency);
+    const int64_t max = std::max(min, Clock::ToNanos(link.max_latency));
+    delivery.latency = min;
+    if (random != nullptr) {
+      if (max > min) {
+        delivery.latency += static_cast<int64_t>(
+            (*random)() % static_cast<uint64_t>(max - min + 1));
+      }
+      delivery.lost = link.drop > 0 && Chance() < link.drop;
+      delivery.duplicate = is_request && !delivery.lost && link.duplicate > 0 &&
+                           Chance() < link.duplicate;
+    }
+    if (delivery.lost) {
+      ++stats.lost;
+    } else {
+      ++stats.delivered;
+      if (delivery.duplicate) ++stats.duplicated;
+    }
+    return delivery;
+  }
+
+  // Uniform in [0, 1).
+  double Chance() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return static_cast<double>((*random)() >> 11) * 0x1.0p-53;
+  }
+
+  int64_t ConnectionTimeout() const {
+    MutexLock lock(mu);
+    return connection_timeout;
   }
 };
 
@@ -63,23 +132,81 @@ class LoopbackServer final : public Server {
   const std::string address_;
 };
 
+absl::StatusOr<std::unique_ptr<Server>> ServeAs(
+    const std::shared_ptr<LoopbackNetwork::State>& state,
+    const std::string& node, const std::string& address,
+    MethodHandlers handlers) {
+  auto endpoint = std::make_shared<Endpoint>();
+  endpoint->node = node;
+  endpoint->handlers = std::move(handlers);
+  MutexLock lock(state->mu);
+  if (!state->servers.emplace(address, std::move(endpoint)).second) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("loopback: '", address, "' is already served"));
+  }
+  return std::make_unique<LoopbackServer>(state, address);
+}
+
+// Runs a duplicate of a request; its reply is discarded.
+internal::Detached CallAgain(std::shared_ptr<const Endpoint> endpoint,
+                             MethodHandler handler, std::string request,
+                             int64_t deadline) {
+  absl::StatusOr<std::string> ignored =
+      co_await handler(std::move(request), CallContext(deadline));
+  (void)ignored;
+}
+
 class LoopbackChannel final : public Channel {
  public:
   LoopbackChannel(std::shared_ptr<LoopbackNetwork::State> state,
-                  std::string address)
-      : state_(std::move(state)), address_(std::move(address)) {}
+                  std::string source, std::string address)
+      : state_(std::move(state)),
+        source_(std::move(source)),
+        address_(std::move(address)) {}
 
   Task<absl::StatusOr<std::string>> Call(std::string method,
                                          std::string request,
                                          int64_t deadline) override {
-    return CallOn(state_->Find(address_), address_, std::move(method),
+    return CallOn(state_, source_, address_, std::move(method),
                   std::move(request), deadline);
   }
 
  private:
+  // A message that will never be answered: the caller waits for its
+  // deadline, or the connection timeout.
+  static Task<absl::StatusOr<std::string>> Lost(
+      const std::shared_ptr<LoopbackNetwork::State>& state,
+      const std::string& address, const std::string& method, int64_t deadline) {
+    if (deadline != INT64_MAX) {
+      const int64_t left = deadline - Clock::MonotonicNanos();
+      if (left > 0) co_await Sleep(absl::Nanoseconds(left));
+      co_return absl::DeadlineExceededError(
+          absl::StrCat(method, ": no reply from '", address,
+                       "' before the deadline (a message was lost)"));
+    }
+    const int64_t timeout = state->ConnectionTimeout();
+    co_await Sleep(absl::Nanoseconds(timeout));
+    co_return absl::UnavailableError(
+        absl::StrCat(method, ": no reply from '", address, "' within ",
+                     absl::FormatDuration(absl::Nanoseconds(timeout)),
+                     " (a message was lost)"));
+  }
+
   static Task<absl::StatusOr<std::string>> CallOn(
-      std::shared_ptr<const Endpoint> endpoint, std::string address,
-      std::string method, std::string request, int64_t deadline) {
+      std::shared_ptr<LoopbackNetwork::State> state, std::string source,
+      std::string address, std::string method, std::string request,
+      int64_t deadline) {
+    std::shared_ptr<const Endpoint> endpoint = state->Find(address);
+    if (endpoint == nullptr) {
+      co_return absl::UnavailableError(
+          absl::StrCat("loopback: no server at '", address, "'"));
+    }
+    const std::string destination = endpoint->node;
+    const Delivery there = state->Send(source, destination, true);
+    if (there.latency > 0) co_await Sleep(absl::Nanoseconds(there.latency));
+    if (there.lost) co_return co_await Lost(state, address, method, deadline);
+    // The server may have gone while the request travelled.
+    endpoint = state->Find(address);
     if (endpoint == nullptr) {
       co_return absl::UnavailableError(
           absl::StrCat("loopback: no server at '", address, "'"));
@@ -91,14 +218,43 @@ class LoopbackChannel final : public Channel {
     }
     if (deadline != INT64_MAX && Clock::MonotonicNanos() >= deadline) {
       co_return absl::DeadlineExceededError(
-          absl::StrCat(method, ": deadline passed before sending"));
+          absl::StrCat(method, ": deadline passed before delivery"));
     }
-    co_return co_await handler->second(std::move(request),
-                                       CallContext(deadline));
+    if (there.duplicate) {
+      CallAgain(endpoint, handler->second, request, deadline)
+          .StartOn(*internal::Worker::Current());
+    }
+    absl::StatusOr<std::string> reply =
+        co_await handler->second(std::move(request), CallContext(deadline));
+    const Delivery back = state->Send(destination, source, false);
+    if (back.latency > 0) co_await Sleep(absl::Nanoseconds(back.latency));
+    if (back.lost) co_return co_await Lost(state, address, method, deadline);
+    co_return reply;
   }
 
-  std::shared_ptr<LoopbackNetwork::State> state_;
+  const std::shared_ptr<LoopbackNetwork::State> state_;
+  const std::string source_;
   const std::string address_;
+};
+
+// The network as one node sees it.
+class NodeView final : public Network {
+ public:
+  NodeView(std::shared_ptr<LoopbackNetwork::State> state, std::string node)
+      : state_(std::move(state)), node_(std::move(node)) {}
+
+  absl::string_view name() const override { return "loopback"; }
+  absl::StatusOr<std::unique_ptr<Server>> Serve(
+      const std::string& address, MethodHandlers handlers) override {
+    return ServeAs(state_, node_, address, std::move(handlers));
+  }
+  std::shared_ptr<Channel> Connect(const std::string& address) override {
+    return std::make_shared<LoopbackChannel>(state_, node_, address);
+  }
+
+ private:
+  const std::shared_ptr<LoopbackNetwork::State> state_;
+  const std::string node_;
 };
 
 }  // namespace
@@ -110,18 +266,74 @@ LoopbackNetwork::~LoopbackNetwork() = default;
 
 absl::StatusOr<std::unique_ptr<Server>> LoopbackNetwork::Serve(
     const std::string& address, MethodHandlers handlers) {
-  auto endpoint = std::make_shared<Endpoint>();
-  endpoint->handlers = std::move(handlers);
-  MutexLock lock(state_->mu);
-  if (!state_->servers.emplace(address, std::move(endpoint)).second) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("loopback: '", address, "' is already served"));
-  }
-  return std::make_unique<LoopbackServer>(state_, address);
+  return ServeAs(state_, address, address, std::move(handlers));
 }
 
 std::shared_ptr<Channel> LoopbackNetwork::Connect(const std::string& address) {
-  return std::make_shared<LoopbackChannel>(state_, address);
+  return std::make_shared<LoopbackChannel>(state_, "", address);
+}
+
+std::shared_ptr<Network> LoopbackNetwork::ForNode(const std::string& node) {
+  return std::make_shared<NodeView>(state_, node);
+}
+
+void LoopbackNetwork::SetRandom(std::mt19937_64* random) {
+  MutexLock lock(state_->mu);
+  state_->random = random;
+}
+
+void LoopbackNetwork::SetLinks(LinkOptions options) {
+  MutexLock lock(state_->mu);
+  state_->links = options;
+}
+
+void LoopbackNetwork::SetLink(const std::string& from, const std::string& to,
+                              LinkOptions options) {
+  MutexLock lock(state_->mu);
+  state_->link_overrides[{from, to}] = options;
+}
+
+void LoopbackNetwork::ClearLink(const std::string& from,
+                                const std::string& to) {
+  MutexLock lock(state_->mu);
+  state_->link_overrides.erase({from, to});
+}
+
+void LoopbackNetwork::SetConnectionTimeout(absl::Duration timeout) {
+  MutexLock lock(state_->mu);
+  state_->connection_timeout = Clock::ToNanos(timeout);
+}
+
+void LoopbackNetwork::Block(const std::string& from, const std::string& to) {
+  MutexLock lock(state_->mu);
+  state_->blocked.insert({from, to});
+}
+
+void LoopbackNetwork::Partition(const std::vector<std::string>& a,
+                                const std::vector<std::string>& b) {
+  MutexLock lock(state_->mu);
+  for (const std::string& x : a) {
+    for (const std::string& y : b) {
+      state_->blocked.insert({x, y});
+      state_->blocked.insert({y, x});
+    }
+  }
+}
+
+void LoopbackNetwork::Isolate(const std::string& node) {
+  MutexLock lock(state_->mu);
+  state_->isolated.insert(node);
+}
+
+void LoopbackNetwork::Heal() {
+  MutexLock lock(state_->mu);
+  state_->blocked.clear();
+  state_->isolated.clear();
+}
+
+LoopbackNetwork::Stats LoopbackNetwork::stats() const {
+  MutexLock lock(state_->mu);
+  return state_->stats;
 }
 
 }  // namespace anvil

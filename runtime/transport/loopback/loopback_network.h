@@ -1,22 +1,42 @@
 // LoopbackNetwork: an in-process Network. Servers are registered by name;
-// a call is serialized, handed to the named server's handler on the calling
-// worker, and its reply serialized back, as over a real wire, so that code
-// tested on it sees the same bytes and the same errors as over gRPC. The
-// deterministic simulator (testing/sim) injects its faults here.
+// a call is serialized, handed to the named server's handler, and its reply
+// serialized back, as over a real wire, so that code tested on it sees the
+// same bytes and the same errors as over gRPC.
+//
+// It is also where simulation (testing/sim) puts its network faults. Each
+// simulated node sees the network through ForNode(name), so the network
+// knows who sends to whom; each message (a request, a reply) then travels
+// its link with a latency, may be lost or (requests) delivered twice, and
+// partitions block links:
 //
 //   anvil::LoopbackNetwork network(runtime);
-//   auto server = network.Serve("n1", StorageRef::Handlers(storage));
-//   StorageRef remote(network.Connect("n1"));
+//   network.SetRandom(&sim.random());           // latency and loss draws
+//   network.SetLinks({.min_latency = absl::Milliseconds(1),
+//                     .max_latency = absl::Milliseconds(10), .drop = 0.01});
+//   std::shared_ptr<anvil::Network> n1 = network.ForNode("n1");
+//   auto server = n1->Serve("n1", StorageRef::Handlers(storage));
+//   StorageRef remote(network.ForNode("n2")->Connect("n1"));
+//   network.Partition({"n1"}, {"n2", "n3"});     // ... network.Heal();
+//
+// A lost message is never answered: the caller gets DEADLINE_EXCEEDED at
+// its deadline, or UNAVAILABLE after the connection timeout if it has none.
+// Random latencies reorder messages. Latency waits are timers on the
+// calling worker (virtual time in a simulation). With no links set and no
+// faults, a call runs at once on the calling worker.
 //
 // Thread-safe.
 #ifndef ANVIL_RUNTIME_TRANSPORT_LOOPBACK_LOOPBACK_NETWORK_H_
 #define ANVIL_RUNTIME_TRANSPORT_LOOPBACK_LOOPBACK_NETWORK_H_
 
+#include <cstdint>
 #include <memory>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "runtime/actor/runtime.h"
 #include "runtime/core/mutex.h"
 #include "runtime/transport/channel.h"
@@ -24,17 +44,70 @@
 
 namespace anvil {
 
+// How messages travel from one node to another.
+struct LinkOptions {
+  // Each message's latency is drawn uniformly from [min, max].
+  absl::Duration min_latency = absl::ZeroDuration();
+  absl::Duration max_latency = absl::ZeroDuration();
+  // Probability that a message is lost.
+  double drop = 0;
+  // Probability that a request is delivered twice (the second reply is
+  // discarded), as a retransmission would.
+  double duplicate = 0;
+};
+
 class LoopbackNetwork final : public Network {
  public:
   explicit LoopbackNetwork(Runtime& runtime);
   ~LoopbackNetwork() override;
 
   absl::string_view name() const override { return "loopback"; }
+  // Serves at `address`, as the node named `address`.
   absl::StatusOr<std::unique_ptr<Server>> Serve(
       const std::string& address, MethodHandlers handlers) override;
+  // Connects from no node in particular (partitions do not apply).
   std::shared_ptr<Channel> Connect(const std::string& address) override;
 
-  // Shared with servers and channels, which may outlive the network.
+  // The network as node `node` sees it: its servers are `node`'s, its
+  // channels send from `node`.
+  std::shared_ptr<Network> ForNode(const std::string& node);
+
+  // Where latency, loss and duplication are drawn from (the simulation's
+  // generator). Without one, latency is each link's minimum and nothing is
+  // lost or duplicated. Not owned; must outlive the calls.
+  void SetRandom(std::mt19937_64* random);
+  // Every link's options, unless SetLink gave one its own.
+  void SetLinks(LinkOptions options);
+  // The link from `from` to `to` (one direction): a slow or lossy link, a
+  // clogged one (a large latency).
+  void SetLink(const std::string& from, const std::string& to,
+               LinkOptions options);
+  // Removes what SetLink set.
+  void ClearLink(const std::string& from, const std::string& to);
+  // How long a caller without a deadline waits for a lost message before
+  // UNAVAILABLE. Default 1 s.
+  void SetConnectionTimeout(absl::Duration timeout);
+
+  // Partitions. Messages on a blocked link are lost.
+  // Blocks `from` -> `to` only.
+  void Block(const std::string& from, const std::string& to);
+  // Blocks both ways between every node of `a` and every node of `b`.
+  void Partition(const std::vector<std::string>& a,
+                 const std::vector<std::string>& b);
+  // Blocks every link to and from `node`.
+  void Isolate(const std::string& node);
+  // Removes every block and isolation (links keep their options).
+  void Heal();
+
+  struct Stats {
+    uint64_t delivered = 0;   // messages that arrived
+    uint64_t lost = 0;        // dropped, or on a blocked link
+    uint64_t duplicated = 0;  // requests delivered twice
+  };
+  Stats stats() const;
+
+  // Shared with servers, channels and node views, which may outlive the
+  // network.
   struct State;
 
  private:

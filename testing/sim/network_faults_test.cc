@@ -1,0 +1,199 @@
+// The simulated network between nodes: latency in virtual time, reordering,
+// loss, duplication, partitions (both ways, one way, isolation) and
+// healing, clogged links; all decided by the seed.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "runtime/transport/channel.h"
+#include "runtime/transport/loopback/loopback_network.h"
+#include "testing/sim/simulation.h"
+#include "testing/status_matchers.h"
+
+namespace anvil::sim {
+namespace {
+
+using ::anvil::testing::IsOk;
+
+constexpr char kEcho[] = "/test.Echo/Say";
+
+// A node serving kEcho, which records what arrives and echoes it.
+struct EchoNode {
+  std::vector<std::string> arrived;
+  std::unique_ptr<Server> server;
+};
+
+std::unique_ptr<EchoNode> Serve(Simulation& sim, const std::string& node) {
+  auto echo = std::make_unique<EchoNode>();
+  MethodHandlers handlers;
+  std::vector<std::string>* arrived = &echo->arrived;
+  handlers[kEcho] = [arrived](
+                        std::string request,
+                        CallContext) -> Task<absl::StatusOr<std::string>> {
+    arrived->push_back(request);
+    co_return request;
+  };
+  absl::StatusOr<std::unique_ptr<Server>> server =
+      sim.network().ForNode(node)->Serve(node, std::move(handlers));
+  EXPECT_THAT(server, IsOk());
+  echo->server = *std::move(server);
+  return echo;
+}
+
+// Calls kEcho on `to` from node `from`, in an actor, and runs the
+// simulation until the reply (or error) is in.
+absl::StatusOr<std::string> Call(
+    Simulation& sim, const std::string& from, const std::string& to,
+    const std::string& payload,
+    absl::Duration timeout = absl::InfiniteDuration()) {
+  auto result = std::make_shared<std::optional<absl::StatusOr<std::string>>>();
+  sim.runtime().Spawn(
+      [](Context<int>&, std::shared_ptr<Channel> channel, std::string body,
+         int64_t deadline,
+         std::shared_ptr<std::optional<absl::StatusOr<std::string>>> out)
+          -> Task<> {
+        out->emplace(co_await channel->Call(kEcho, body, deadline));
+      },
+      sim.network().ForNode(from)->Connect(to), payload,
+      Clock::DeadlineAfter(timeout), result);
+  absl::Status ran = sim.RunUntil([&] { return result->has_value(); });
+  if (!ran.ok()) return ran;
+  return **result;
+}
+
+TEST(NetworkFaultsTest, LatencyIsSpentInVirtualTime) {
+  Simulation sim;
+  auto n2 = Serve(sim, "n2");
+  sim.network().SetLinks({.min_latency = absl::Milliseconds(5),
+                          .max_latency = absl::Milliseconds(5)});
+  EXPECT_THAT(Call(sim, "n1", "n2", "hi"),
+              ::anvil::testing::IsOkAndHolds(std::string("hi")));
+  EXPECT_EQ(sim.elapsed(), absl::Milliseconds(10));  // there and back
+  EXPECT_EQ(sim.network().stats().delivered, 2u);
+}
+
+TEST(NetworkFaultsTest, RandomLatencyReordersMessages) {
+  Simulation sim({.seed = 3});
+  auto n2 = Serve(sim, "n2");
+  sim.network().SetLinks({.min_latency = absl::Milliseconds(1),
+                          .max_latency = absl::Milliseconds(20)});
+  auto replies = std::make_shared<int>(0);
+  std::shared_ptr<Channel> channel = sim.network().ForNode("n1")->Connect("n2");
+  for (int i = 0; i < 50; ++i) {
+    sim.runtime().Spawn(
+        [](Context<int>&, std::shared_ptr<Channel> c, int n,
+           std::shared_ptr<int> done) -> Task<> {
+          absl::StatusOr<std::string> reply =
+              co_await c->Call(kEcho, absl::StrCat(n), INT64_MAX);
+          if (reply.ok()) ++*done;
+        },
+        channel, i, replies);
+  }
+  ASSERT_THAT(sim.RunUntil([&] { return *replies == 50; }), IsOk());
+  std::vector<std::string> sent_order;
+  for (int i = 0; i < 50; ++i) sent_order.push_back(absl::StrCat(i));
+  EXPECT_EQ(n2->arrived.size(), 50u);
+  EXPECT_NE(n2->arrived, sent_order) << "no message overtook another";
+}
+
+TEST(NetworkFaultsTest, LostMessagesEndAtTheDeadlineOrConnectionTimeout) {
+  Simulation sim;
+  auto n2 = Serve(sim, "n2");
+  sim.network().SetLinks({.drop = 1.0});
+  absl::StatusOr<std::string> reply =
+      Call(sim, "n1", "n2", "x", absl::Milliseconds(100));
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(sim.elapsed(), absl::Milliseconds(100));
+
+  reply = Call(sim, "n1", "n2", "y");  // no deadline
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(sim.elapsed(), absl::Milliseconds(1100));
+  EXPECT_TRUE(n2->arrived.empty());
+  EXPECT_EQ(sim.network().stats().lost, 2u);
+}
+
+TEST(NetworkFaultsTest, DuplicatedRequestsRunTwiceAndAnswerOnce) {
+  Simulation sim;
+  auto n2 = Serve(sim, "n2");
+  sim.network().SetLinks({.duplicate = 1.0});
+  EXPECT_THAT(Call(sim, "n1", "n2", "again"), IsOk());
+  ASSERT_THAT(sim.RunFor(absl::Milliseconds(1)), IsOk());
+  EXPECT_EQ(n2->arrived, (std::vector<std::string>{"again", "again"}));
+  EXPECT_EQ(sim.network().stats().duplicated, 1u);
+}
+
+TEST(NetworkFaultsTest, PartitionsBlockUntilHealed) {
+  Simulation sim;
+  auto n1 = Serve(sim, "n1");
+  auto n2 = Serve(sim, "n2");
+  const absl::Duration timeout = absl::Milliseconds(50);
+
+  sim.network().Partition({"n1"}, {"n2", "n3"});
+  EXPECT_EQ(Call(sim, "n1", "n2", "a", timeout).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(Call(sim, "n2", "n1", "b", timeout).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(Call(sim, "n3", "n2", "c", timeout), IsOk());  // same side
+  sim.network().Heal();
+  EXPECT_THAT(Call(sim, "n1", "n2", "d", timeout), IsOk());
+
+  // One way: n1's messages to n2 are lost. n2's requests reach n1, but
+  // n1's replies do not come back.
+  sim.network().Block("n1", "n2");
+  EXPECT_EQ(Call(sim, "n1", "n2", "e", timeout).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  const size_t arrived_at_n1 = n1->arrived.size();
+  EXPECT_EQ(Call(sim, "n2", "n1", "f", timeout).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(n1->arrived.size(), arrived_at_n1 + 1);
+  sim.network().Heal();
+
+  sim.network().Isolate("n2");
+  EXPECT_EQ(Call(sim, "n3", "n2", "g", timeout).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(Call(sim, "n3", "n1", "h", timeout), IsOk());
+  sim.network().Heal();
+  EXPECT_THAT(Call(sim, "n3", "n2", "i", timeout), IsOk());
+}
+
+TEST(NetworkFaultsTest, ClogSlowsOneLinkOnly) {
+  Simulation sim;
+  auto n2 = Serve(sim, "n2");
+  sim.network().SetLink(
+      "n1", "n2",
+      {.min_latency = absl::Seconds(1), .max_latency = absl::Seconds(1)});
+  EXPECT_THAT(Call(sim, "n3", "n2", "fast"), IsOk());
+  EXPECT_EQ(sim.elapsed(), absl::ZeroDuration());
+  EXPECT_THAT(Call(sim, "n1", "n2", "slow"), IsOk());
+  EXPECT_EQ(sim.elapsed(), absl::Seconds(1));
+  sim.network().ClearLink("n1", "n2");
+  EXPECT_THAT(Call(sim, "n1", "n2", "fast again"), IsOk());
+  EXPECT_EQ(sim.elapsed(), absl::Seconds(1));
+}
+
+TEST(NetworkFaultsTest, FaultyRunsReplayExactly) {
+  EXPECT_THAT(
+      ForEachSeed(
+          [](Simulation& sim) -> absl::Status {
+            auto n2 = Serve(sim, "n2");
+            sim.network().SetLinks({.min_latency = absl::Milliseconds(1),
+                                    .max_latency = absl::Milliseconds(9),
+                                    .drop = 0.2,
+                                    .duplicate = 0.2});
+            for (int i = 0; i < 20; ++i) {
+              (void)Call(sim, "n1", "n2", absl::StrCat(i),
+                         absl::Milliseconds(30));
+            }
+            return absl::OkStatus();
+          },
+          /*default_seeds=*/5, {}, /*self_check=*/true),
+      IsOk());
+}
+
+}  // namespace
+}  // namespace anvil::sim
