@@ -130,13 +130,15 @@ bool Worker::DrainInbox() {
   return any;
 }
 
-size_t Worker::RunOnce() {
+size_t Worker::RunOnce(bool poll_events) {
   Worker* const previous = current_;
   current_ = this;
   DrainInbox();
   if (!timers_.empty()) timers_.FireExpired(Clock::MonotonicNanos());
-  PollEvents(0);
-  DrainInbox();
+  if (poll_events) {
+    PollEvents(0);
+    DrainInbox();
+  }
   const uint64_t before = resumptions_.load(std::memory_order_relaxed);
   RunReady();
   current_ = previous;

@@ -106,8 +106,10 @@ class Worker {
   // blocking, and resumes what is runnable now. Returns how many coroutines
   // (and continuations) it resumed. For workers that were never started
   // (a runtime whose caller drives it, as tests do); REQUIRES: Start() was
-  // not called and no other thread is running this worker.
-  size_t RunOnce();
+  // not called and no other thread is running this worker. Without
+  // `poll_events` it skips epoll (no system call): for the simulator, where
+  // nothing arrives through file descriptors.
+  size_t RunOnce(bool poll_events = true);
 
   // REQUIRES: on this worker.
   TimerHeap& timers() { return timers_; }

@@ -102,7 +102,7 @@ bool Simulation::Step() {
     return true;
   }
   const size_t chosen = ready[random_() % ready.size()];
-  const size_t ran = scheduler.worker(chosen).RunOnce();
+  const size_t ran = scheduler.worker(chosen).RunOnce(/*poll_events=*/false);
   ++steps_;
   Record(chosen);
   Record(ran);
