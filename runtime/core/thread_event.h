@@ -35,6 +35,12 @@ class ThreadEvent {
     while (!notified_) cv_.Wait(mu_);
   }
 
+  // True once Notify() was called. Does not block.
+  bool HasBeenNotified() const {
+    MutexLock lock(mu_);
+    return notified_;
+  }
+
   // Blocks until Notify() or `timeout`; returns whether it was notified.
   bool WaitFor(absl::Duration timeout) {
     const absl::Time deadline = absl::Now() + timeout;
@@ -48,7 +54,7 @@ class ThreadEvent {
   }
 
  private:
-  Mutex mu_;
+  mutable Mutex mu_;
   CondVar cv_;
   bool notified_ ABSL_GUARDED_BY(mu_) = false;
 };

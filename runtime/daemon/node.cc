@@ -43,21 +43,41 @@ Node::~Node() {
   }
 }
 
-absl::Status Node::Start() {
+void Node::StartAsync() {
   started_ = true;
   if (factory_.runtime().stopping()) {
     // No actor would be started; say so instead of waiting for one.
     state_->final_status = absl::UnavailableError(
         absl::StrCat("node ", path_, ": the runtime is shutting down"));
+    state_->start_status = state_->final_status;
+    state_->started.Notify();
     state_->stopped.Notify();
-    return state_->final_status;
+    return;
   }
   state_->daemons = factory_.Built();
   state_->cluster = Cluster::Find(factory_);
   supervisor_ =
       factory_.runtime().Spawn(Supervise, state_, ActorOptions{.name = path_});
+}
+
+absl::Status Node::Start() {
+  StartAsync();
   state_->started.Wait();
   return state_->start_status;
+}
+
+bool Node::start_done() const { return state_->started.HasBeenNotified(); }
+
+absl::Status Node::start_status() const {
+  return start_done() ? state_->start_status
+                      : absl::FailedPreconditionError("node not started yet");
+}
+
+bool Node::stopped() const { return state_->stopped.HasBeenNotified(); }
+
+absl::Status Node::final_status() const {
+  return stopped() ? state_->final_status
+                   : absl::FailedPreconditionError("node not stopped yet");
 }
 
 void Node::RequestStop() {

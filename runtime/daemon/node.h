@@ -79,6 +79,19 @@ class Node {
   // once.
   absl::Status Start();
 
+  // As Start(), without blocking, for a runtime that the caller drives
+  // (RuntimeOptions::manual_workers, a testing/sim Simulation), which must
+  // then run until start_done(). REQUIRES: called once, instead of Start.
+  void StartAsync();
+  // True once the node started (every Run entered) or failed to start.
+  bool start_done() const;
+  // What Start() returns; FAILED_PRECONDITION before start_done().
+  absl::Status start_status() const;
+  // True once the node stopped: Wait() would return at once.
+  bool stopped() const;
+  // What Wait() returns; FAILED_PRECONDITION before stopped().
+  absl::Status final_status() const;
+
   // Starts stopping the node. Thread-safe; later calls do nothing.
   void RequestStop();
 

@@ -31,6 +31,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -92,6 +93,13 @@ class Simulation {
   // Runs `duration` of virtual time (or until nothing is left to happen).
   absl::Status RunFor(absl::Duration duration);
 
+  // Runs `action` on the simulation's thread (outside any actor) when the
+  // virtual time reaches `at` after the start: a scripted fault
+  // (sim.network().Partition(...), a node crash) or a check. Actions due
+  // at the same time run in the order scheduled. An action may run the
+  // simulation itself (RunUntil), as crashing a node does.
+  void At(absl::Duration at, std::function<void()> action);
+
   // Steps taken so far (one step: one worker runs what it has ready).
   uint64_t steps() const { return steps_; }
   // A hash of every step so far: which worker ran, how much, and when. Two
@@ -114,6 +122,7 @@ class Simulation {
   uint64_t trace_ = 14695981039346656037u;  // FNV-1a offset basis
   std::unique_ptr<Runtime> runtime_;
   std::shared_ptr<LoopbackNetwork> network_;
+  std::multimap<int64_t, std::function<void()>> scheduled_;
 };
 
 // Runs `scenario` in a fresh Simulation for each seed the flags ask for

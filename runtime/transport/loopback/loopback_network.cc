@@ -325,6 +325,11 @@ void LoopbackNetwork::Isolate(const std::string& node) {
   state_->isolated.insert(node);
 }
 
+void LoopbackNetwork::Reconnect(const std::string& node) {
+  MutexLock lock(state_->mu);
+  state_->isolated.erase(node);
+}
+
 void LoopbackNetwork::Heal() {
   MutexLock lock(state_->mu);
   state_->blocked.clear();

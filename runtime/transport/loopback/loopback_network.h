@@ -96,6 +96,8 @@ class LoopbackNetwork final : public Network {
                  const std::vector<std::string>& b);
   // Blocks every link to and from `node`.
   void Isolate(const std::string& node);
+  // Undoes Isolate(node).
+  void Reconnect(const std::string& node);
   // Removes every block and isolation (links keep their options).
   void Heal();
 

@@ -1,0 +1,98 @@
+// SimCluster: the nodes of a cluster in one Simulation, each a child
+// factory of one root (which holds the PROCESS daemons, and a Cluster
+// daemon so nodes find each other by name), each served on the simulated
+// network under its name. Nodes crash and restart while the simulation
+// runs.
+//
+//   anvil::sim::Simulation sim({.seed = seed});
+//   anvil::sim::SimCluster cluster(sim, [](anvil::Factory& root) {
+//     root.Bind<KvStoreDaemon, KvStoreImpl>();   // bindings every node uses
+//   });
+//   for (auto name : {"n1", "n2", "n3"}) {
+//     ASSERT_OK(cluster.AddNode(name, [](anvil::Factory& node) {
+//       return node.Get<KvStoreDaemon>().status();
+//     }));
+//   }
+//   sim.At(absl::Seconds(2), [&] { (void)cluster.Crash("n1"); });
+//   sim.At(absl::Seconds(5), [&] { (void)cluster.Restart("n1"); });
+//
+// A crash cuts the node off the network at once (callers see their calls
+// time out, as with a dead machine; its own calls are lost), stops it, and
+// destroys its factory: every daemon, and all it held in memory, is gone.
+// (Daemons still see Stop(): coroutines are not killed mid-step.) What a
+// node keeps across a crash is only what it wrote to Disk(name). Restart
+// builds the node again from its build function. Crash and Restart run the
+// simulation (in virtual time) until done; they may be called from
+// Simulation::At actions.
+//
+// Thread-compatible, like the Simulation.
+#ifndef ANVIL_TESTING_SIM_SIM_CLUSTER_H_
+#define ANVIL_TESTING_SIM_SIM_CLUSTER_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "runtime/daemon/cluster.h"
+#include "runtime/daemon/factory.h"
+#include "runtime/daemon/node.h"
+#include "testing/sim/simulation.h"
+
+namespace anvil::sim {
+
+class SimCluster {
+ public:
+  // Builds a node in its factory: binds what only it needs and Gets the
+  // daemons it runs.
+  using Build = std::function<absl::Status(Factory& node)>;
+
+  // `bind_root` binds, in the root factory, what every node uses.
+  explicit SimCluster(Simulation& sim,
+                      std::function<void(Factory& root)> bind_root = {});
+  // Stops every node, in virtual time.
+  ~SimCluster();
+
+  Factory& root() { return *root_; }
+  Cluster& cluster() { return *cluster_; }
+
+  // Builds node `name` with `build` and starts it (running the simulation
+  // until it has). ALREADY_EXISTS if it runs; the build's or start's error
+  // otherwise.
+  absl::Status AddNode(const std::string& name, Build build);
+  // Stops `name` gracefully and removes it (Restart brings it back).
+  absl::Status Stop(const std::string& name);
+  // Crashes `name` (see the file comment). NOT_FOUND if it is not running.
+  absl::Status Crash(const std::string& name);
+  // Builds and starts `name` again after Stop or Crash.
+  absl::Status Restart(const std::string& name);
+
+  bool running(const std::string& name) const;
+  // The node, or null if it is not running.
+  Node* node(const std::string& name);
+  // What survives `name`'s crashes and restarts.
+  std::map<std::string, std::string>& Disk(const std::string& name) {
+    return disks_[name];
+  }
+
+ private:
+  struct Member {
+    Build build;
+    std::unique_ptr<Node> node;  // null while down
+  };
+  absl::Status Start(const std::string& name, Member& member);
+  absl::Status Down(const std::string& name, bool crash);
+
+  Simulation& sim_;
+  std::unique_ptr<Factory> root_;
+  std::unique_ptr<Node> root_node_;
+  Cluster* cluster_ = nullptr;
+  std::map<std::string, Member> members_;
+  std::map<std::string, std::map<std::string, std::string>> disks_;
+};
+
+}  // namespace anvil::sim
+
+#endif  // ANVIL_TESTING_SIM_SIM_CLUSTER_H_
