@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "runtime/core/buggify.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/scheduler.h"
 #include "runtime/core/worker.h"
@@ -60,6 +61,24 @@ Simulation::Simulation(SimulationOptions options)
   runtime_ = std::make_unique<Runtime>(SimulatedRuntime(options_));
   network_ = std::make_shared<LoopbackNetwork>(*runtime_);
   network_->SetRandom(&random_);
+#ifdef ANVIL_SIMULATION
+  if (options_.buggify) {
+    internal::buggify_context.store(this, std::memory_order_release);
+    internal::buggify_hook.store(
+        [](void* sim, const char* file, int line) {
+          return static_cast<Simulation*>(sim)->Buggify(file, line);
+        },
+        std::memory_order_release);
+  }
+#endif
+}
+
+bool Simulation::Buggify(const char* file, int line) {
+  auto [site, first] = buggify_sites_.try_emplace({file, line}, false);
+  if (first) site->second = random_() % 4 == 0;
+  const bool fires = site->second && random_() % 4 == 0;
+  Record(fires ? 0xB0661 : 0xB0660);
+  return fires;
 }
 
 Simulation::~Simulation() {
@@ -71,6 +90,8 @@ Simulation::~Simulation() {
   while (steps_ < options_.step_limit && now_ <= cap && Step()) {
   }
 #ifdef ANVIL_SIMULATION
+  internal::buggify_hook.store(nullptr, std::memory_order_release);
+  internal::buggify_context.store(nullptr, std::memory_order_release);
   // Whatever is left finishes on the real clock, on which every virtual
   // deadline has passed.
   internal::virtual_monotonic_nanos.store(nullptr);

@@ -59,6 +59,8 @@ struct SimulationOptions {
   // stops with DEADLINE_EXCEEDED (and its seed).
   absl::Duration time_limit = absl::Hours(24);
   uint64_t step_limit = 50'000'000;
+  // Whether ANVIL_BUGGIFY fault points may fire (runtime/core/buggify.h).
+  bool buggify = true;
 };
 
 class Simulation {
@@ -113,6 +115,8 @@ class Simulation {
   // either: no timer is pending).
   bool Step();
   void Record(uint64_t value);
+  // One evaluation of the ANVIL_BUGGIFY site at `file`:`line`.
+  bool Buggify(const char* file, int line);
 
   const SimulationOptions options_;
   std::mt19937_64 random_;
@@ -123,6 +127,8 @@ class Simulation {
   std::unique_ptr<Runtime> runtime_;
   std::shared_ptr<LoopbackNetwork> network_;
   std::multimap<int64_t, std::function<void()>> scheduled_;
+  // ANVIL_BUGGIFY sites seen in this run, and whether each is on.
+  std::map<std::pair<std::string, int>, bool> buggify_sites_;
 };
 
 // Runs `scenario` in a fresh Simulation for each seed the flags ask for

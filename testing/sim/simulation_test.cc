@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "runtime/actor/request.h"
+#include "runtime/core/buggify.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/sleep.h"
 #include "testing/status_matchers.h"
@@ -198,6 +199,50 @@ TEST(SimulationTest, SelfCheckCatchesRandomnessFromOutside) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
   EXPECT_TRUE(absl::StrContains(status.message(), "not reproducible"))
       << status;
+}
+
+// Evaluates one ANVIL_BUGGIFY site 100 times in an actor; returns how often
+// it fired.
+int BuggifyFires(Simulation& sim) {
+  auto fires = std::make_shared<int>(0);
+  auto done = std::make_shared<bool>(false);
+  sim.runtime().Spawn(
+      [](Context<int>&, std::shared_ptr<int> count,
+         std::shared_ptr<bool> finished) -> Task<> {
+        for (int i = 0; i < 100; ++i) {
+          if (ANVIL_BUGGIFY) ++*count;
+          co_await Sleep(absl::Milliseconds(1));
+        }
+        *finished = true;
+      },
+      fires, done);
+  EXPECT_THAT(sim.RunUntil([&] { return *done; }), IsOk());
+  return *fires;
+}
+
+TEST(SimulationTest, BuggifySitesAreOnForSomeSeedsAndReplay) {
+  int seeds_on = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    int first;
+    {
+      Simulation sim({.seed = seed});
+      first = BuggifyFires(sim);
+    }
+    Simulation again({.seed = seed});
+    EXPECT_EQ(BuggifyFires(again), first) << "seed " << seed;
+    if (first > 0) {
+      ++seeds_on;
+      // On for the run: fires about a quarter of the time.
+      EXPECT_GT(first, 5) << "seed " << seed;
+      EXPECT_LT(first, 50) << "seed " << seed;
+    }
+  }
+  // About 1 seed in 4 switches the site on.
+  EXPECT_GT(seeds_on, 2);
+  EXPECT_LT(seeds_on, 25);
+
+  Simulation off({.seed = 1, .buggify = false});
+  EXPECT_EQ(BuggifyFires(off), 0);
 }
 
 }  // namespace

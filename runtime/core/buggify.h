@@ -1,0 +1,45 @@
+// ANVIL_BUGGIFY: a fault point. User code places it where something rare
+// could happen (a slow disk, a spurious retry, a tiny buffer), so that
+// simulation makes the rare case common:
+//
+//   if (ANVIL_BUGGIFY) co_await anvil::Sleep(absl::Seconds(2));
+//   const size_t batch = ANVIL_BUGGIFY ? 1 : 1024;
+//
+// In the simulation build (--config=sim, sim_test), while a
+// testing/sim Simulation runs, each site (file and line) is switched on for
+// the whole run with probability 1/4, decided by the seed when the site is
+// first reached, and a site that is on fires with probability 1/4 each time
+// it is evaluated; so a seed replays its faults exactly. Everywhere else,
+// and in every production build, ANVIL_BUGGIFY is the constant false and
+// costs nothing. (FoundationDB's BUGGIFY, which this follows.)
+//
+// Thread-safety: evaluated on the simulation's thread only, where it can
+// be true.
+#ifndef ANVIL_RUNTIME_CORE_BUGGIFY_H_
+#define ANVIL_RUNTIME_CORE_BUGGIFY_H_
+
+#ifdef ANVIL_SIMULATION
+#include <atomic>
+
+namespace anvil::internal {
+
+// Installed by the running simulation: decides one evaluation of the site
+// at `file`:`line`.
+using BuggifyHook = bool (*)(void* context, const char* file, int line);
+inline std::atomic<BuggifyHook> buggify_hook{nullptr};
+inline std::atomic<void*> buggify_context{nullptr};
+
+inline bool Buggify(const char* file, int line) {
+  const BuggifyHook hook = buggify_hook.load(std::memory_order_acquire);
+  return hook != nullptr &&
+         hook(buggify_context.load(std::memory_order_acquire), file, line);
+}
+
+}  // namespace anvil::internal
+
+#define ANVIL_BUGGIFY (::anvil::internal::Buggify(__FILE__, __LINE__))
+#else
+#define ANVIL_BUGGIFY false
+#endif
+
+#endif  // ANVIL_RUNTIME_CORE_BUGGIFY_H_
