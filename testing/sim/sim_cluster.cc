@@ -1,8 +1,11 @@
 #include "testing/sim/sim_cluster.h"
 
+#include <algorithm>
+#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace anvil::sim {
 namespace {
@@ -123,6 +126,95 @@ absl::Status SimCluster::Down(const std::string& name, bool crash) {
     return destroyed;
   }
   return crash ? absl::OkStatus() : final_status;
+}
+
+void SimCluster::Log(const std::string& what) {
+  fault_log_.push_back(
+      absl::StrCat(absl::FormatDuration(sim_.elapsed()), ": ", what));
+}
+
+void SimCluster::ScheduleRandomFaults(RandomFaults options) {
+  sim_.At(options.start, [this, options] { NextFault(options); });
+  sim_.At(options.end, [this] { EndFaults(); });
+}
+
+void SimCluster::NextFault(const RandomFaults& options) {
+  if (sim_.elapsed() >= options.end) return;
+  std::mt19937_64& random = sim_.random();
+  std::vector<std::string> up, down;
+  for (const auto& [name, member] : members_) {
+    (member.node != nullptr ? up : down).push_back(name);
+  }
+  std::vector<int> kinds;  // 0 partition, 1 heal, 2 crash, 3 restart, 4 clog
+  if (options.partitions && members_.size() >= 2) kinds.push_back(0);
+  if (options.partitions || options.clogs) kinds.push_back(1);
+  if (options.crashes && !up.empty()) kinds.push_back(2);
+  if (options.crashes && !down.empty()) kinds.push_back(3);
+  if (options.clogs && members_.size() >= 2) kinds.push_back(4);
+  if (!kinds.empty()) {
+    std::vector<std::string> all;
+    for (const auto& [name, member] : members_) all.push_back(name);
+    switch (kinds[random() % kinds.size()]) {
+      case 0: {
+        std::shuffle(all.begin(), all.end(), random);
+        const size_t split = 1 + random() % (all.size() - 1);
+        std::vector<std::string> a(all.begin(), all.begin() + split);
+        std::vector<std::string> b(all.begin() + split, all.end());
+        sim_.network().Partition(a, b);
+        Log(absl::StrCat("partition ", absl::StrJoin(a, " "), " | ",
+                         absl::StrJoin(b, " ")));
+        break;
+      }
+      case 1:
+        sim_.network().Heal();
+        for (const auto& [from, to] : clogged_) {
+          sim_.network().ClearLink(from, to);
+        }
+        clogged_.clear();
+        Log("heal");
+        break;
+      case 2: {
+        const std::string& victim = up[random() % up.size()];
+        Log(absl::StrCat("crash ", victim));
+        (void)Crash(victim);
+        break;
+      }
+      case 3: {
+        const std::string& back = down[random() % down.size()];
+        Log(absl::StrCat("restart ", back));
+        (void)Restart(back);
+        break;
+      }
+      case 4: {
+        const size_t i = random() % all.size();
+        const size_t j = (i + 1 + random() % (all.size() - 1)) % all.size();
+        const std::string& from = all[i];
+        const std::string& to = all[j];
+        const absl::Duration latency =
+            absl::Milliseconds(1000 + static_cast<int64_t>(random() % 2000));
+        sim_.network().SetLink(
+            from, to, {.min_latency = latency, .max_latency = latency});
+        clogged_.emplace_back(from, to);
+        Log(absl::StrCat("clog ", from, " -> ", to, " (",
+                         absl::FormatDuration(latency), ")"));
+        break;
+      }
+    }
+  }
+  const int64_t mean = absl::ToInt64Nanoseconds(options.mean_interval);
+  const absl::Duration wait = absl::Nanoseconds(
+      mean > 0 ? static_cast<int64_t>(random() % (2 * mean + 1)) : 0);
+  sim_.At(sim_.elapsed() + wait, [this, options] { NextFault(options); });
+}
+
+void SimCluster::EndFaults() {
+  sim_.network().Heal();
+  for (const auto& [from, to] : clogged_) sim_.network().ClearLink(from, to);
+  clogged_.clear();
+  for (auto& [name, member] : members_) {
+    if (member.node == nullptr) (void)Restart(name);
+  }
+  Log("end of faults: healed, every node up");
 }
 
 bool SimCluster::running(const std::string& name) const {

@@ -36,12 +36,29 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "runtime/daemon/cluster.h"
 #include "runtime/daemon/factory.h"
 #include "runtime/daemon/node.h"
 #include "testing/sim/simulation.h"
 
 namespace anvil::sim {
+
+// Faults SimCluster::ScheduleRandomFaults injects, all drawn from the
+// simulation's generator.
+struct RandomFaults {
+  // Faults happen between these virtual times (since the simulation
+  // began); at `end` the network heals and crashed nodes restart.
+  absl::Duration start = absl::Seconds(1);
+  absl::Duration end = absl::Seconds(30);
+  // Mean time between two faults (uniform on [0, 2 * mean]).
+  absl::Duration mean_interval = absl::Seconds(2);
+  // Which kinds: random partitions (two sides) and healing; node crashes
+  // and restarts; clogged links (one direction slowed to 1-3 s).
+  bool partitions = true;
+  bool crashes = true;
+  bool clogs = true;
+};
 
 class SimCluster {
  public:
@@ -69,6 +86,12 @@ class SimCluster {
   // Builds and starts `name` again after Stop or Crash.
   absl::Status Restart(const std::string& name);
 
+  // Injects faults at random times (see RandomFaults), from
+  // Simulation::At actions; each is logged in fault_log().
+  void ScheduleRandomFaults(RandomFaults options);
+  // "2.31s: partition n1 | n2 n3", one line per fault, in order.
+  const std::vector<std::string>& fault_log() const { return fault_log_; }
+
   bool running(const std::string& name) const;
   // The node, or null if it is not running.
   Node* node(const std::string& name);
@@ -84,6 +107,10 @@ class SimCluster {
   };
   absl::Status Start(const std::string& name, Member& member);
   absl::Status Down(const std::string& name, bool crash);
+  // Applies one random fault and schedules the next.
+  void NextFault(const RandomFaults& options);
+  void EndFaults();
+  void Log(const std::string& what);
 
   Simulation& sim_;
   std::unique_ptr<Factory> root_;
@@ -91,6 +118,8 @@ class SimCluster {
   Cluster* cluster_ = nullptr;
   std::map<std::string, Member> members_;
   std::map<std::string, std::map<std::string, std::string>> disks_;
+  std::vector<std::string> fault_log_;
+  std::vector<std::pair<std::string, std::string>> clogged_;
 };
 
 }  // namespace anvil::sim

@@ -6,10 +6,13 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "runtime/core/clock.h"
 #include "runtime/core/sleep.h"
 #include "runtime/transport/grpc/testdata/echo_daemon.h"
 #include "testing/sim/simulation.h"
@@ -159,6 +162,74 @@ TEST(SimClusterTest, CrashScriptsReplayExactly) {
                   },
                   /*default_seeds=*/3, {}, /*self_check=*/true),
               IsOk());
+}
+
+// Five nodes under random faults for 20 s while a client calls random
+// nodes; returns the fault log.
+std::vector<std::string> RandomFaultRun(Simulation& sim, int* ok_calls) {
+  SimCluster cluster(sim,
+                     [](Factory& root) { root.Bind<EchoDaemon, EchoImpl>(); });
+  std::vector<std::string> names = {"n1", "n2", "n3", "n4", "n5"};
+  for (const std::string& name : names) {
+    EXPECT_THAT(cluster.AddNode(name, EchoNode(cluster, name)), IsOk());
+  }
+  sim.network().SetLinks({.min_latency = absl::Milliseconds(1),
+                          .max_latency = absl::Milliseconds(10)});
+  cluster.ScheduleRandomFaults({.start = absl::Seconds(1),
+                                .end = absl::Seconds(20),
+                                .mean_interval = absl::Seconds(1)});
+  auto ok = std::make_shared<int>(0);
+  auto done = std::make_shared<bool>(false);
+  sim.runtime().Spawn(
+      [](Context<int>&, Cluster* directory, std::vector<std::string> nodes,
+         std::mt19937_64* random, std::shared_ptr<int> successes,
+         std::shared_ptr<bool> finished) -> Task<> {
+        while (Clock::MonotonicNanos() < 1'000'000'000 + 25'000'000'000) {
+          co_await Sleep(absl::Milliseconds(50));
+          absl::StatusOr<EchoRef> ref = directory->peers().RefTo<EchoRef>(
+              nodes[(*random)() % nodes.size()]);
+          if (!ref.ok()) continue;
+          EchoRequest request;
+          request.set_text("ping");
+          absl::StatusOr<EchoReply> reply =
+              co_await ref->Say(std::move(request), absl::Milliseconds(200));
+          if (reply.ok()) ++*successes;
+        }
+        *finished = true;
+      },
+      &cluster.cluster(), names, &sim.random(), ok, done);
+  EXPECT_THAT(sim.RunUntil([&] { return *done; }), IsOk());
+  for (const std::string& name : names) EXPECT_TRUE(cluster.running(name));
+  *ok_calls = *ok;
+  return cluster.fault_log();
+}
+
+TEST(SimClusterTest, RandomFaultsAreDrawnFromTheSeed) {
+  std::string all;
+  for (uint64_t seed = 1; seed <= 3; ++seed) {
+    Simulation sim({.seed = seed});
+    int ok_calls = 0;
+    const std::vector<std::string> log = RandomFaultRun(sim, &ok_calls);
+    EXPECT_GT(ok_calls, 0) << "seed " << seed;
+    EXPECT_TRUE(absl::StrContains(log.back(), "every node up"));
+    all += absl::StrJoin(log, "\n") + "\n";
+  }
+  for (const char* kind : {"partition", "heal", "crash", "restart", "clog"}) {
+    EXPECT_TRUE(absl::StrContains(all, kind)) << kind << " in:\n" << all;
+  }
+}
+
+TEST(SimClusterTest, RandomFaultsReplayExactly) {
+  int first_ok = 0;
+  int again_ok = 0;
+  std::vector<std::string> first;
+  {
+    Simulation sim({.seed = 9});
+    first = RandomFaultRun(sim, &first_ok);
+  }
+  Simulation again({.seed = 9});
+  EXPECT_EQ(RandomFaultRun(again, &again_ok), first);
+  EXPECT_EQ(again_ok, first_ok);
 }
 
 }  // namespace
