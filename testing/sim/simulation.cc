@@ -195,6 +195,12 @@ absl::Status Simulation::RunFor(absl::Duration duration) {
 }
 
 std::string Simulation::ReproCommand() const {
+  // Under `bazel test`, the whole command; the flag alone elsewhere.
+  if (const char* target = std::getenv("TEST_TARGET"); target != nullptr) {
+    return absl::StrCat("replay: ./bazelw test ", target,
+                        " --test_arg=--anvil_seed=", options_.seed,
+                        " --test_output=all");
+  }
   return absl::StrCat("replay with --anvil_seed=", options_.seed);
 }
 
@@ -238,7 +244,7 @@ absl::Status ForEachSeed(
       return absl::InternalError(absl::StrFormat(
           "seed %d is not reproducible: trace %016x, then %016x (a real "
           "clock read, a thread, or randomness not from the simulation); "
-          "replay with --anvil_seed=%d --anvil_self_check",
+          "check again with --anvil_seed=%d --anvil_self_check",
           seed, first, second, seed));
     }
   }

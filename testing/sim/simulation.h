@@ -107,7 +107,9 @@ class Simulation {
   // A hash of every step so far: which worker ran, how much, and when. Two
   // runs of a seed give the same hash.
   uint64_t trace_hash() const { return trace_; }
-  // The flag that replays this run: "--anvil_seed=42".
+  // How to replay this run: under `bazel test`, the whole command
+  // ("./bazelw test //pkg:target --test_arg=--anvil_seed=42 ..."); else the
+  // flag ("--anvil_seed=42").
   std::string ReproCommand() const;
 
  private:
