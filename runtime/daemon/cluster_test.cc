@@ -29,9 +29,9 @@ using ::anvil::transport::testdata::EchoRequest;
 TEST(ClusterTest, NodesRecordTheirAddressesAndAreCalledByName) {
   Runtime runtime(anvil::testing::TestRuntimeOptions());
   Factory root(runtime);
+  auto grpc = std::make_shared<GrpcNetwork>(runtime);
   root.Provide<Cluster>(std::make_unique<Cluster>(
-      std::make_shared<GrpcNetwork>(runtime),
-      std::map<std::string, std::string>{{"elsewhere", "10.9.9.9:1"}}));
+      grpc, std::map<std::string, std::string>{{"elsewhere", "10.9.9.9:1"}}));
   root.Bind<EchoDaemon, EchoImpl>();
   absl::StatusOr<Cluster*> cluster = root.Get<Cluster>();
   ASSERT_THAT(cluster, IsOk());
@@ -42,8 +42,8 @@ TEST(ClusterTest, NodesRecordTheirAddressesAndAreCalledByName) {
   Factory& n2 = root.Child("n2");
   ASSERT_THAT(n1.Get<EchoDaemon>(), IsOk());
   ASSERT_THAT(n2.Get<EchoDaemon>(), IsOk());
-  Node node1(n1);
-  Node node2(n2);
+  Node node1(n1, {.network = grpc});
+  Node node2(n2, {.network = grpc});
   ASSERT_THAT(node1.Start(), IsOk());
   ASSERT_THAT(node2.Start(), IsOk());
   EXPECT_NE(node1.address(), node2.address());

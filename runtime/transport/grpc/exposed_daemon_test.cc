@@ -60,6 +60,10 @@ class ExposedDaemonTest : public ::testing::Test {
     absl::StatusOr<EchoDaemon*> echo = factory_->Get<EchoDaemon>();
     ASSERT_TRUE(echo.ok()) << echo.status();
     echo_ = static_cast<EchoImpl*>(*echo);
+    // gRPC whatever the build's default (these tests are about gRPC).
+    if (options.network == nullptr) {
+      options.network = std::make_shared<GrpcNetwork>(*runtime_);
+    }
     node_ = std::make_unique<Node>(*factory_, std::move(options));
     ASSERT_THAT(node_->Start(), IsOk());
     ASSERT_FALSE(node_->address().empty());
@@ -324,13 +328,14 @@ TEST(ExposedDaemonAddressTest, AddressInUseFailsStartNamingIt) {
   Factory first(runtime);
   first.Bind<EchoDaemon, EchoImpl>();
   ASSERT_TRUE(first.Get<EchoDaemon>().ok());
-  Node serving(first);
+  auto grpc = std::make_shared<GrpcNetwork>(runtime);
+  Node serving(first, {.network = grpc});
   ASSERT_THAT(serving.Start(), IsOk());
 
   Factory second(runtime);
   second.Bind<EchoDaemon, EchoImpl>();
   ASSERT_TRUE(second.Get<EchoDaemon>().ok());
-  Node clashing(second, {.listen_address = serving.address()});
+  Node clashing(second, {.listen_address = serving.address(), .network = grpc});
   absl::Status status = clashing.Start();
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(status.message().find(serving.address()), std::string::npos)

@@ -14,6 +14,7 @@
 #include "runtime/daemon/factory.h"
 #include "runtime/daemon/node.h"
 #include "runtime/daemon/node_flags.h"
+#include "runtime/transport/grpc/grpc_network.h"
 #include "runtime/transport/grpc/testdata/echo_daemon.h"
 
 ABSL_FLAG(std::string, address_file, "",
@@ -33,6 +34,10 @@ int main(int argc, char** argv) {
   root.Bind<anvil::transport::testdata::EchoDaemon,
             anvil::transport::testdata::EchoImpl>();
   if (!root.Get<anvil::transport::testdata::EchoDaemon>().ok()) return 1;
+  // A gRPC server whatever the build's default network.
+  if (options->network == nullptr) {
+    options->network = std::make_shared<anvil::GrpcNetwork>(runtime);
+  }
   anvil::Node node(root, *std::move(options));
   if (absl::Status started = node.Start(); !started.ok()) {
     std::fprintf(stderr, "echo_server: %s\n", started.ToString().c_str());
