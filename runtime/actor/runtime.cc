@@ -116,6 +116,19 @@ Runtime::~Runtime() {
   }
 }
 
+namespace {
+thread_local int scoped_spawn_worker = -1;
+}  // namespace
+
+ScopedSpawnWorker::ScopedSpawnWorker(int worker)
+    : previous_(scoped_spawn_worker) {
+  scoped_spawn_worker = worker;
+}
+
+ScopedSpawnWorker::~ScopedSpawnWorker() { scoped_spawn_worker = previous_; }
+
+int ScopedSpawnWorker::Current() { return scoped_spawn_worker; }
+
 internal::Worker* Runtime::ChooseWorker(const ActorOptions& options) {
   if (options.worker >= 0) {
     return &scheduler_.worker(static_cast<size_t>(options.worker) %
@@ -125,6 +138,10 @@ internal::Worker* Runtime::ChooseWorker(const ActorOptions& options) {
   if (current != nullptr && current->index() < scheduler_.size() &&
       &scheduler_.worker(current->index()) == current) {
     return current;
+  }
+  if (scoped_spawn_worker >= 0) {
+    return &scheduler_.worker(static_cast<size_t>(scoped_spawn_worker) %
+                              scheduler_.size());
   }
   return &scheduler_.NextWorker();
 }

@@ -168,6 +168,25 @@ constexpr bool kLastIsOptions = [] {
 
 }  // namespace internal
 
+// While it lives, actors this thread spawns from outside the workers (with
+// no ActorOptions::worker) go to worker `worker` instead of the next in
+// round-robin order; actors they spawn stay there too (see Placement). For
+// keeping a group of actors together, as the simulator does with a node's.
+// Thread-compatible: scopes nest on one thread.
+class ScopedSpawnWorker {
+ public:
+  explicit ScopedSpawnWorker(int worker);
+  ~ScopedSpawnWorker();
+  ScopedSpawnWorker(const ScopedSpawnWorker&) = delete;
+  ScopedSpawnWorker& operator=(const ScopedSpawnWorker&) = delete;
+
+  // The innermost scope's worker on this thread, or -1.
+  static int Current();
+
+ private:
+  const int previous_;
+};
+
 class Runtime {
  public:
   explicit Runtime(RuntimeOptions options = {});

@@ -676,6 +676,34 @@ TEST(ManualWorkers, StepsAnActorOneMessageAtATime) {
   EXPECT_EQ(runtime.live_actors(), 0u);
 }
 
+TEST(ScopedSpawnWorker, PlacesActorsSpawnedFromOutsideTheWorkers) {
+  RuntimeOptions options = TestRuntimeOptions();
+  options.threads = 3;
+  options.manual_workers = true;
+  Runtime runtime(options);
+  auto workers = std::make_shared<std::vector<size_t>>();
+  auto where = [](Context<int>&,
+                  std::shared_ptr<std::vector<size_t>> out) -> Task<> {
+    out->push_back(internal::Worker::Current()->index());
+    co_return;
+  };
+  {
+    ScopedSpawnWorker on_two(2);
+    EXPECT_EQ(ScopedSpawnWorker::Current(), 2);
+    runtime.Spawn(where, workers);
+    {
+      ScopedSpawnWorker on_one(1);
+      runtime.Spawn(where, workers);
+    }
+    runtime.Spawn(where, workers);
+    runtime.Spawn(where, workers, ActorOptions{.worker = 0});  // explicit wins
+  }
+  EXPECT_EQ(ScopedSpawnWorker::Current(), -1);
+  testing::StepUntilIdle(runtime);
+  EXPECT_THAT(*workers, ::testing::UnorderedElementsAre(2, 1, 2, 0));
+  EXPECT_THAT(runtime.Run(), IsOk());
+}
+
 TEST(ManualWorkers, RunReportsActorsThatCanNeverBeWoken) {
   RuntimeOptions options = TestRuntimeOptions();
   options.manual_workers = true;

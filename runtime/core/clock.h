@@ -34,6 +34,9 @@ inline constexpr bool kSimulationBuild = true;
 // The running simulation's virtual monotonic time, or null. Set by the
 // simulator only (testing/sim).
 inline std::atomic<const int64_t*> virtual_monotonic_nanos{nullptr};
+// Added to the virtual time read on this thread: the skew of the simulated
+// node whose worker the simulator is running.
+inline thread_local int64_t virtual_clock_skew = 0;
 #else
 inline constexpr bool kSimulationBuild = false;
 #endif
@@ -47,7 +50,7 @@ class Clock {
 #ifdef ANVIL_SIMULATION
     if (const int64_t* virtual_now =
             internal::virtual_monotonic_nanos.load(std::memory_order_relaxed)) {
-      return *virtual_now;
+      return *virtual_now + internal::virtual_clock_skew;
     }
 #endif
     timespec ts;
@@ -56,13 +59,13 @@ class Clock {
   }
 
   // Wall-clock time. In a simulation: 2030-01-01 UTC plus the virtual
-  // monotonic time.
+  // monotonic time (both as skewed for the node that reads them).
   static absl::Time Now() {
 #ifdef ANVIL_SIMULATION
     if (const int64_t* virtual_now =
             internal::virtual_monotonic_nanos.load(std::memory_order_relaxed)) {
       return absl::FromUnixSeconds(1893456000) +
-             absl::Nanoseconds(*virtual_now);
+             absl::Nanoseconds(*virtual_now + internal::virtual_clock_skew);
     }
 #endif
     return absl::Now();

@@ -23,6 +23,7 @@ SimCluster::SimCluster(Simulation& sim,
   root_->Provide<Cluster>(std::make_unique<Cluster>(
       sim.network().ForNode("root"), std::map<std::string, std::string>{}));
   if (bind_root) bind_root(*root_);
+  ScopedSpawnWorker on_root_worker(0);
   cluster_ = *root_->Get<Cluster>();
   root_node_ = std::make_unique<Node>(*root_);
   root_node_->StartAsync();
@@ -49,10 +50,16 @@ SimCluster::~SimCluster() {
 }
 
 absl::Status SimCluster::AddNode(const std::string& name, Build build) {
+  const bool added = !members_.contains(name);
   Member& member = members_[name];
   if (member.node != nullptr) {
     return absl::AlreadyExistsError(
         absl::StrCat("node ", name, " is already running"));
+  }
+  if (added) {
+    const size_t workers = sim_.runtime().workers();
+    member.worker =
+        workers <= 1 ? 0 : 1 + (members_.size() - 1) % (workers - 1);
   }
   member.build = std::move(build);
   return Start(name, member);
@@ -71,6 +78,8 @@ absl::Status SimCluster::Restart(const std::string& name) {
 }
 
 absl::Status SimCluster::Start(const std::string& name, Member& member) {
+  // The node's actors (its daemons', its supervisor's) go to its worker.
+  ScopedSpawnWorker on_node_worker(static_cast<int>(member.worker));
   Factory& factory = root_->Child(name);
   if (absl::Status built = member.build(factory); !built.ok()) {
     (void)root_->DestroyChild(name);
@@ -106,6 +115,7 @@ absl::Status SimCluster::Down(const std::string& name, bool crash) {
     return absl::NotFoundError(absl::StrCat("node ", name, " is not running"));
   }
   Node& node = *it->second.node;
+  sim_.ResumeWorker(it->second.worker);  // a paused node cannot stop
   // A crash: the network loses the node at once, so nothing reaches it, or
   // comes from it, while its daemons stop.
   if (crash) sim_.network().Isolate(name);
@@ -215,6 +225,30 @@ void SimCluster::EndFaults() {
     if (member.node == nullptr) (void)Restart(name);
   }
   Log("end of faults: healed, every node up");
+}
+
+absl::Status SimCluster::Pause(const std::string& name) {
+  if (!running(name)) {
+    return absl::NotFoundError(absl::StrCat("node ", name, " is not running"));
+  }
+  sim_.PauseWorker(members_[name].worker);
+  return absl::OkStatus();
+}
+
+absl::Status SimCluster::Resume(const std::string& name) {
+  if (!running(name)) {
+    return absl::NotFoundError(absl::StrCat("node ", name, " is not running"));
+  }
+  sim_.ResumeWorker(members_[name].worker);
+  return absl::OkStatus();
+}
+
+void SimCluster::SetClockSkew(const std::string& name, absl::Duration skew) {
+  sim_.SetClockSkew(members_[name].worker, skew);
+}
+
+size_t SimCluster::worker_of(const std::string& name) {
+  return members_[name].worker;
 }
 
 bool SimCluster::running(const std::string& name) const {

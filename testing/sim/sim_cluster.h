@@ -16,6 +16,10 @@
 //   sim.At(absl::Seconds(2), [&] { (void)cluster.Crash("n1"); });
 //   sim.At(absl::Seconds(5), [&] { (void)cluster.Restart("n1"); });
 //
+// Each node's actors run on a simulation worker of their own (while there
+// are enough: SimulationOptions::workers - 1, worker 0 being the root's),
+// so a node can be paused or run with a skewed clock.
+//
 // A crash cuts the node off the network at once (callers see their calls
 // time out, as with a dead machine; its own calls are lost), stops it, and
 // destroys its factory: every daemon, and all it held in memory, is gone.
@@ -92,6 +96,17 @@ class SimCluster {
   // "2.31s: partition n1 | n2 n3", one line per fault, in order.
   const std::vector<std::string>& fault_log() const { return fault_log_; }
 
+  // Pauses `name` (its actors and timers stop, as in a long GC pause; calls
+  // to it queue in its mailboxes) until Resume. Whatever else runs on its
+  // worker pauses too: spawn test clients with ActorOptions{.worker = 0},
+  // the root's worker. NOT_FOUND if it is not running.
+  absl::Status Pause(const std::string& name);
+  absl::Status Resume(const std::string& name);
+  // Runs `name`'s clocks `skew` ahead (negative: behind) of the others.
+  void SetClockSkew(const std::string& name, absl::Duration skew);
+  // The simulation worker that runs `name`'s actors.
+  size_t worker_of(const std::string& name);
+
   bool running(const std::string& name) const;
   // The node, or null if it is not running.
   Node* node(const std::string& name);
@@ -104,6 +119,7 @@ class SimCluster {
   struct Member {
     Build build;
     std::unique_ptr<Node> node;  // null while down
+    size_t worker = 0;           // where its actors run, across restarts
   };
   absl::Status Start(const std::string& name, Member& member);
   absl::Status Down(const std::string& name, bool crash);

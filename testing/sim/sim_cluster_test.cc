@@ -54,7 +54,8 @@ absl::StatusOr<EchoReply> Say(Simulation& sim, SimCluster& cluster,
           -> Task<> {
         result->emplace(co_await echo.Say(std::move(r), absl::Seconds(1)));
       },
-      *ref, request, out);
+      *ref, request, out,
+      ActorOptions{.worker = 0});  // the root's worker: never paused here
   absl::Status ran = sim.RunUntil([&] { return out->has_value(); });
   if (!ran.ok()) return ran;
   return **out;
@@ -162,6 +163,61 @@ TEST(SimClusterTest, CrashScriptsReplayExactly) {
                   },
                   /*default_seeds=*/3, {}, /*self_check=*/true),
               IsOk());
+}
+
+TEST(SimClusterTest, PausedNodeRunsNothingUntilResumed) {
+  Simulation sim;
+  SimCluster cluster(sim,
+                     [](Factory& root) { root.Bind<EchoDaemon, EchoImpl>(); });
+  ASSERT_THAT(cluster.AddNode("n1", EchoNode(cluster, "n1")), IsOk());
+  ASSERT_THAT(cluster.AddNode("n2", EchoNode(cluster, "n2")), IsOk());
+  EXPECT_NE(cluster.worker_of("n1"), cluster.worker_of("n2"));
+
+  ASSERT_THAT(cluster.Pause("n1"), IsOk());
+  EXPECT_EQ(Say(sim, cluster, "n1", "asleep").status().code(),
+            absl::StatusCode::kDeadlineExceeded);  // Say's 1 s timeout
+  EXPECT_THAT(Say(sim, cluster, "n2", "awake"), IsOk());
+  ASSERT_THAT(cluster.Resume("n1"), IsOk());
+  EXPECT_THAT(Say(sim, cluster, "n1", "back"), IsOk());
+  // A paused node can still crash.
+  ASSERT_THAT(cluster.Pause("n1"), IsOk());
+  EXPECT_THAT(cluster.Crash("n1"), IsOk());
+  EXPECT_EQ(cluster.Pause("n1").code(), absl::StatusCode::kNotFound);
+}
+
+TEST(SimClusterTest, SkewedNodeReadsItsOwnClock) {
+  Simulation sim;
+  SimCluster cluster(sim,
+                     [](Factory& root) { root.Bind<EchoDaemon, EchoImpl>(); });
+  ASSERT_THAT(cluster.AddNode("n1", EchoNode(cluster, "n1")), IsOk());
+  ASSERT_THAT(cluster.AddNode("n2", EchoNode(cluster, "n2")), IsOk());
+  cluster.SetClockSkew("n1", absl::Hours(1));
+
+  // On each node's worker: the clock before and after a 1 s sleep.
+  struct Reading {
+    int64_t before = 0;
+    int64_t after = 0;
+    bool done = false;
+  };
+  auto read = [&](const std::string& node) {
+    auto reading = std::make_shared<Reading>();
+    sim.runtime().Spawn(
+        [](Context<int>&, std::shared_ptr<Reading> r) -> Task<> {
+          r->before = Clock::MonotonicNanos();
+          co_await Sleep(absl::Seconds(1));
+          r->after = Clock::MonotonicNanos();
+          r->done = true;
+        },
+        reading,
+        ActorOptions{.worker = static_cast<int>(cluster.worker_of(node))});
+    return reading;
+  };
+  auto n1 = read("n1");
+  auto n2 = read("n2");
+  ASSERT_THAT(sim.RunUntil([&] { return n1->done && n2->done; }), IsOk());
+  EXPECT_EQ(n1->before - n2->before, absl::ToInt64Nanoseconds(absl::Hours(1)));
+  EXPECT_EQ(n1->after - n1->before, 1'000'000'000);
+  EXPECT_EQ(n2->after - n2->before, 1'000'000'000);
 }
 
 // Five nodes under random faults for 20 s while a client calls random

@@ -58,6 +58,8 @@ Simulation::Simulation(SimulationOptions options)
     std::abort();
   }
 #endif
+  paused_.assign(options_.workers, false);
+  skew_.assign(options_.workers, 0);
   runtime_ = std::make_unique<Runtime>(SimulatedRuntime(options_));
   network_ = std::make_shared<LoopbackNetwork>(*runtime_);
   network_->SetRandom(&random_);
@@ -83,6 +85,7 @@ bool Simulation::Buggify(const char* file, int line) {
 
 Simulation::~Simulation() {
   scheduled_.clear();
+  paused_.assign(paused_.size(), false);
   runtime_->Shutdown();
   // Let the actors drain and finish, then whatever else still waits on a
   // timer (detached calls in flight), in virtual time, within the budgets.
@@ -108,8 +111,29 @@ void Simulation::Record(uint64_t value) {
   }
 }
 
+void Simulation::PauseWorker(size_t worker) {
+  paused_[worker] = true;
+  Record(0x9A05E000 + worker);
+}
+
+void Simulation::ResumeWorker(size_t worker) {
+  paused_[worker] = false;
+  Record(0x9E5E0000 + worker);
+}
+
+void Simulation::SetClockSkew(size_t worker, absl::Duration skew) {
+  skew_[worker] = Clock::ToNanos(skew);
+}
+
 void Simulation::At(absl::Duration at, std::function<void()> action) {
   scheduled_.emplace(start_ + Clock::ToNanos(at), std::move(action));
+}
+
+int64_t Simulation::UnskewedDeadline(size_t worker) {
+  const int64_t deadline =
+      runtime_->scheduler().worker(worker).timers().NextDeadline();
+  if (deadline == INT64_MAX) return deadline;
+  return deadline - skew_[worker];
 }
 
 bool Simulation::Step() {
@@ -124,8 +148,10 @@ bool Simulation::Step() {
   std::vector<size_t> ready;
   int64_t next_timer = INT64_MAX;
   for (size_t i = 0; i < scheduler.size(); ++i) {
+    if (paused_[i]) continue;
     internal::Worker& worker = scheduler.worker(i);
-    const int64_t deadline = worker.timers().NextDeadline();
+    // Its timers run on its own (skewed) clock.
+    const int64_t deadline = UnskewedDeadline(i);
     if (worker.has_queued_work() || deadline <= now_) ready.push_back(i);
     next_timer = std::min(next_timer, deadline);
   }
@@ -139,7 +165,13 @@ bool Simulation::Step() {
     return true;
   }
   const size_t chosen = ready[random_() % ready.size()];
+#ifdef ANVIL_SIMULATION
+  internal::virtual_clock_skew = skew_[chosen];
+#endif
   const size_t ran = scheduler.worker(chosen).RunOnce(/*poll_events=*/false);
+#ifdef ANVIL_SIMULATION
+  internal::virtual_clock_skew = 0;
+#endif
   ++steps_;
   Record(chosen);
   Record(ran);
@@ -176,9 +208,9 @@ absl::Status Simulation::RunFor(absl::Duration duration) {
     int64_t next_timer = INT64_MAX;
     internal::Scheduler& scheduler = runtime_->scheduler();
     for (size_t i = 0; i < scheduler.size(); ++i) {
+      if (paused_[i]) continue;
       ready_now = ready_now || scheduler.worker(i).has_queued_work();
-      next_timer =
-          std::min(next_timer, scheduler.worker(i).timers().NextDeadline());
+      next_timer = std::min(next_timer, UnskewedDeadline(i));
     }
     if (!scheduled_.empty()) {
       next_timer = std::min(next_timer, scheduled_.begin()->first);

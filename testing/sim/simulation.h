@@ -35,6 +35,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "absl/flags/declare.h"
 #include "absl/status/status.h"
@@ -102,6 +103,15 @@ class Simulation {
   // simulation itself (RunUntil), as crashing a node does.
   void At(absl::Duration at, std::function<void()> action);
 
+  // Per worker (a SimCluster gives each node one): a paused worker runs
+  // nothing, and its timers wait, until resumed, as in a stop-the-world
+  // pause; a skewed worker reads the virtual clocks `skew` ahead (or
+  // behind), and its timers follow that clock.
+  void PauseWorker(size_t worker);
+  void ResumeWorker(size_t worker);
+  bool paused(size_t worker) const { return paused_[worker]; }
+  void SetClockSkew(size_t worker, absl::Duration skew);
+
   // Steps taken so far (one step: one worker runs what it has ready).
   uint64_t steps() const { return steps_; }
   // A hash of every step so far: which worker ran, how much, and when. Two
@@ -117,6 +127,8 @@ class Simulation {
   // either: no timer is pending).
   bool Step();
   void Record(uint64_t value);
+  // When `worker`'s earliest timer is due, in unskewed virtual time.
+  int64_t UnskewedDeadline(size_t worker);
   // One evaluation of the ANVIL_BUGGIFY site at `file`:`line`.
   bool Buggify(const char* file, int line);
 
@@ -129,6 +141,8 @@ class Simulation {
   std::unique_ptr<Runtime> runtime_;
   std::shared_ptr<LoopbackNetwork> network_;
   std::multimap<int64_t, std::function<void()>> scheduled_;
+  std::vector<bool> paused_;
+  std::vector<int64_t> skew_;
   // ANVIL_BUGGIFY sites seen in this run, and whether each is on.
   std::map<std::pair<std::string, int>, bool> buggify_sites_;
 };
