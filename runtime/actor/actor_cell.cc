@@ -40,6 +40,20 @@ std::string ActorCellBase::name() const {
   return absl::StrCat("actor-", id_);
 }
 
+std::string ActorCellBase::activity() const {
+  switch (state_.load(std::memory_order_acquire)) {
+    case State::kCreated:
+      return "not started";
+    case State::kFinished:
+      return "finished";
+    case State::kRunning:
+      break;
+  }
+  const uint64_t park = park_.load(std::memory_order_acquire) & kStateMask;
+  if (park == kParked) return "waiting in Receive";
+  return "running, or awaiting something else (a call, a timer, an event)";
+}
+
 absl::Status ActorCellBase::GoneError() const {
   if (!alive()) {
     return absl::UnavailableError(

@@ -113,6 +113,11 @@ class ActorCellBase : public Continuation {
   }
   // The actor's name ("actor-<id>" unless named).
   std::string name() const;
+  // What the actor is doing, for reports: "waiting in Receive", or
+  // "running, or awaiting something else (...)" (when nothing can run, as
+  // in a deadlock report, it awaits a call, a timer or an event), or "not
+  // started", or "finished".
+  std::string activity() const;
   Runtime& runtime() const { return *static_cast<Runtime*>(worker_->owner()); }
   // The home worker (any worker of the runtime, for sync actors).
   Worker* home_worker() const { return worker_; }

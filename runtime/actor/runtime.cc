@@ -248,6 +248,20 @@ std::vector<std::string> Runtime::LiveActorNames(size_t limit) {
   return LiveActorNamesLocked(limit);
 }
 
+std::vector<std::string> Runtime::DescribeLiveActors(size_t limit) {
+  MutexLock lock(mu_);
+  std::vector<std::string> described;
+  for (internal::ActorCellBase* c = registry_; c != nullptr;
+       c = c->registry_next) {
+    if (described.size() == limit) {
+      described.push_back("...");
+      break;
+    }
+    described.push_back(absl::StrCat(c->name(), " (", c->activity(), ")"));
+  }
+  return described;
+}
+
 std::vector<std::string> Runtime::LiveActorNamesLocked(size_t limit) {
   std::vector<std::string> names;
   for (internal::ActorCellBase* c = registry_; c != nullptr;

@@ -233,6 +233,9 @@ class Runtime {
   size_t live_actors();
   // The names of up to `limit` of them (then "..."), for reports.
   std::vector<std::string> LiveActorNames(size_t limit = 10);
+  // As LiveActorNames, each with what it is doing: "alice (waiting in
+  // Receive)".
+  std::vector<std::string> DescribeLiveActors(size_t limit = 20);
   // Stalls the watchdog has reported.
   uint64_t stalls() const { return scheduler_.stalls(); }
 

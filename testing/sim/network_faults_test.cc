@@ -3,6 +3,7 @@
 // healing, clogged links; all decided by the seed.
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,26 @@ TEST(NetworkFaultsTest, LatencyIsSpentInVirtualTime) {
               ::anvil::testing::IsOkAndHolds(std::string("hi")));
   EXPECT_EQ(sim.elapsed(), absl::Milliseconds(10));  // there and back
   EXPECT_EQ(sim.network().stats().delivered, 2u);
+}
+
+TEST(NetworkFaultsTest, LatencyMayFollowAnyDistribution) {
+  Simulation sim({.seed = 8});
+  auto n2 = Serve(sim, "n2");
+  sim.network().SetLinks({.latency = [](std::mt19937_64& random) {
+    // Exponential, mean 5 ms.
+    return absl::Microseconds(
+        std::exponential_distribution<double>(1.0 / 5000)(random));
+  }});
+  absl::Duration total;
+  for (int i = 0; i < 200; ++i) {
+    const absl::Duration before = sim.elapsed();
+    ASSERT_THAT(Call(sim, "n1", "n2", "x"), IsOk());
+    total += sim.elapsed() - before;
+  }
+  // 400 one-way trips of mean 5 ms: about 2 s; far from the uniform
+  // default (0).
+  EXPECT_GT(total, absl::Milliseconds(1500));
+  EXPECT_LT(total, absl::Milliseconds(2500));
 }
 
 TEST(NetworkFaultsTest, RandomLatencyReordersMessages) {

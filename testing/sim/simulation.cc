@@ -192,8 +192,8 @@ absl::Status Simulation::RunUntil(const std::function<bool()>& done) {
       return absl::FailedPreconditionError(absl::StrCat(
           "deadlock at ", absl::FormatDuration(elapsed()),
           " of virtual time: nothing can run and no timer is pending, but "
-          "the run is not done; waiting: ",
-          absl::StrJoin(runtime_->LiveActorNames(), ", "), "; ",
+          "the run is not done; actors: ",
+          absl::StrJoin(runtime_->DescribeLiveActors(), ", "), "; ",
           ReproCommand()));
     }
   }

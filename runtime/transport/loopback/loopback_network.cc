@@ -68,7 +68,10 @@ struct LoopbackNetwork::State {
     const int64_t max = std::max(min, Clock::ToNanos(link.max_latency));
     delivery.latency = min;
     if (random != nullptr) {
-      if (max > min) {
+      if (link.latency) {
+        delivery.latency =
+            std::max<int64_t>(0, Clock::ToNanos(link.latency(*random)));
+      } else if (max > min) {
         delivery.latency += static_cast<int64_t>(
             (*random)() % static_cast<uint64_t>(max - min + 1));
       }

@@ -29,6 +29,7 @@
 #define ANVIL_RUNTIME_TRANSPORT_LOOPBACK_LOOPBACK_NETWORK_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -46,9 +47,13 @@ namespace anvil {
 
 // How messages travel from one node to another.
 struct LinkOptions {
-  // Each message's latency is drawn uniformly from [min, max].
+  // Each message's latency is drawn uniformly from [min, max] ...
   absl::Duration min_latency = absl::ZeroDuration();
   absl::Duration max_latency = absl::ZeroDuration();
+  // ... unless this is set: then it draws each latency (any distribution:
+  // exponential, a long tail) from the network's generator. Called under
+  // the network's lock; must not call into the network.
+  std::function<absl::Duration(std::mt19937_64& random)> latency;
   // Probability that a message is lost.
   double drop = 0;
   // Probability that a request is delivered twice (the second reply is
