@@ -79,7 +79,7 @@ bool Simulation::Buggify(const char* file, int line) {
   auto [site, first] = buggify_sites_.try_emplace({file, line}, false);
   if (first) site->second = random_() % 4 == 0;
   const bool fires = site->second && random_() % 4 == 0;
-  Record(fires ? 0xB0661 : 0xB0660);
+  Event("buggify", fires ? 1 : 0);
   return fires;
 }
 
@@ -111,14 +111,24 @@ void Simulation::Record(uint64_t value) {
   }
 }
 
+void Simulation::Event(const char* kind, uint64_t a, uint64_t b) {
+  for (const char* c = kind; *c != '\0'; ++c) Record(static_cast<uint8_t>(*c));
+  Record(a);
+  Record(b);
+  if (options_.record_trace) {
+    absl::StrAppend(&trace_text_, now_ - start_, " ", kind, " ", a, " ", b,
+                    "\n");
+  }
+}
+
 void Simulation::PauseWorker(size_t worker) {
   paused_[worker] = true;
-  Record(0x9A05E000 + worker);
+  Event("pause", worker);
 }
 
 void Simulation::ResumeWorker(size_t worker) {
   paused_[worker] = false;
-  Record(0x9E5E0000 + worker);
+  Event("resume", worker);
 }
 
 void Simulation::SetClockSkew(size_t worker, absl::Duration skew) {
@@ -140,7 +150,7 @@ bool Simulation::Step() {
   if (!scheduled_.empty() && scheduled_.begin()->first <= now_) {
     std::function<void()> action = std::move(scheduled_.begin()->second);
     scheduled_.erase(scheduled_.begin());
-    Record(0xAC7104);  // an action ran here
+    Event("action");
     action();
     return true;
   }
@@ -161,7 +171,7 @@ bool Simulation::Step() {
   if (ready.empty()) {
     if (next_timer == INT64_MAX) return false;
     now_ = next_timer;  // nothing runs until then
-    Record(static_cast<uint64_t>(now_));
+    Event("time", static_cast<uint64_t>(now_ - start_));
     return true;
   }
   const size_t chosen = ready[random_() % ready.size()];
@@ -173,8 +183,7 @@ bool Simulation::Step() {
   internal::virtual_clock_skew = 0;
 #endif
   ++steps_;
-  Record(chosen);
-  Record(ran);
+  Event("run", chosen, ran);
   return true;
 }
 

@@ -62,6 +62,9 @@ struct SimulationOptions {
   uint64_t step_limit = 50'000'000;
   // Whether ANVIL_BUGGIFY fault points may fire (runtime/core/buggify.h).
   bool buggify = true;
+  // Keep the trace as text (trace_text()), one line per event, not only
+  // its hash.
+  bool record_trace = false;
 };
 
 class Simulation {
@@ -117,6 +120,12 @@ class Simulation {
   // A hash of every step so far: which worker ran, how much, and when. Two
   // runs of a seed give the same hash.
   uint64_t trace_hash() const { return trace_; }
+  // With SimulationOptions::record_trace: every event so far, one per line
+  // ("<virtual ns> run <worker> <steps>", "... time <ns> 0", "... action",
+  // "... buggify <fired>", "... pause <worker>"). Two runs of a seed give
+  // the same text, byte for byte.
+  const std::string& trace_text() const { return trace_text_; }
+
   // How to replay this run: under `bazel test`, the whole command
   // ("./bazelw test //pkg:target --test_arg=--anvil_seed=42 ..."); else the
   // flag ("--anvil_seed=42").
@@ -127,6 +136,8 @@ class Simulation {
   // either: no timer is pending).
   bool Step();
   void Record(uint64_t value);
+  // Adds one event to the trace (hash, and text if recorded).
+  void Event(const char* kind, uint64_t a = 0, uint64_t b = 0);
   // When `worker`'s earliest timer is due, in unskewed virtual time.
   int64_t UnskewedDeadline(size_t worker);
   // One evaluation of the ANVIL_BUGGIFY site at `file`:`line`.
@@ -138,6 +149,7 @@ class Simulation {
   const int64_t start_;
   uint64_t steps_ = 0;
   uint64_t trace_ = 14695981039346656037u;  // FNV-1a offset basis
+  std::string trace_text_;
   std::unique_ptr<Runtime> runtime_;
   std::shared_ptr<LoopbackNetwork> network_;
   std::multimap<int64_t, std::function<void()>> scheduled_;

@@ -3,6 +3,7 @@
 // the self-check catches a run that is not reproducible.
 #include "testing/sim/simulation.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <random>
@@ -76,6 +77,18 @@ TEST(SimulationTest, SameSeedSameTrace) {
   std::set<uint64_t> traces;
   for (uint64_t seed = 1; seed <= 5; ++seed) traces.insert(RingTrace(seed));
   EXPECT_EQ(traces.size(), 5u) << "different seeds should interleave apart";
+}
+
+TEST(SimulationTest, SameSeedSameTraceByteForByte) {
+  auto trace = [](uint64_t seed) {
+    Simulation sim({.seed = seed, .record_trace = true});
+    EXPECT_THAT(RunRing(sim, 4, 2, 10), IsOk());
+    return sim.trace_text();
+  };
+  const std::string first = trace(5);
+  EXPECT_GT(std::count(first.begin(), first.end(), '\n'), 20);
+  EXPECT_EQ(trace(5), first);
+  EXPECT_NE(trace(6), first);
 }
 
 TEST(SimulationTest, TimeIsVirtualAndJumpsToTheNextTimer) {
