@@ -12,21 +12,15 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
+#include "testing/temp_path.h"
 
 namespace anvil::kv {
 namespace {
 
 using ::anvil::testing::IsOk;
+using ::anvil::testing::TempPath;
 using ::testing::ElementsAre;
 using ::testing::IsEmpty;
-
-std::string TempPath(const std::string& name) {
-  const char* dir = std::getenv("TEST_TMPDIR");
-  const std::string path =
-      absl::StrCat(dir != nullptr ? dir : "/tmp", "/", name);
-  unlink(path.c_str());
-  return path;
-}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
