@@ -1,8 +1,5 @@
 #include "services/kv/log_store.h"
 
-#include <unistd.h>
-
-#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <string>

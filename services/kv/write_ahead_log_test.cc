@@ -1,8 +1,5 @@
 #include "services/kv/write_ahead_log.h"
 
-#include <unistd.h>
-
-#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <string>
