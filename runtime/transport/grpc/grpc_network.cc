@@ -164,14 +164,16 @@ class RawService final : public grpc::Service {
                                   const grpc::ByteBuffer& request,
                                   grpc::ByteBuffer* response) {
     auto* call = new UnaryCall(calls_, response);
+    bool stopping;
     {
       MutexLock lock(calls_->mu);
-      if (calls_->stopping) {
-        call->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                                  "the server is stopping"));
-        return call;
-      }
-      calls_->in_flight.insert(call);
+      stopping = calls_->stopping;
+      if (!stopping) calls_->in_flight.insert(call);
+    }
+    if (stopping) {
+      call->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                "the server is stopping"));
+      return call;
     }
     UnaryCall::Serve(call, handler, ToString(request),
                      ToMonotonicDeadline(context->deadline()))
