@@ -1,6 +1,8 @@
 #include "testing/sim/sim_cluster.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <utility>
 
