@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "runtime/transport/network_flags.h"
 
 ABSL_FLAG(std::string, anvil_peers, "",
           "Nodes of the cluster in other processes and where they serve: "
@@ -35,8 +36,22 @@ absl::StatusOr<std::map<std::string, std::string>> Cluster::ParsePeers(
   return peers;
 }
 
+namespace {
+
+// The flags' network, or (when they are bad; Prepare reports it) the
+// default one.
+std::shared_ptr<Network> FlagsNetwork(Runtime& runtime, absl::Status& error) {
+  absl::StatusOr<std::shared_ptr<Network>> network = NetworkFromFlags(runtime);
+  if (network.ok()) return *std::move(network);
+  error = network.status();
+  return NewDefaultNetwork(runtime);
+}
+
+}  // namespace
+
 Cluster::Cluster(DaemonContext& context)
-    : peers_(NewDefaultNetwork(context.runtime())) {
+    : peers_(FlagsNetwork(context.runtime(), flag_status_)) {
+  if (!flag_status_.ok()) return;
   absl::StatusOr<std::map<std::string, std::string>> peers =
       ParsePeers(absl::GetFlag(FLAGS_anvil_peers));
   if (!peers.ok()) {

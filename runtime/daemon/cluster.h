@@ -13,7 +13,8 @@
 // for nodes in other processes, and from every Node of this process under
 // this daemon's factory, which records its own address once serving (under
 // its factory's name) and removes it when it stops. Calls go over the
-// build's default network (or the one given), one shared channel per peer.
+// network the flags ask for (or the one given), one shared channel per
+// peer.
 //
 // Thread-safe.
 #ifndef ANVIL_RUNTIME_DAEMON_CLUSTER_H_
@@ -41,8 +42,8 @@ class Cluster : public Daemon {
     return {.name = "anvil.Cluster", .scope = DaemonScope::kProcess};
   }
 
-  // Peers from --anvil_peers, over the default network. A malformed flag
-  // fails Prepare().
+  // Peers from --anvil_peers, over NetworkFromFlags() (so over TLS when
+  // the --anvil_tls_* flags say so). A malformed flag fails Prepare().
   explicit Cluster(DaemonContext& context);
   // `addresses` by node name, over `network`.
   Cluster(std::shared_ptr<Network> network,

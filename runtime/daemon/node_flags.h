@@ -15,10 +15,11 @@
 //   if (!options.ok()) { /* print options.status(), exit 2 */ }
 //   anvil::Node node(factory, *std::move(options));
 //
-// Without TLS flags the network is the build's default (plaintext gRPC, or
-// loopback under --config=sim), and the default address binds 127.0.0.1
-// only. Errors: INVALID_ARGUMENT for TLS flags that are incomplete or given
-// to a loopback build, NOT_FOUND for unreadable certificate files.
+// The network is NetworkFromFlags()'s (runtime/transport/network_flags.h):
+// the build's default (plaintext gRPC, or loopback under --config=sim)
+// unless the TLS flags are given. Errors: INVALID_ARGUMENT for TLS flags that
+// are incomplete or given to a loopback build, NOT_FOUND for unreadable
+// certificate files.
 #ifndef ANVIL_RUNTIME_DAEMON_NODE_FLAGS_H_
 #define ANVIL_RUNTIME_DAEMON_NODE_FLAGS_H_
 
@@ -29,13 +30,10 @@
 #include "absl/time/time.h"
 #include "runtime/actor/runtime.h"
 #include "runtime/daemon/node.h"
+#include "runtime/transport/network_flags.h"
 
 ABSL_DECLARE_FLAG(std::string, anvil_listen);
 ABSL_DECLARE_FLAG(absl::Duration, anvil_grace);
-ABSL_DECLARE_FLAG(std::string, anvil_tls_cert);
-ABSL_DECLARE_FLAG(std::string, anvil_tls_key);
-ABSL_DECLARE_FLAG(std::string, anvil_tls_ca);
-ABSL_DECLARE_FLAG(bool, anvil_tls_mutual);
 
 namespace anvil {
 

@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
             anvil::transport::testdata::EchoImpl>();
   if (!root.Get<anvil::transport::testdata::EchoDaemon>().ok()) return 1;
   // A gRPC server whatever the build's default network.
-  if (options->network == nullptr) {
+  if (options->network == nullptr || options->network->name() != "grpc") {
     options->network = std::make_shared<anvil::GrpcNetwork>(runtime);
   }
   anvil::Node node(root, *std::move(options));
