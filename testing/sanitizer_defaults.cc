@@ -12,6 +12,8 @@ extern "C" {
 // stack runs through these libraries (upb is gRPC's own protobuf runtime;
 // libcrypto is OpenSSL, under gRPC's TLS), or
 // through gRPC's inline header code (functions named grpc...), are suppressed.
+// So are "thread leaks" of threads gRPC starts itself (libgpr): its
+// executor threads may still be winding down when a test process exits.
 // anvil's own runtime synchronizes with std::atomic and std::mutex, which TSan
 // does see, and is checked in full.
 const char* __tsan_default_suppressions() {
@@ -22,7 +24,8 @@ const char* __tsan_default_suppressions() {
          "race:libupb\n"
          "race:libcrypto\n"
          "race:libssl\n"
-         "race:grpc\n";
+         "race:grpc\n"
+         "thread:libgpr\n";
 }
 
 const char* __tsan_default_options() {
