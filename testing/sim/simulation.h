@@ -23,7 +23,8 @@
 // at a time. Code under test must not start threads of its own or read the
 // real clock (std::chrono, absl::Now()): the run would stop being
 // reproducible, which --anvil_self_check detects. Sync actors (their own
-// threads) are not supported.
+// threads) are not supported; blocking work goes through RunBlocking
+// (runtime/actor/blocking.h), which runs inline here.
 //
 // Thread-compatible: use a Simulation from one thread.
 #ifndef ANVIL_TESTING_SIM_SIMULATION_H_
@@ -92,7 +93,8 @@ class Simulation {
 
   // Runs until `done()` holds (checked between steps). Errors:
   // FAILED_PRECONDITION "deadlock" when nothing can run, no timer is
-  // pending and `done()` is false, naming the actors that wait;
+  // pending and `done()` is false, naming each live actor and whether it
+  // waits in Receive or on something else;
   // DEADLINE_EXCEEDED when the time or step budget is spent. Each names
   // the seed.
   absl::Status RunUntil(const std::function<bool()>& done);
