@@ -221,7 +221,8 @@ absl::Status Runtime::Run() {
     }
     const int64_t left = shutdown_deadline_ - Clock::MonotonicNanos();
     if (left <= 0) {
-      const std::vector<std::string> names = LiveActorNamesLocked(10);
+      const std::vector<std::string> names =
+          ListLiveActorsLocked(10, /*with_activity=*/false);
       return absl::DeadlineExceededError(
           absl::StrCat(live_, " actor(s) still running ",
                        absl::FormatDuration(options_.shutdown_timeout),
@@ -243,36 +244,25 @@ void Runtime::Shutdown() {
   finished_cv_.NotifyAll();
 }
 
-std::vector<std::string> Runtime::LiveActorNames(size_t limit) {
-  MutexLock lock(mu_);
-  return LiveActorNamesLocked(limit);
-}
-
 std::vector<std::string> Runtime::DescribeLiveActors(size_t limit) {
   MutexLock lock(mu_);
-  std::vector<std::string> described;
-  for (internal::ActorCellBase* c = registry_; c != nullptr;
-       c = c->registry_next) {
-    if (described.size() == limit) {
-      described.push_back("...");
-      break;
-    }
-    described.push_back(absl::StrCat(c->name(), " (", c->activity(), ")"));
-  }
-  return described;
+  return ListLiveActorsLocked(limit, /*with_activity=*/true);
 }
 
-std::vector<std::string> Runtime::LiveActorNamesLocked(size_t limit) {
-  std::vector<std::string> names;
+std::vector<std::string> Runtime::ListLiveActorsLocked(size_t limit,
+                                                       bool with_activity) {
+  std::vector<std::string> listed;
   for (internal::ActorCellBase* c = registry_; c != nullptr;
        c = c->registry_next) {
-    if (names.size() == limit) {
-      names.push_back("...");
+    if (listed.size() == limit) {
+      listed.push_back("...");
       break;
     }
-    names.push_back(c->name());
+    listed.push_back(with_activity
+                         ? absl::StrCat(c->name(), " (", c->activity(), ")")
+                         : c->name());
   }
-  return names;
+  return listed;
 }
 
 size_t Runtime::live_actors() {

@@ -231,10 +231,8 @@ class Runtime {
   size_t workers() const { return scheduler_.size(); }
   // Actors spawned and not finished.
   size_t live_actors();
-  // The names of up to `limit` of them (then "..."), for reports.
-  std::vector<std::string> LiveActorNames(size_t limit = 10);
-  // As LiveActorNames, each with what it is doing: "alice (waiting in
-  // Receive)".
+  // Up to `limit` of them (then "..."), for reports, each with what it is
+  // doing: "alice (waiting in Receive)".
   std::vector<std::string> DescribeLiveActors(size_t limit = 20);
   // Stalls the watchdog has reported.
   uint64_t stalls() const { return scheduler_.stalls(); }
@@ -318,7 +316,9 @@ class Runtime {
 
   Mutex mu_;
   CondVar finished_cv_;
-  std::vector<std::string> LiveActorNamesLocked(size_t limit)
+  // Names of up to `limit` live actors, with their activity if asked.
+  std::vector<std::string> ListLiveActorsLocked(size_t limit,
+                                                bool with_activity)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   internal::ActorCellBase* registry_ ABSL_GUARDED_BY(mu_) = nullptr;
   size_t live_ ABSL_GUARDED_BY(mu_) = 0;

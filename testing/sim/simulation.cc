@@ -146,7 +146,7 @@ int64_t Simulation::UnskewedDeadline(size_t worker) {
   return deadline - skew_[worker];
 }
 
-bool Simulation::Step() {
+bool Simulation::Step(int64_t horizon) {
   if (!scheduled_.empty() && scheduled_.begin()->first <= now_) {
     std::function<void()> action = std::move(scheduled_.begin()->second);
     scheduled_.erase(scheduled_.begin());
@@ -169,7 +169,7 @@ bool Simulation::Step() {
     next_timer = std::min(next_timer, scheduled_.begin()->first);
   }
   if (ready.empty()) {
-    if (next_timer == INT64_MAX) return false;
+    if (next_timer == INT64_MAX || next_timer > horizon) return false;
     now_ = next_timer;  // nothing runs until then
     Event("time", static_cast<uint64_t>(now_ - start_));
     return true;
@@ -212,23 +212,11 @@ absl::Status Simulation::RunUntil(const std::function<bool()>& done) {
 absl::Status Simulation::RunFor(absl::Duration duration) {
   const int64_t until = now_ + Clock::ToNanos(duration);
   while (steps_ < options_.step_limit) {
-    // Timers past `until` wait for a later run; time stops at `until`.
-    bool ready_now = false;
-    int64_t next_timer = INT64_MAX;
-    internal::Scheduler& scheduler = runtime_->scheduler();
-    for (size_t i = 0; i < scheduler.size(); ++i) {
-      if (paused_[i]) continue;
-      ready_now = ready_now || scheduler.worker(i).has_queued_work();
-      next_timer = std::min(next_timer, UnskewedDeadline(i));
-    }
-    if (!scheduled_.empty()) {
-      next_timer = std::min(next_timer, scheduled_.begin()->first);
-    }
-    if (!ready_now && next_timer > until) {
+    // Events past `until` wait for a later run; time stops at `until`.
+    if (!Step(until)) {
       now_ = std::max(now_, until);
       return absl::OkStatus();
     }
-    Step();
   }
   return absl::DeadlineExceededError(absl::StrCat("simulation step budget (",
                                                   options_.step_limit,

@@ -134,9 +134,10 @@ class Simulation {
   std::string ReproCommand() const;
 
  private:
-  // Runs one step; returns false if nothing could run (time did not move
-  // either: no timer is pending).
-  bool Step();
+  // Runs one step: a due action, or one ready worker, or else moves time to
+  // the next timer or action. Returns false, time unchanged, if nothing is
+  // ready and nothing is due at or before `horizon`.
+  bool Step(int64_t horizon = INT64_MAX);
   void Record(uint64_t value);
   // Adds one event to the trace (hash, and text if recorded).
   void Event(const char* kind, uint64_t a = 0, uint64_t b = 0);
