@@ -84,12 +84,19 @@ absl::StatusOr<std::vector<LogEntry>> LogStore::Read(uint64_t from,
                                entries_.begin() + end);
 }
 
-absl::Status LogStore::ApplyAppend(uint64_t from,
-                                   const std::vector<LogEntry>& entries) {
+absl::Status LogStore::CheckAppend(uint64_t from) const {
   if (from == 0 || from > entries_.size() + 1) {
     return absl::OutOfRangeError(absl::StrCat("cannot append at entry ", from,
                                               "; the log holds 1..",
                                               entries_.size()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LogStore::ApplyAppend(uint64_t from,
+                                   const std::vector<LogEntry>& entries) {
+  if (absl::Status in_range = CheckAppend(from); !in_range.ok()) {
+    return in_range;
   }
   entries_.resize(from - 1);
   entries_.insert(entries_.end(), entries.begin(), entries.end());
@@ -144,8 +151,10 @@ absl::Status DurableLogStore::Replay(const std::string& record) {
 
 absl::Status DurableLogStore::Append(uint64_t from,
                                      const std::vector<LogEntry>& entries) {
-  if (from == 0 || from > entries_.size() + 1)
-    return ApplyAppend(from, entries);
+  // Checked before writing: a refused append must not reach the log.
+  if (absl::Status in_range = CheckAppend(from); !in_range.ok()) {
+    return in_range;
+  }
   std::string record = "A";
   PutU64(record, from);
   PutU32(record, static_cast<uint32_t>(entries.size()));

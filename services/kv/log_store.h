@@ -65,6 +65,8 @@ class LogStore {
   const HardState& hard_state() const { return hard_state_; }
 
  protected:
+  // OUT_OF_RANGE unless an append may start at `from`.
+  absl::Status CheckAppend(uint64_t from) const;
   // Checks and applies an append to the in-memory copy.
   absl::Status ApplyAppend(uint64_t from, const std::vector<LogEntry>& entries);
 
