@@ -3,14 +3,13 @@
 // one the build picked as default (//bazel:transport; this binary is built
 // once per flavour by transport_test).
 #include <cstdlib>
-#include <map>
 #include <memory>
 #include <string>
 
 #include "codegen/testdata/kv.anvil.h"
+#include "codegen/testdata/map_plain.h"
 #include "gtest/gtest.h"
 #include "runtime/actor/runtime.h"
-#include "runtime/core/sleep.h"
 #include "runtime/transport/grpc/grpc_network.h"
 #include "runtime/transport/loopback/loopback_network.h"
 #include "runtime/transport/network.h"
@@ -25,40 +24,6 @@ using ::anvil::testing::IsOk;
 using ::anvil::testing::IsOkAndHolds;
 using ::anvil::testing::StatusIs;
 using ::testing::HasSubstr;
-
-class MapPlain final : public PlainActor {
- public:
-  Task<absl::StatusOr<ReadReply>> Ping(CallContext& call,
-                                       const ReadRequest& request) override {
-    if (request.key() == "slow") {
-      while (!call.expired()) co_await Sleep(absl::Milliseconds(1));
-      co_return absl::DeadlineExceededError("expired");
-    }
-    if (request.key() == "deadline") {
-      ReadReply reply;
-      reply.set_value(call.has_deadline() ? "set" : "none");
-      co_return reply;
-    }
-    auto it = values_.find(request.key());
-    if (it == values_.end()) co_return absl::NotFoundError(request.key());
-    ReadReply reply;
-    reply.set_value(it->second);
-    co_return reply;
-  }
-
- private:
-  std::map<std::string, std::string> values_ = {{"a", "alpha"}};
-};
-
-Task<absl::StatusOr<std::string>> Ping(PlainRef plain, std::string key,
-                                       absl::Duration timeout) {
-  ReadRequest request;
-  request.set_key(key);
-  absl::StatusOr<ReadReply> reply =
-      co_await plain.Ping(std::move(request), timeout);
-  if (!reply.ok()) co_return reply.status();
-  co_return reply->value();
-}
 
 enum class Flavour { kGrpc, kLoopback, kDefault };
 
@@ -99,21 +64,23 @@ TEST_P(RemoteTest, TheSameClientCallsARemoteActor) {
   ASSERT_THAT(server, IsOk());
   PlainRef remote(network_->Connect((*server)->address()));
   EXPECT_FALSE(remote.actor());  // no local actor behind it
-  EXPECT_THAT(BlockOn(runtime_, Ping(remote, "a", absl::Seconds(30))),
+  EXPECT_THAT(BlockOn(runtime_, ReadThrough(remote, "a", absl::Seconds(30))),
               IsOkAndHolds("alpha"));
   // The actor's own status crosses the network unchanged.
-  EXPECT_THAT(BlockOn(runtime_, Ping(remote, "b", absl::Seconds(30))),
+  EXPECT_THAT(BlockOn(runtime_, ReadThrough(remote, "b", absl::Seconds(30))),
               StatusIs(absl::StatusCode::kNotFound, "b"));
   // The caller's deadline reaches the actor.
-  EXPECT_THAT(BlockOn(runtime_, Ping(remote, "deadline", absl::Seconds(30))),
-              IsOkAndHolds("set"));
-  EXPECT_THAT(BlockOn(runtime_, Ping(remote, "slow", absl::Milliseconds(50))),
-              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_THAT(
+      BlockOn(runtime_, ReadThrough(remote, "deadline", absl::Seconds(30))),
+      IsOkAndHolds("set"));
+  EXPECT_THAT(
+      BlockOn(runtime_, ReadThrough(remote, "slow", absl::Milliseconds(50))),
+      StatusIs(absl::StatusCode::kDeadlineExceeded));
 }
 
 TEST_P(RemoteTest, NoServerIsUnavailable) {
   PlainRef remote(network_->Connect(NowhereAddress()));
-  EXPECT_THAT(BlockOn(runtime_, Ping(remote, "a", absl::Seconds(30))),
+  EXPECT_THAT(BlockOn(runtime_, ReadThrough(remote, "a", absl::Seconds(30))),
               StatusIs(absl::StatusCode::kUnavailable));
 }
 
@@ -141,9 +108,10 @@ TEST_P(RemoteTest, AStoppedServerRefusesNewCalls) {
       network_->Serve(Address(), PlainRef::Handlers(local_));
   ASSERT_THAT(server, IsOk());
   PlainRef remote(network_->Connect((*server)->address()));
-  EXPECT_THAT(BlockOn(runtime_, Ping(remote, "a", absl::Seconds(30))), IsOk());
+  EXPECT_THAT(BlockOn(runtime_, ReadThrough(remote, "a", absl::Seconds(30))),
+              IsOk());
   server->reset();
-  EXPECT_THAT(BlockOn(runtime_, Ping(remote, "a", absl::Seconds(30))),
+  EXPECT_THAT(BlockOn(runtime_, ReadThrough(remote, "a", absl::Seconds(30))),
               StatusIs(absl::StatusCode::kUnavailable));
 }
 
