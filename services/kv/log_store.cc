@@ -104,10 +104,10 @@ absl::Status LogStore::ApplyAppend(uint64_t from,
 }
 
 absl::StatusOr<std::unique_ptr<DurableLogStore>> DurableLogStore::Open(
-    const std::string& path) {
+    const std::string& path, WriteAheadLog::Options options) {
   std::vector<std::string> records;
   absl::StatusOr<std::unique_ptr<WriteAheadLog>> wal =
-      WriteAheadLog::Open(path, {}, &records);
+      WriteAheadLog::Open(path, options, &records);
   if (!wal.ok()) return wal.status();
   auto store =
       std::unique_ptr<DurableLogStore>(new DurableLogStore(*std::move(wal)));

@@ -90,9 +90,10 @@ class DurableLogStore final : public LogStore {
  public:
   // Opens (or creates) the store whose WAL is at `path` and recovers it.
   // DATA_LOSS if the WAL is corrupt or holds a record this code cannot
-  // read.
+  // read. `options.sync_each_append = false` skips the fsyncs: changes
+  // survive the process (a simulated crash) but not the machine.
   static absl::StatusOr<std::unique_ptr<DurableLogStore>> Open(
-      const std::string& path);
+      const std::string& path, WriteAheadLog::Options options = {});
 
   absl::Status Append(uint64_t from,
                       const std::vector<LogEntry>& entries) override;

@@ -1,0 +1,144 @@
+#include "services/kv/kv_node.h"
+
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "services/kv/kv_storage.h"
+#include "services/kv/raft_node.h"
+
+namespace anvil::kv {
+
+Task<absl::StatusOr<VoteReply>> RaftPeerNode::RequestVote(
+    CallContext& call, const VoteRequest& request) {
+  co_return co_await raft_.RequestVote(request, call);
+}
+
+Task<absl::StatusOr<AppendReply>> RaftPeerNode::AppendEntries(
+    CallContext& call, const AppendRequest& request) {
+  co_return co_await raft_.AppendEntries(request, call);
+}
+
+KvStoreNode::KvStoreNode(const KvStoreDeps& deps)
+    : KvStoreDaemon(deps),
+      raft_(deps.raft),
+      cluster_(Cluster::Find(deps.context.factory())),
+      self_(deps.context.factory().name()) {}
+
+Task<absl::StatusOr<KvStoreRef>> KvStoreNode::Leader(CallContext& call,
+                                                     absl::Status not_leader) {
+  absl::StatusOr<RaftStatus> status =
+      co_await raft_.Status(RaftStatusRequest(), call);
+  if (!status.ok()) co_return status.status();
+  if (status->leader().empty() || status->leader() == self_) {
+    co_return absl::UnavailableError(absl::StrCat("no leader is known to ",
+                                                  self_, " (term ",
+                                                  status->term(), "); retry"));
+  }
+  if (cluster_ == nullptr) co_return not_leader;
+  co_return cluster_->peers().RefTo<KvStoreRef>(status->leader());
+}
+
+template <typename Reply, typename Forward>
+Task<absl::StatusOr<Reply>> KvStoreNode::Write(CallContext& call,
+                                               Command command,
+                                               Forward forward) {
+  absl::StatusOr<SubmitReply> submitted =
+      co_await raft_.Submit(std::move(command), call);
+  if (absl::IsFailedPrecondition(submitted.status())) {
+    absl::StatusOr<KvStoreRef> leader =
+        co_await Leader(call, submitted.status());
+    if (!leader.ok()) co_return leader.status();
+    co_return co_await forward(*leader);
+  }
+  if (!submitted.ok()) co_return submitted.status();
+  co_return *std::move(submitted);
+}
+
+Task<absl::StatusOr<GetReply>> KvStoreNode::Get(CallContext& call,
+                                                const GetRequest& request) {
+  absl::StatusOr<GetReply> read = co_await raft_.Read(request, call);
+  if (absl::IsFailedPrecondition(read.status())) {
+    absl::StatusOr<KvStoreRef> leader = co_await Leader(call, read.status());
+    if (!leader.ok()) co_return leader.status();
+    co_return co_await leader->Get(request, call);
+  }
+  co_return read;
+}
+
+Task<absl::StatusOr<PutReply>> KvStoreNode::Put(CallContext& call,
+                                                const PutRequest& request) {
+  Command command;
+  *command.mutable_put() = request;
+  absl::StatusOr<SubmitReply> done = co_await Write<SubmitReply>(
+      call, std::move(command),
+      [&](KvStoreRef& leader) -> Task<absl::StatusOr<SubmitReply>> {
+        absl::StatusOr<PutReply> reply = co_await leader.Put(request, call);
+        if (!reply.ok()) co_return reply.status();
+        SubmitReply wrapped;
+        *wrapped.mutable_result()->mutable_put() = *std::move(reply);
+        co_return wrapped;
+      });
+  if (!done.ok()) co_return done.status();
+  co_return done->result().put();
+}
+
+Task<absl::StatusOr<DeleteReply>> KvStoreNode::Delete(
+    CallContext& call, const DeleteRequest& request) {
+  Command command;
+  *command.mutable_delete_() = request;
+  absl::StatusOr<SubmitReply> done = co_await Write<SubmitReply>(
+      call, std::move(command),
+      [&](KvStoreRef& leader) -> Task<absl::StatusOr<SubmitReply>> {
+        absl::StatusOr<DeleteReply> reply =
+            co_await leader.Delete(request, call);
+        if (!reply.ok()) co_return reply.status();
+        SubmitReply wrapped;
+        *wrapped.mutable_result()->mutable_delete_() = *std::move(reply);
+        co_return wrapped;
+      });
+  if (!done.ok()) co_return done.status();
+  co_return done->result().delete_();
+}
+
+Task<absl::StatusOr<CompareAndSetReply>> KvStoreNode::CompareAndSet(
+    CallContext& call, const CompareAndSetRequest& request) {
+  Command command;
+  *command.mutable_compare_and_set() = request;
+  absl::StatusOr<SubmitReply> done = co_await Write<SubmitReply>(
+      call, std::move(command),
+      [&](KvStoreRef& leader) -> Task<absl::StatusOr<SubmitReply>> {
+        absl::StatusOr<CompareAndSetReply> reply =
+            co_await leader.CompareAndSet(request, call);
+        if (!reply.ok()) co_return reply.status();
+        SubmitReply wrapped;
+        *wrapped.mutable_result()->mutable_compare_and_set() =
+            *std::move(reply);
+        co_return wrapped;
+      });
+  if (!done.ok()) co_return done.status();
+  co_return done->result().compare_and_set();
+}
+
+Task<absl::StatusOr<RaftStatus>> KvStoreNode::Status(
+    CallContext& call, const RaftStatusRequest& request) {
+  co_return co_await raft_.Status(request, call);
+}
+
+void BindKv(Factory& root, KvOptions options) {
+  root.Provide<ClusterConfigDaemon>(
+      std::make_unique<KvConfig>(std::move(options)));
+  root.Bind<StorageDaemon, KvStorage>();
+  root.Bind<RaftDaemon, RaftNode>();
+  root.Bind<RaftPeerDaemon, RaftPeerNode>();
+  root.Bind<KvStoreDaemon, KvStoreNode>();
+}
+
+absl::Status BuildKvNode(Factory& node) {
+  if (absl::Status built = node.Get<RaftPeerDaemon>().status(); !built.ok()) {
+    return built;
+  }
+  return node.Get<KvStoreDaemon>().status();
+}
+
+}  // namespace anvil::kv

@@ -1,0 +1,53 @@
+// KvStorage: the kv store's Storage daemon: opens the node's LogStore (in
+// memory, or durable at <data_dir>/<node>.wal, as KvConfig says) in
+// Prepare, and hands it to Raft, its only user.
+//
+//   root.Bind<anvil::kv::StorageDaemon, anvil::kv::KvStorage>();
+//   // Raft's constructor: KvStorage::From(deps.storage)->store()
+//
+// Thread-compatible: the store is used by one Raft actor at a time.
+#ifndef ANVIL_SERVICES_KV_KV_STORAGE_H_
+#define ANVIL_SERVICES_KV_KV_STORAGE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "runtime/core/async_event.h"
+#include "services/kv/kv.anvil.h"
+#include "services/kv/kv_config.h"
+#include "services/kv/log_store.h"
+
+namespace anvil::kv {
+
+class KvStorage final : public StorageDaemon {
+ public:
+  explicit KvStorage(const StorageDeps& deps);
+
+  // The KvStorage behind a Storage dependency. INTERNAL if the node bound
+  // another implementation.
+  static absl::StatusOr<KvStorage*> From(StorageDaemon& daemon);
+
+  // Opens and recovers the store. INVALID_ARGUMENT for a durable engine
+  // with no data_dir; the store's own errors (DATA_LOSS for a corrupt
+  // log).
+  Task<absl::Status> Prepare() override;
+  Task<absl::Status> Run() override;
+  Task<> Stop() override;
+
+  // REQUIRES: Prepare() succeeded.
+  LogStore& store() { return *store_; }
+  // Whether writes block (on fsync): use RunBlocking.
+  bool durable() const { return durable_; }
+
+ private:
+  ClusterConfigDaemon& config_daemon_;
+  const std::string node_;
+  std::unique_ptr<LogStore> store_;
+  bool durable_ = false;
+  AsyncEvent stopped_;
+};
+
+}  // namespace anvil::kv
+
+#endif  // ANVIL_SERVICES_KV_KV_STORAGE_H_

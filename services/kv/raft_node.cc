@@ -1,0 +1,467 @@
+#include "services/kv/raft_node.h"
+
+#include <algorithm>
+#include <atomic>
+#include <utility>
+#include <variant>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "runtime/actor/blocking.h"
+#include "runtime/actor/runtime.h"
+#include "runtime/core/async_event.h"
+#include "runtime/core/sleep.h"
+#include "runtime/core/with_deadline.h"
+
+namespace anvil::kv {
+
+struct RaftNode::Waiter {
+  AsyncEvent done;
+  absl::Status status;  // set before `done`
+  // Submit: the serialized command until proposed, the term it was
+  // proposed in, and the outcome.
+  std::string command;
+  uint64_t term = 0;
+  CommandResult result;
+  // Read: the key, the ReadIndex ticket once started, and the value.
+  std::string key;
+  bool started = false;
+  RaftCore::ReadTicket ticket;
+  GetReply value;
+
+  void Complete(absl::Status why) {
+    status = std::move(why);
+    done.Notify();
+  }
+};
+
+struct RaftNode::Helpers {
+  AsyncEvent start;  // Run() began: tick
+  std::atomic<bool> stopping{false};
+};
+
+namespace {
+
+// Sends Tick to Raft every `tick` from Run() until Stop().
+Task<> Ticker(Context<int>&, RaftRef raft, absl::Duration tick,
+              std::shared_ptr<RaftNode::Helpers> helpers) {
+  co_await helpers->start.Wait();
+  Interval every(tick);
+  while (!helpers->stopping.load(std::memory_order_acquire)) {
+    co_await every.Next();
+    // A full mailbox drops the tick: the next one comes soon enough.
+    (void)raft.Tick(google::protobuf::Empty());
+  }
+}
+
+// Sends `peer` the requests Raft queues, one at a time, and hands the
+// replies back; failures are dropped (Raft resends).
+Task<> Sender(Context<RaftCore::Message>& inbox, RaftRef raft, Cluster* cluster,
+              std::string peer, absl::Duration timeout,
+              std::shared_ptr<RaftNode::Helpers> helpers) {
+  while (std::optional<RaftCore::Message> message = co_await inbox.Receive()) {
+    if (helpers->stopping.load(std::memory_order_acquire)) continue;
+    absl::StatusOr<RaftPeerRef> to = cluster->peers().RefTo<RaftPeerRef>(peer);
+    if (!to.ok()) continue;  // not up yet, or down
+    if (auto* vote = std::get_if<VoteRequest>(&message->request)) {
+      absl::StatusOr<VoteReply> reply =
+          co_await to->RequestVote(std::move(*vote), timeout);
+      if (!reply.ok()) continue;
+      VoteOutcome outcome;
+      outcome.set_from(peer);
+      *outcome.mutable_reply() = *std::move(reply);
+      (void)raft.VoteReplied(std::move(outcome));
+    } else {
+      absl::StatusOr<AppendReply> reply = co_await to->AppendEntries(
+          std::get<AppendRequest>(std::move(message->request)), timeout);
+      if (!reply.ok()) continue;
+      AppendOutcome outcome;
+      outcome.set_from(peer);
+      *outcome.mutable_reply() = *std::move(reply);
+      (void)raft.AppendReplied(std::move(outcome));
+    }
+  }
+}
+
+// Sender queue depth per peer: beyond it requests are dropped, as on a
+// congested link.
+constexpr uint32_t kSenderCapacity = 64;
+
+}  // namespace
+
+RaftNode::RaftNode(const RaftDeps& deps)
+    : RaftDaemon(deps),
+      id_(deps.context.factory().name()),
+      log_(deps.context.log()),
+      config_daemon_(deps.cluster_config),
+      storage_daemon_(deps.storage),
+      cluster_(Cluster::Find(deps.context.factory())),
+      helpers_(std::make_shared<Helpers>()) {
+  absl::StatusOr<KvConfig*> config = KvConfig::From(config_daemon_);
+  if (!config.ok()) {
+    failed_ = config.status();
+    return;
+  }
+  options_ = (*config)->options();
+  Runtime& runtime = deps.context.runtime();
+  const std::string name =
+      absl::StrCat(deps.context.factory().path(), "/anvil.kv.Raft");
+  ticker_ = runtime.Spawn(Ticker, ref(), options_.tick, helpers_,
+                          ActorOptions{.name = absl::StrCat(name, "/ticker")});
+  if (cluster_ == nullptr) return;
+  for (const std::string& peer : options_.members) {
+    if (peer == id_) continue;
+    senders_[peer] = runtime.Spawn(
+        Sender, ref(), cluster_, peer, options_.peer_timeout, helpers_,
+        ActorOptions{.name = absl::StrCat(name, "/to-", peer),
+                     .inbox_capacity = kSenderCapacity});
+  }
+}
+
+RaftNode::~RaftNode() {
+  helpers_->stopping.store(true, std::memory_order_release);
+  helpers_->start.Notify();
+  ticker_.RequestStop();
+  for (auto& [peer, sender] : senders_) sender.RequestStop();
+}
+
+Task<absl::Status> RaftNode::Prepare() {
+  if (!failed_.ok()) co_return failed_;
+  absl::StatusOr<KvStorage*> storage = KvStorage::From(storage_daemon_);
+  if (!storage.ok()) co_return storage.status();
+  storage_ = *storage;
+  const std::vector<std::string>& members = options_.members;
+  if (std::find(members.begin(), members.end(), id_) == members.end()) {
+    co_return absl::InvalidArgumentError(
+        absl::StrCat("node '", id_, "' is not a member of the group (",
+                     absl::StrJoin(members, ", "), ")"));
+  }
+  if (members.size() > 1 && cluster_ == nullptr) {
+    co_return absl::InvalidArgumentError(absl::StrCat(
+        "the group has ", members.size(),
+        " members but this process has no anvil::Cluster daemon to reach "
+        "them; bind one in the root factory"));
+  }
+  absl::StatusOr<KvConfig*> config = KvConfig::From(config_daemon_);
+  if (!config.ok()) co_return config.status();
+  core_ = std::make_unique<RaftCore>(
+      id_, members,
+      RaftCore::Options{.election_ticks = options_.election_ticks,
+                        .heartbeat_ticks = options_.heartbeat_ticks},
+      (*config)->NextSeed(id_));
+  LogStore& store = storage_->store();
+  absl::StatusOr<std::vector<LogEntry>> log =
+      store.Read(1, static_cast<size_t>(store.last_index()));
+  if (!log.ok()) co_return log.status();
+  core_->Restore(store.hard_state(), *std::move(log));
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> RaftNode::Run() {
+  helpers_->start.Notify();
+  absl::Status served = co_await RaftDaemon::Run();
+  helpers_->stopping.store(true, std::memory_order_release);
+  ticker_.RequestStop();
+  (void)co_await ticker_.Join();
+  for (auto& [peer, sender] : senders_) {
+    sender.RequestStop();
+    (void)co_await sender.Join();
+  }
+  co_return failed_.ok() ? served : failed_;
+}
+
+Task<> RaftNode::Stop() {
+  helpers_->stopping.store(true, std::memory_order_release);
+  // Queued before the mailbox closes, so that the actor itself fails the
+  // waiting calls (the mailbox drains only once they end).
+  (void)ref().Tick(google::protobuf::Empty());
+  co_await RaftDaemon::Stop();
+}
+
+absl::Status RaftNode::NotLeader() const {
+  return absl::FailedPreconditionError(
+      absl::StrCat(id_, " is not the leader; the leader is ",
+                   core_->leader().empty() ? "unknown" : core_->leader()));
+}
+
+Task<absl::Status> RaftNode::Await(std::shared_ptr<Waiter> waiter,
+                                   CallContext& call) {
+  auto wait = [](std::shared_ptr<Waiter> w) -> Task<> {
+    co_await w->done.Wait();
+  };
+  if (call.has_deadline()) {
+    absl::Status waited = co_await WithDeadline(call.remaining(), wait(waiter));
+    if (!waited.ok()) co_return waited;
+  } else {
+    co_await wait(waiter);
+  }
+  co_return waiter->status;
+}
+
+Task<absl::StatusOr<VoteReply>> RaftNode::RequestVote(
+    CallContext&, const VoteRequest& request) {
+  if (!failed_.ok()) co_return failed_;
+  VoteReply reply = core_->HandleVote(request);
+  // The vote is persisted before it is granted.
+  if (absl::Status processed = co_await Process(); !processed.ok()) {
+    co_return processed;
+  }
+  co_return reply;
+}
+
+Task<absl::StatusOr<AppendReply>> RaftNode::AppendEntries(
+    CallContext&, const AppendRequest& request) {
+  if (!failed_.ok()) co_return failed_;
+  AppendReply reply = core_->HandleAppend(request);
+  if (absl::Status processed = co_await Process(); !processed.ok()) {
+    co_return processed;
+  }
+  co_return reply;
+}
+
+Task<absl::StatusOr<SubmitReply>> RaftNode::Submit(CallContext& call,
+                                                   const Command& request) {
+  if (!failed_.ok()) co_return failed_;
+  if (helpers_->stopping.load(std::memory_order_acquire)) {
+    co_return absl::UnavailableError(absl::StrCat(id_, " is stopping"));
+  }
+  if (core_->role() != RaftCore::Role::kLeader) co_return NotLeader();
+  auto waiter = std::make_shared<Waiter>();
+  request.SerializeToString(&waiter->command);
+  unproposed_.push_back(waiter);
+  ScheduleFlush();
+  if (absl::Status done = co_await Await(waiter, call); !done.ok()) {
+    co_return done;
+  }
+  SubmitReply reply;
+  *reply.mutable_result() = std::move(waiter->result);
+  co_return reply;
+}
+
+Task<absl::StatusOr<GetReply>> RaftNode::Read(CallContext& call,
+                                              const GetRequest& request) {
+  if (!failed_.ok()) co_return failed_;
+  if (helpers_->stopping.load(std::memory_order_acquire)) {
+    co_return absl::UnavailableError(absl::StrCat(id_, " is stopping"));
+  }
+  if (core_->role() != RaftCore::Role::kLeader) co_return NotLeader();
+  auto waiter = std::make_shared<Waiter>();
+  waiter->key = request.key();
+  reads_.push_back(waiter);
+  ScheduleFlush();
+  if (absl::Status done = co_await Await(waiter, call); !done.ok()) {
+    co_return done;
+  }
+  co_return std::move(waiter->value);
+}
+
+Task<absl::StatusOr<RaftStatus>> RaftNode::Status(CallContext&,
+                                                  const RaftStatusRequest&) {
+  RaftStatus status;
+  status.set_node(id_);
+  if (core_ != nullptr) {
+    status.set_role(RaftCore::RoleName(core_->role()));
+    status.set_term(core_->term());
+    status.set_leader(core_->leader());
+    status.set_last_index(core_->last_index());
+    status.set_commit_index(core_->commit_index());
+  }
+  status.set_applied_index(applied_);
+  status.set_keys(state_machine_.size());
+  for (const std::string& member : options_.members) {
+    status.add_members(member);
+  }
+  co_return status;
+}
+
+Task<> RaftNode::Tick(CallContext&, const google::protobuf::Empty&) {
+  if (!failed_.ok()) co_return;
+  if (helpers_->stopping.load(std::memory_order_acquire)) {
+    FailAll(absl::UnavailableError(absl::StrCat(
+        id_, " stopped; a write in flight may or may not take effect")));
+    co_return;
+  }
+  core_->Tick();
+  FlushPending();
+  (void)co_await Process();
+}
+
+Task<> RaftNode::Flush(CallContext&, const google::protobuf::Empty&) {
+  flush_scheduled_ = false;
+  if (!failed_.ok()) co_return;
+  FlushPending();
+  (void)co_await Process();
+}
+
+Task<> RaftNode::VoteReplied(CallContext&, const VoteOutcome& outcome) {
+  if (!failed_.ok()) co_return;
+  core_->HandleVoteReply(outcome.from(), outcome.reply());
+  (void)co_await Process();
+}
+
+Task<> RaftNode::AppendReplied(CallContext&, const AppendOutcome& outcome) {
+  if (!failed_.ok()) co_return;
+  core_->HandleAppendReply(outcome.from(), outcome.reply());
+  (void)co_await Process();
+}
+
+void RaftNode::ScheduleFlush() {
+  if (flush_scheduled_) return;
+  // If the mailbox is full the next Tick flushes instead.
+  flush_scheduled_ = ref().Flush(google::protobuf::Empty()).ok();
+}
+
+void RaftNode::FlushPending() {
+  if (unproposed_.empty()) return;
+  std::vector<std::string> commands;
+  commands.reserve(unproposed_.size());
+  for (const auto& waiter : unproposed_) commands.push_back(waiter->command);
+  absl::StatusOr<uint64_t> first = core_->Propose(commands);
+  if (!first.ok()) {
+    // Never appended: safe to retry on the leader.
+    for (const auto& waiter : unproposed_) waiter->Complete(first.status());
+  } else {
+    uint64_t index = *first;
+    for (auto& waiter : unproposed_) {
+      waiter->term = core_->term();
+      waiter->command.clear();
+      proposed_[index++] = std::move(waiter);
+    }
+  }
+  unproposed_.clear();
+}
+
+void RaftNode::StartReads() {
+  const bool unstarted = std::any_of(reads_.begin(), reads_.end(),
+                                     [](const auto& w) { return !w->started; });
+  if (!unstarted) return;
+  absl::StatusOr<RaftCore::ReadTicket> ticket = core_->BeginRead();
+  if (absl::IsUnavailable(ticket.status())) {
+    return;  // elected, but nothing committed in its term yet: wait
+  }
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    if ((*it)->started) {
+      ++it;
+    } else if (!ticket.ok()) {
+      (*it)->Complete(ticket.status());
+      it = reads_.erase(it);
+    } else {
+      (*it)->started = true;
+      (*it)->ticket = *ticket;
+      ++it;
+    }
+  }
+  // One round confirms every read started here.
+  if (ticket.ok()) core_->Broadcast();
+}
+
+void RaftNode::ServeReads() {
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    Waiter& read = **it;
+    if (read.started && applied_ >= read.ticket.index &&
+        core_->ReadConfirmed(read.ticket)) {
+      read.value = state_machine_.Get(read.key);
+      read.Complete(absl::OkStatus());
+      it = reads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+Task<absl::Status> RaftNode::Process() {
+  while (true) {
+    StartReads();
+    RaftCore::Ready ready = core_->TakeReady();
+    if (ready.empty()) break;
+    if (ready.hard_state || !ready.append.empty()) {
+      if (absl::Status persisted = co_await Persist(ready); !persisted.ok()) {
+        failed_ = persisted;
+        log_.error("storage failed, stopping: {}", persisted.ToString());
+        FailAll(absl::UnavailableError(
+            absl::StrCat(id_, " failed: ", persisted.ToString())));
+        mailbox().RequestStop();
+        co_return persisted;
+      }
+    }
+    for (RaftCore::Message& message : ready.messages) {
+      auto sender = senders_.find(message.to);
+      if (sender != senders_.end()) {
+        // A full queue drops it, as a congested link would.
+        (void)sender->second.TrySend(std::move(message));
+      }
+    }
+    for (const auto& [index, entry] : ready.committed) Apply(index, entry);
+    SettleLeadership();
+  }
+  ServeReads();
+  co_return absl::OkStatus();
+}
+
+Task<absl::Status> RaftNode::Persist(RaftCore::Ready& ready) {
+  LogStore& store = storage_->store();
+  auto write = [&store, &ready]() -> absl::Status {
+    if (!ready.append.empty()) {
+      if (absl::Status appended = store.Append(ready.append_from, ready.append);
+          !appended.ok()) {
+        return appended;
+      }
+    }
+    if (ready.hard_state) return store.SetHardState(*ready.hard_state);
+    return absl::OkStatus();
+  };
+  if (!storage_->durable()) co_return write();
+  co_return co_await RunBlocking(write);
+}
+
+void RaftNode::Apply(uint64_t index, const LogEntry& entry) {
+  applied_ = index;
+  absl::StatusOr<CommandResult> result = CommandResult();
+  if (!entry.command.empty()) {  // empty: a new leader's no-op
+    Command command;
+    if (!command.ParseFromString(entry.command)) {
+      result = absl::DataLossError(
+          absl::StrCat("log entry ", index, " does not parse as a Command"));
+      log_.error("{}", result.status().ToString());
+    } else {
+      result = state_machine_.Apply(index, command);
+    }
+  }
+  auto it = proposed_.find(index);
+  if (it == proposed_.end()) return;
+  std::shared_ptr<Waiter> waiter = std::move(it->second);
+  proposed_.erase(it);
+  if (waiter->term != entry.term) {
+    waiter->Complete(absl::AbortedError(absl::StrCat(
+        "entry ", index, " was overwritten by a new leader; not applied")));
+  } else if (!result.ok()) {
+    waiter->Complete(result.status());
+  } else {
+    waiter->result = *std::move(result);
+    waiter->Complete(absl::OkStatus());
+  }
+}
+
+void RaftNode::SettleLeadership() {
+  const uint64_t leading =
+      core_->role() == RaftCore::Role::kLeader ? core_->term() : 0;
+  if (leading == leader_term_) return;
+  if (leader_term_ != 0) {
+    FailAll(absl::UnavailableError(
+        absl::StrCat(id_, " lost its leadership of term ", leader_term_,
+                     "; a write in flight may or may not take effect")));
+  }
+  leader_term_ = leading;
+}
+
+void RaftNode::FailAll(const absl::Status& why) {
+  for (auto& waiter : unproposed_) waiter->Complete(why);
+  unproposed_.clear();
+  for (auto& [index, waiter] : proposed_) waiter->Complete(why);
+  proposed_.clear();
+  for (auto& waiter : reads_) waiter->Complete(why);
+  reads_.clear();
+}
+
+}  // namespace anvil::kv

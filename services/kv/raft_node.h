@@ -1,0 +1,123 @@
+// RaftNode: the kv store's Raft daemon. Drives a RaftCore on the daemon's
+// actor: ticks from a ticker actor, peers' RPCs through RaftPeer, replies
+// from one sender actor per peer; persists through the node's Storage
+// (fsync on a RunBlocking thread) before it sends or applies anything, and
+// applies committed commands to the node's KvStateMachine.
+//
+//   root.Bind<anvil::kv::RaftDaemon, anvil::kv::RaftNode>();
+//   // KvStore: co_await raft.Submit(command, call), raft.Read(get, call)
+//
+// Submit and Read are served only by the leader (FAILED_PRECONDITION
+// naming the leader elsewhere; KvStore passes the call on). Proposals that
+// arrive together are appended, fsync'ed and replicated as one batch. A
+// write's outcome: OK once applied; UNAVAILABLE if this node lost its
+// leadership first (the write may or may not take effect: a new leader
+// may still commit it); ABORTED if it was overwritten (it never takes
+// effect); DEADLINE_EXCEEDED as the caller's deadline says (outcome
+// unknown too). A storage error is fatal: the daemon stops and its node
+// reports the error.
+//
+// Thread-safety: everything runs on the daemon's actor; the storage is
+// written from one RunBlocking call at a time.
+#ifndef ANVIL_SERVICES_KV_RAFT_NODE_H_
+#define ANVIL_SERVICES_KV_RAFT_NODE_H_
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "runtime/actor/actor_ref.h"
+#include "runtime/daemon/cluster.h"
+#include "spdlog/logger.h"
+#include "services/kv/kv.anvil.h"
+#include "services/kv/kv_config.h"
+#include "services/kv/kv_storage.h"
+#include "services/kv/raft_core.h"
+#include "services/kv/state_machine.h"
+
+namespace anvil::kv {
+
+class RaftNode final : public RaftDaemon {
+ public:
+  explicit RaftNode(const RaftDeps& deps);
+  ~RaftNode() override;
+
+  // Recovers the log and hard state from Storage. INVALID_ARGUMENT if this
+  // node is not among KvOptions::members, or the group has other members
+  // but the process no anvil::Cluster to reach them.
+  Task<absl::Status> Prepare() override;
+  Task<absl::Status> Run() override;
+  Task<> Stop() override;
+
+  // What the ticker and sender actors share with the daemon (internal).
+  struct Helpers;
+
+ private:
+  // A Submit or Read waiting for its outcome.
+  struct Waiter;
+
+  Task<absl::StatusOr<VoteReply>> RequestVote(
+      CallContext& call, const VoteRequest& request) override;
+  Task<absl::StatusOr<AppendReply>> AppendEntries(
+      CallContext& call, const AppendRequest& request) override;
+  Task<absl::StatusOr<SubmitReply>> Submit(CallContext& call,
+                                           const Command& request) override;
+  Task<absl::StatusOr<GetReply>> Read(CallContext& call,
+                                      const GetRequest& request) override;
+  Task<absl::StatusOr<RaftStatus>> Status(
+      CallContext& call, const RaftStatusRequest& request) override;
+  Task<> Tick(CallContext& call,
+              const google::protobuf::Empty& request) override;
+  Task<> Flush(CallContext& call,
+               const google::protobuf::Empty& request) override;
+  Task<> VoteReplied(CallContext& call, const VoteOutcome& outcome) override;
+  Task<> AppendReplied(CallContext& call,
+                       const AppendOutcome& outcome) override;
+
+  // Until no work is left: persists, sends, applies; then settles waiters.
+  Task<absl::Status> Process();
+  Task<absl::Status> Persist(RaftCore::Ready& ready);
+  void Apply(uint64_t index, const LogEntry& entry);
+  // Proposes what Submit queued, and starts queued reads.
+  void FlushPending();
+  void StartReads();
+  void ServeReads();
+  void ScheduleFlush();
+  // Fails waiters after a change of leadership.
+  void SettleLeadership();
+  void FailAll(const absl::Status& why);
+  absl::Status NotLeader() const;
+  Task<absl::Status> Await(std::shared_ptr<Waiter> waiter, CallContext& call);
+
+  const std::string id_;
+  spdlog::logger& log_;
+  ClusterConfigDaemon& config_daemon_;
+  StorageDaemon& storage_daemon_;
+  Cluster* const cluster_;
+  KvOptions options_;
+  KvStorage* storage_ = nullptr;
+  std::unique_ptr<RaftCore> core_;
+  KvStateMachine state_machine_;
+  uint64_t applied_ = 0;
+
+  std::shared_ptr<Helpers> helpers_;
+  ActorRef<int> ticker_;
+  absl::flat_hash_map<std::string, ActorRef<RaftCore::Message>> senders_;
+
+  // Submits not yet proposed; proposed ones by log index; reads.
+  std::deque<std::shared_ptr<Waiter>> unproposed_;
+  std::map<uint64_t, std::shared_ptr<Waiter>> proposed_;
+  std::vector<std::shared_ptr<Waiter>> reads_;
+  bool flush_scheduled_ = false;
+  uint64_t leader_term_ = 0;  // the term this node leads in, or 0
+  absl::Status failed_;       // the storage error that stopped the node
+};
+
+}  // namespace anvil::kv
+
+#endif  // ANVIL_SERVICES_KV_RAFT_NODE_H_
