@@ -69,6 +69,9 @@ Cluster::Cluster(std::shared_ptr<Network> network,
   }
 }
 
+Cluster::Cluster(std::shared_ptr<Network> network, Cluster& directory)
+    : peers_(std::move(network), directory.peers()) {}
+
 Task<absl::Status> Cluster::Prepare() { co_return flag_status_; }
 
 Task<absl::Status> Cluster::Run() {

@@ -48,6 +48,11 @@ class Cluster : public Daemon {
   // `addresses` by node name, over `network`.
   Cluster(std::shared_ptr<Network> network,
           const std::map<std::string, std::string>& addresses);
+  // A node's view of `directory` (see Peers): the same addresses, reached
+  // over the node's own `network`. Provided to a node's factory, its
+  // daemons' calls leave from that node (a simulated node, whose links can
+  // fail on their own). `directory` must outlive it.
+  Cluster(std::shared_ptr<Network> network, Cluster& directory);
 
   Peers& peers() { return peers_; }
 

@@ -9,16 +9,19 @@
 namespace anvil {
 
 void Peers::SetAddress(const std::string& node, const std::string& address) {
+  if (directory_ != this) return directory_->SetAddress(node, address);
   MutexLock lock(mu_);
   addresses_[node] = address;
 }
 
 void Peers::RemoveAddress(const std::string& node) {
+  if (directory_ != this) return directory_->RemoveAddress(node);
   MutexLock lock(mu_);
   addresses_.erase(node);
 }
 
 absl::StatusOr<std::string> Peers::AddressOf(const std::string& node) const {
+  if (directory_ != this) return directory_->AddressOf(node);
   MutexLock lock(mu_);
   auto it = addresses_.find(node);
   if (it != addresses_.end()) return it->second;
@@ -31,6 +34,7 @@ absl::StatusOr<std::string> Peers::AddressOf(const std::string& node) const {
 }
 
 std::map<std::string, std::string> Peers::Addresses() const {
+  if (directory_ != this) return directory_->Addresses();
   MutexLock lock(mu_);
   return std::map<std::string, std::string>(addresses_.begin(),
                                             addresses_.end());

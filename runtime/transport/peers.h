@@ -29,7 +29,13 @@ namespace anvil {
 class Peers {
  public:
   explicit Peers(std::shared_ptr<Network> network)
-      : network_(std::move(network)) {}
+      : network_(std::move(network)), directory_(this) {}
+  // A view of `directory`: its addresses (read and written through to it),
+  // reached over `network` with channels of its own. For a simulated node,
+  // whose calls must leave from its own view of the network. `directory`
+  // must outlive it.
+  Peers(std::shared_ptr<Network> network, Peers& directory)
+      : network_(std::move(network)), directory_(&directory) {}
 
   // Records where `node` is served; replaces an earlier address (a node
   // that restarted on another port). Calls already made keep their
@@ -60,7 +66,9 @@ class Peers {
 
  private:
   const std::shared_ptr<Network> network_;
+  Peers* const directory_;  // holds the addresses: this, or another
   mutable Mutex mu_;
+  // Only in the directory.
   absl::flat_hash_map<std::string, std::string> addresses_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::shared_ptr<Channel>> channels_
       ABSL_GUARDED_BY(mu_);

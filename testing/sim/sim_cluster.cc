@@ -83,6 +83,14 @@ absl::Status SimCluster::Start(const std::string& name, Member& member) {
   // The node's actors (its daemons', its supervisor's) go to its worker.
   ScopedSpawnWorker on_node_worker(static_cast<int>(member.worker));
   Factory& factory = root_->Child(name);
+  // The node's calls to other nodes leave from its own view of the
+  // network, so that partitions and clogged links apply to them.
+  factory.Provide<Cluster>(
+      std::make_unique<Cluster>(sim_.network().ForNode(name), *cluster_));
+  if (absl::Status view = factory.Get<Cluster>().status(); !view.ok()) {
+    (void)root_->DestroyChild(name);
+    return view;
+  }
   if (absl::Status built = member.build(factory); !built.ok()) {
     (void)root_->DestroyChild(name);
     return built;

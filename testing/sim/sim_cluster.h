@@ -16,6 +16,11 @@
 //   sim.At(absl::Seconds(2), [&] { (void)cluster.Crash("n1"); });
 //   sim.At(absl::Seconds(5), [&] { (void)cluster.Restart("n1"); });
 //
+// Each node's factory gets its own view of the root's Cluster (the same
+// addresses, over the node's own view of the simulated network), so that
+// its daemons' calls to other nodes (through Cluster::Find(factory)) leave
+// from that node and partitions between nodes apply to them.
+//
 // Each node's actors run on a simulation worker of their own (while there
 // are enough: SimulationOptions::workers - 1, worker 0 being the root's),
 // so a node can be paused or run with a skewed clock.

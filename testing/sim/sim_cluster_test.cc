@@ -39,11 +39,12 @@ SimCluster::Build EchoNode(SimCluster& cluster, const std::string& name) {
   };
 }
 
-// Calls Say on `node` from a fresh actor; runs the simulation until done.
-absl::StatusOr<EchoReply> Say(Simulation& sim, SimCluster& cluster,
-                              const std::string& node,
-                              const std::string& text) {
-  absl::StatusOr<EchoRef> ref = cluster.cluster().peers().RefTo<EchoRef>(node);
+// Calls Say on `node` through `peers` from a fresh actor; runs the
+// simulation until done.
+absl::StatusOr<EchoReply> SayThrough(Simulation& sim, Peers& peers,
+                                     const std::string& node,
+                                     const std::string& text) {
+  absl::StatusOr<EchoRef> ref = peers.RefTo<EchoRef>(node);
   if (!ref.ok()) return ref.status();
   auto out = std::make_shared<std::optional<absl::StatusOr<EchoReply>>>();
   EchoRequest request;
@@ -61,6 +62,13 @@ absl::StatusOr<EchoReply> Say(Simulation& sim, SimCluster& cluster,
   return **out;
 }
 
+// Calls Say on `node` as a client outside the nodes (the root's view).
+absl::StatusOr<EchoReply> Say(Simulation& sim, SimCluster& cluster,
+                              const std::string& node,
+                              const std::string& text) {
+  return SayThrough(sim, cluster.cluster().peers(), node, text);
+}
+
 TEST(SimClusterTest, NodesAreReachableByName) {
   Simulation sim;
   SimCluster cluster(sim,
@@ -76,6 +84,27 @@ TEST(SimClusterTest, NodesAreReachableByName) {
   EXPECT_EQ(reply->text(), "hello n2");
   EXPECT_EQ(cluster.AddNode("n2", EchoNode(cluster, "n2")).code(),
             absl::StatusCode::kAlreadyExists);
+}
+
+TEST(SimClusterTest, NodesCallEachOtherFromTheirOwnViewOfTheNetwork) {
+  Simulation sim;
+  SimCluster cluster(sim,
+                     [](Factory& root) { root.Bind<EchoDaemon, EchoImpl>(); });
+  for (const char* name : {"n1", "n2"}) {
+    ASSERT_THAT(cluster.AddNode(name, EchoNode(cluster, name)), IsOk());
+  }
+  Cluster* n1_view = Cluster::Find(cluster.root().Child("n1"));
+  ASSERT_NE(n1_view, nullptr);
+  ASSERT_NE(n1_view, &cluster.cluster());
+  EXPECT_EQ(n1_view->peers().Addresses(),
+            cluster.cluster().peers().Addresses());
+  ASSERT_THAT(SayThrough(sim, n1_view->peers(), "n2", "from n1"), IsOk());
+
+  sim.network().Partition({"n1"}, {"n2"});
+  EXPECT_EQ(SayThrough(sim, n1_view->peers(), "n2", "cut").status().code(),
+            absl::StatusCode::kDeadlineExceeded)
+      << "the call left from n1, which the partition cuts off";
+  EXPECT_THAT(Say(sim, cluster, "n2", "from outside"), IsOk());
 }
 
 TEST(SimClusterTest, CrashLosesMemoryKeepsDiskAndRestartBuildsAgain) {
