@@ -47,7 +47,7 @@ struct KvOptions {
   int heartbeat_ticks = 2;
   // How long a node waits for a peer's reply before dropping the request
   // (Raft resends on the next heartbeat).
-  absl::Duration peer_timeout = absl::Milliseconds(500);
+  absl::Duration peer_timeout = absl::Milliseconds(200);
 
   // Seeds the election timeouts: 0 picks a random seed; anything else
   // makes them replay (simulation).

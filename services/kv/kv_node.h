@@ -11,10 +11,12 @@
 //
 // KvStore serves clients on every node: a node that is not the leader
 // passes the call to the leader's KvStore (found through the Cluster
-// daemon), within the caller's deadline. A client sees: the reply; or
-// UNAVAILABLE when no leader is known (retry later) or the leader lost
-// its leadership during the call; DEADLINE_EXCEEDED. After UNAVAILABLE or
-// DEADLINE_EXCEEDED a write may or may not have taken effect.
+// daemon), within the caller's deadline. A client sees: the reply;
+// UNAVAILABLE when no leader is known (retry later; nothing was written);
+// UNKNOWN when the leader lost its leadership or stopped during the call;
+// DEADLINE_EXCEEDED. After UNKNOWN or DEADLINE_EXCEEDED, and after
+// UNAVAILABLE from the transport (a reply lost on the way), a write may or
+// may not have taken effect.
 #ifndef ANVIL_SERVICES_KV_KV_NODE_H_
 #define ANVIL_SERVICES_KV_KV_NODE_H_
 

@@ -28,6 +28,7 @@
 #define ANVIL_SERVICES_KV_RAFT_CORE_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <random>
 #include <string>
@@ -35,7 +36,6 @@
 #include <variant>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "services/kv/kv.pb.h"
@@ -170,7 +170,9 @@ class RaftCore {
   int election_timeout_ = 0;
   int heartbeat_elapsed_ = 0;
   absl::flat_hash_set<std::string> votes_;
-  absl::flat_hash_map<std::string, Progress> progress_;  // leader only
+  // Leader only. Ordered: messages go out in the same order every run (a
+  // simulation replays).
+  std::map<std::string, Progress> progress_;
   uint64_t read_round_ = 0;
 
   bool hard_state_dirty_ = false;

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "runtime/actor/blocking.h"
+#include "runtime/actor/concurrent_calls.h"
 #include "runtime/actor/runtime.h"
 #include "runtime/core/async_event.h"
 #include "runtime/core/sleep.h"
@@ -55,33 +56,55 @@ Task<> Ticker(Context<int>&, RaftRef raft, absl::Duration tick,
   }
 }
 
-// Sends `peer` the requests Raft queues, one at a time, and hands the
-// replies back; failures are dropped (Raft resends).
-Task<> Sender(Context<RaftCore::Message>& inbox, RaftRef raft, Cluster* cluster,
-              std::string peer, absl::Duration timeout,
-              std::shared_ptr<RaftNode::Helpers> helpers) {
-  while (std::optional<RaftCore::Message> message = co_await inbox.Receive()) {
-    if (helpers->stopping.load(std::memory_order_acquire)) continue;
-    absl::StatusOr<RaftPeerRef> to = cluster->peers().RefTo<RaftPeerRef>(peer);
-    if (!to.ok()) continue;  // not up yet, or down
-    if (auto* vote = std::get_if<VoteRequest>(&message->request)) {
-      absl::StatusOr<VoteReply> reply =
-          co_await to->RequestVote(std::move(*vote), timeout);
-      if (!reply.ok()) continue;
+// Sends one request to `peer` and hands the reply back to Raft; a failure
+// is dropped (Raft resends).
+Task<> SendOne(RaftRef raft, RaftPeerRef to, std::string peer,
+               RaftCore::Message message, absl::Duration timeout,
+               int* in_flight) {
+  if (auto* vote = std::get_if<VoteRequest>(&message.request)) {
+    absl::StatusOr<VoteReply> reply =
+        co_await to.RequestVote(std::move(*vote), timeout);
+    if (reply.ok()) {
       VoteOutcome outcome;
       outcome.set_from(peer);
       *outcome.mutable_reply() = *std::move(reply);
       (void)raft.VoteReplied(std::move(outcome));
-    } else {
-      absl::StatusOr<AppendReply> reply = co_await to->AppendEntries(
-          std::get<AppendRequest>(std::move(message->request)), timeout);
-      if (!reply.ok()) continue;
+    }
+  } else {
+    absl::StatusOr<AppendReply> reply = co_await to.AppendEntries(
+        std::get<AppendRequest>(std::move(message.request)), timeout);
+    if (reply.ok()) {
       AppendOutcome outcome;
       outcome.set_from(peer);
       *outcome.mutable_reply() = *std::move(reply);
       (void)raft.AppendReplied(std::move(outcome));
     }
   }
+  --*in_flight;
+}
+
+// Requests to one peer in flight at once; more are dropped, as on a
+// congested link (a slow or dead peer must not hold up the others).
+constexpr int kMaxInFlight = 16;
+
+// Sends `peer` the requests Raft queues, without waiting for one reply
+// before sending the next (a lost message costs a timeout, which must not
+// delay the requests behind it).
+Task<> Sender(Context<RaftCore::Message>& inbox, RaftRef raft, Cluster* cluster,
+              std::string peer, absl::Duration timeout,
+              std::shared_ptr<RaftNode::Helpers> helpers) {
+  internal::ConcurrentCalls calls;
+  int in_flight = 0;
+  while (std::optional<RaftCore::Message> message = co_await inbox.Receive()) {
+    if (helpers->stopping.load(std::memory_order_acquire)) continue;
+    if (in_flight >= kMaxInFlight) continue;
+    absl::StatusOr<RaftPeerRef> to = cluster->peers().RefTo<RaftPeerRef>(peer);
+    if (!to.ok()) continue;  // not up yet, or down
+    ++in_flight;
+    calls.Start(SendOne(raft, *std::move(to), peer, *std::move(message),
+                        timeout, &in_flight));
+  }
+  co_await calls.Drain();
 }
 
 // Sender queue depth per peer: beyond it requests are dropped, as on a
@@ -278,7 +301,7 @@ Task<absl::StatusOr<RaftStatus>> RaftNode::Status(CallContext&,
 Task<> RaftNode::Tick(CallContext&, const google::protobuf::Empty&) {
   if (!failed_.ok()) co_return;
   if (helpers_->stopping.load(std::memory_order_acquire)) {
-    FailAll(absl::UnavailableError(absl::StrCat(
+    FailAll(absl::UnknownError(absl::StrCat(
         id_, " stopped; a write in flight may or may not take effect")));
     co_return;
   }
@@ -379,8 +402,9 @@ Task<absl::Status> RaftNode::Process() {
       if (absl::Status persisted = co_await Persist(ready); !persisted.ok()) {
         failed_ = persisted;
         log_.error("storage failed, stopping: {}", persisted.ToString());
-        FailAll(absl::UnavailableError(
-            absl::StrCat(id_, " failed: ", persisted.ToString())));
+        FailAll(absl::UnknownError(absl::StrCat(
+            id_, " failed (a write in flight may or may not take effect): ",
+            persisted.ToString())));
         mailbox().RequestStop();
         co_return persisted;
       }
@@ -448,7 +472,7 @@ void RaftNode::SettleLeadership() {
       core_->role() == RaftCore::Role::kLeader ? core_->term() : 0;
   if (leading == leader_term_) return;
   if (leader_term_ != 0) {
-    FailAll(absl::UnavailableError(
+    FailAll(absl::UnknownError(
         absl::StrCat(id_, " lost its leadership of term ", leader_term_,
                      "; a write in flight may or may not take effect")));
   }

@@ -10,12 +10,13 @@
 // Submit and Read are served only by the leader (FAILED_PRECONDITION
 // naming the leader elsewhere; KvStore passes the call on). Proposals that
 // arrive together are appended, fsync'ed and replicated as one batch. A
-// write's outcome: OK once applied; UNAVAILABLE if this node lost its
-// leadership first (the write may or may not take effect: a new leader
-// may still commit it); ABORTED if it was overwritten (it never takes
-// effect); DEADLINE_EXCEEDED as the caller's deadline says (outcome
-// unknown too). A storage error is fatal: the daemon stops and its node
-// reports the error.
+// write's outcome: OK once applied; FAILED_PRECONDITION or UNAVAILABLE
+// (stopping) before it was appended: it never takes effect; UNKNOWN if
+// this node lost its leadership or stopped first (a new leader may still
+// commit it); ABORTED if it was overwritten (it never takes effect);
+// DEADLINE_EXCEEDED as the caller's deadline says (outcome unknown). A
+// storage error is fatal: the daemon stops and its node reports the
+// error.
 //
 // Thread-safety: everything runs on the daemon's actor; the storage is
 // written from one RunBlocking call at a time.
@@ -29,16 +30,15 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "runtime/actor/actor_ref.h"
 #include "runtime/daemon/cluster.h"
-#include "spdlog/logger.h"
 #include "services/kv/kv.anvil.h"
 #include "services/kv/kv_config.h"
 #include "services/kv/kv_storage.h"
 #include "services/kv/raft_core.h"
 #include "services/kv/state_machine.h"
+#include "spdlog/logger.h"
 
 namespace anvil::kv {
 
@@ -107,7 +107,7 @@ class RaftNode final : public RaftDaemon {
 
   std::shared_ptr<Helpers> helpers_;
   ActorRef<int> ticker_;
-  absl::flat_hash_map<std::string, ActorRef<RaftCore::Message>> senders_;
+  std::map<std::string, ActorRef<RaftCore::Message>> senders_;
 
   // Submits not yet proposed; proposed ones by log index; reads.
   std::deque<std::shared_ptr<Waiter>> unproposed_;
