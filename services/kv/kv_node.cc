@@ -135,6 +135,16 @@ void BindKv(Factory& root, KvOptions options) {
 }
 
 absl::Status BuildKvNode(Factory& node) {
+  // Raft and KvStore reach other nodes through the Cluster daemon, which
+  // they find (Cluster::Find) but do not depend on: build it first if it
+  // is bound and not built yet. (Unbound: fine for a group of one; Raft's
+  // Prepare says so otherwise.)
+  if (Cluster::Find(node) == nullptr) {
+    absl::StatusOr<Cluster*> cluster = node.Get<Cluster>();
+    if (!cluster.ok() && !absl::IsNotFound(cluster.status())) {
+      return cluster.status();
+    }
+  }
   if (absl::Status built = node.Get<RaftPeerDaemon>().status(); !built.ok()) {
     return built;
   }

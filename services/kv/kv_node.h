@@ -83,7 +83,8 @@ class KvStoreNode final : public KvStoreDaemon {
 void BindKv(Factory& root, KvOptions options);
 
 // Builds a node's kv daemons in `node` (a child of the root BindKv
-// bound): KvStore and RaftPeer, and so Raft and Storage.
+// bound): KvStore and RaftPeer, and so Raft and Storage; and the Cluster
+// daemon, if one is bound and none is built yet.
 absl::Status BuildKvNode(Factory& node);
 
 }  // namespace anvil::kv

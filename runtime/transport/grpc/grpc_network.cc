@@ -425,10 +425,20 @@ absl::StatusOr<std::unique_ptr<Server>> GrpcNetwork::Serve(
 }
 
 std::shared_ptr<Channel> GrpcNetwork::Connect(const std::string& address) {
+  grpc::ChannelArguments arguments;
+  const int max_backoff_ms = static_cast<int>(std::max<int64_t>(
+      100, absl::ToInt64Milliseconds(options_.max_reconnect_backoff)));
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
+                   std::min(100, max_backoff_ms));
+  arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+                   std::min(100, max_backoff_ms));
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_backoff_ms);
   return std::make_shared<GrpcChannel>(
-      grpc::CreateChannel(address, options_.channel_credentials != nullptr
-                                       ? options_.channel_credentials
-                                       : grpc::InsecureChannelCredentials()));
+      grpc::CreateCustomChannel(address,
+                                options_.channel_credentials != nullptr
+                                    ? options_.channel_credentials
+                                    : grpc::InsecureChannelCredentials(),
+                                arguments));
 }
 
 }  // namespace anvil

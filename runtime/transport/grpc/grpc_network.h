@@ -28,6 +28,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 #include "runtime/actor/runtime.h"
@@ -41,6 +42,11 @@ struct GrpcNetworkOptions {
   std::shared_ptr<grpc::ServerCredentials> server_credentials;
   // What channels connect with; null: plaintext.
   std::shared_ptr<grpc::ChannelCredentials> channel_credentials;
+  // The longest a channel to an unreachable peer waits between attempts
+  // to reconnect (it starts at 100 ms and backs off). gRPC's own default,
+  // 120 s, suits clients of far services; a node whose peer restarted must
+  // reach it again within about an election timeout.
+  absl::Duration max_reconnect_backoff = absl::Seconds(1);
 };
 
 // PEM files for TLS.

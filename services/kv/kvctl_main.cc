@@ -1,0 +1,172 @@
+// kvctl: the kv store's command-line client. A plain gRPC client (the
+// generated kv.grpc.pb.h stub, no anvil runtime), as any program in any
+// language could be.
+//
+//   kvctl --servers=127.0.0.1:7001,127.0.0.1:7002 put color blue
+//   kvctl --servers=127.0.0.1:7001 get color            # prints blue
+//   kvctl --servers=... cas color blue green            # swap if blue
+//   kvctl --servers=... cas --absent color red          # create if absent
+//   kvctl --servers=... delete color
+//   kvctl --servers=... status                          # each server's Raft
+//
+// Any node serves any call (a follower passes it to the leader). A server
+// that is down or has no leader yet is skipped for the next one, round and
+// round, until --timeout. Exit codes: 0 done; 1 get: not found, cas: not
+// swapped; 2 bad usage; 3 no server answered.
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "services/kv/kv.grpc.pb.h"
+
+ABSL_FLAG(std::vector<std::string>, servers, {"127.0.0.1:7001"},
+          "kvd addresses, comma-separated.");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10),
+          "Give up after this long.");
+ABSL_FLAG(bool, absent, false, "cas: expect the key to be absent.");
+
+namespace {
+
+using anvil::kv::KvStore;
+
+constexpr char kUsage[] =
+    "usage: kvctl [--servers=host:port,...] get KEY | put KEY VALUE | "
+    "delete KEY | cas KEY EXPECTED VALUE | cas --absent KEY VALUE | status";
+
+// Calls `call(stub, context)` on each server in turn until one answers
+// with something other than UNAVAILABLE (down, no leader yet), or the
+// timeout passes. The last status.
+template <typename Call>
+grpc::Status CallAny(Call call) {
+  const std::vector<std::string> servers = absl::GetFlag(FLAGS_servers);
+  const absl::Time give_up = absl::Now() + absl::GetFlag(FLAGS_timeout);
+  grpc::Status status(grpc::StatusCode::UNAVAILABLE, "no servers given");
+  for (size_t i = 0; !servers.empty() && absl::Now() < give_up; ++i) {
+    std::unique_ptr<KvStore::Stub> stub = KvStore::NewStub(grpc::CreateChannel(
+        servers[i % servers.size()], grpc::InsecureChannelCredentials()));
+    grpc::ClientContext context;
+    context.set_deadline(
+        absl::ToChronoTime(std::min(give_up, absl::Now() + absl::Seconds(2))));
+    status = call(*stub, context);
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE) return status;
+    if ((i + 1) % servers.size() == 0) absl::SleepFor(absl::Milliseconds(200));
+  }
+  return status;
+}
+
+int Fail(const grpc::Status& status) {
+  std::fprintf(stderr, "kvctl: %d %s\n", static_cast<int>(status.error_code()),
+               status.error_message().c_str());
+  return 3;
+}
+
+int Run(const std::vector<char*>& args) {
+  if (args.size() < 2) {
+    std::fprintf(stderr, "%s\n", kUsage);
+    return 2;
+  }
+  const std::string command = args[1];
+  auto arg = [&](size_t i) { return std::string(args[i]); };
+  if (command == "get" && args.size() == 3) {
+    anvil::kv::GetRequest request;
+    request.set_key(arg(2));
+    anvil::kv::GetReply reply;
+    grpc::Status status = CallAny([&](KvStore::Stub& stub, auto& context) {
+      return stub.Get(&context, request, &reply);
+    });
+    if (!status.ok()) return Fail(status);
+    if (!reply.found()) {
+      std::fprintf(stderr, "kvctl: %s: not found\n", request.key().c_str());
+      return 1;
+    }
+    std::printf("%s\n", reply.value().c_str());
+    return 0;
+  }
+  if (command == "put" && args.size() == 4) {
+    anvil::kv::PutRequest request;
+    request.set_key(arg(2));
+    request.set_value(arg(3));
+    anvil::kv::PutReply reply;
+    grpc::Status status = CallAny([&](KvStore::Stub& stub, auto& context) {
+      return stub.Put(&context, request, &reply);
+    });
+    if (!status.ok()) return Fail(status);
+    std::printf("ok, version %llu\n",
+                static_cast<unsigned long long>(reply.version()));
+    return 0;
+  }
+  if (command == "delete" && args.size() == 3) {
+    anvil::kv::DeleteRequest request;
+    request.set_key(arg(2));
+    anvil::kv::DeleteReply reply;
+    grpc::Status status = CallAny([&](KvStore::Stub& stub, auto& context) {
+      return stub.Delete(&context, request, &reply);
+    });
+    if (!status.ok()) return Fail(status);
+    std::printf("%s\n", reply.existed() ? "deleted" : "was absent");
+    return 0;
+  }
+  const bool absent = absl::GetFlag(FLAGS_absent);
+  if (command == "cas" && args.size() == (absent ? 4u : 5u)) {
+    anvil::kv::CompareAndSetRequest request;
+    request.set_key(arg(2));
+    request.set_expect_absent(absent);
+    if (!absent) request.set_expected(arg(3));
+    request.set_value(arg(absent ? 3 : 4));
+    anvil::kv::CompareAndSetReply reply;
+    grpc::Status status = CallAny([&](KvStore::Stub& stub, auto& context) {
+      return stub.CompareAndSet(&context, request, &reply);
+    });
+    if (!status.ok()) return Fail(status);
+    if (reply.swapped()) {
+      std::printf("swapped, version %llu\n",
+                  static_cast<unsigned long long>(reply.version()));
+      return 0;
+    }
+    std::printf("not swapped: %s\n",
+                reply.found() ? reply.current().c_str() : "(absent)");
+    return 1;
+  }
+  if (command == "status" && args.size() == 2) {
+    int answered = 0;
+    for (const std::string& server : absl::GetFlag(FLAGS_servers)) {
+      std::unique_ptr<KvStore::Stub> stub = KvStore::NewStub(
+          grpc::CreateChannel(server, grpc::InsecureChannelCredentials()));
+      grpc::ClientContext context;
+      context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+      anvil::kv::RaftStatus reply;
+      grpc::Status status =
+          stub->Status(&context, anvil::kv::RaftStatusRequest(), &reply);
+      if (!status.ok()) {
+        std::printf("%s: %s\n", server.c_str(), status.error_message().c_str());
+        continue;
+      }
+      ++answered;
+      std::printf(
+          "%s: %s %s, term %llu, leader %s, log %llu, committed %llu, "
+          "applied %llu, %llu keys\n",
+          server.c_str(), reply.node().c_str(), reply.role().c_str(),
+          static_cast<unsigned long long>(reply.term()),
+          reply.leader().empty() ? "unknown" : reply.leader().c_str(),
+          static_cast<unsigned long long>(reply.last_index()),
+          static_cast<unsigned long long>(reply.commit_index()),
+          static_cast<unsigned long long>(reply.applied_index()),
+          static_cast<unsigned long long>(reply.keys()));
+    }
+    return answered > 0 ? 0 : 3;
+  }
+  std::fprintf(stderr, "%s\n", kUsage);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return Run(absl::ParseCommandLine(argc, argv));
+}
