@@ -1,0 +1,273 @@
+// The kv daemons in the simulator (deterministic, in virtual time): every
+// KvStore call, forwarding from followers, restarts with each storage
+// engine, and configurations that must be refused.
+#include "services/kv/kv_node.h"
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/kv/log_store.h"
+#include "testing/sim/sim_cluster.h"
+#include "testing/sim/simulation.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_path.h"
+
+namespace anvil::kv {
+namespace {
+
+using ::anvil::sim::SimCluster;
+using ::anvil::sim::Simulation;
+using ::anvil::testing::IsOk;
+using ::testing::HasSubstr;
+
+// Runs `body` in an actor on the root's worker until it finishes.
+template <typename T>
+absl::StatusOr<T> RunCall(Simulation& sim,
+                          std::function<Task<absl::StatusOr<T>>()> body) {
+  auto out = std::make_shared<std::optional<absl::StatusOr<T>>>();
+  sim.runtime().Spawn(
+      [](Context<int>&, std::function<Task<absl::StatusOr<T>>()> f,
+         std::shared_ptr<std::optional<absl::StatusOr<T>>> result) -> Task<> {
+        result->emplace(co_await f());
+      },
+      std::move(body), out, ActorOptions{.worker = 0});
+  if (absl::Status ran = sim.RunUntil([&] { return out->has_value(); });
+      !ran.ok()) {
+    return ran;
+  }
+  return **out;
+}
+
+class KvNodeTest : public ::testing::Test {
+ protected:
+  // Starts `members` (all of them, unless `start` names fewer).
+  void StartCluster(KvOptions options) {
+    options.seed = 7;
+    members_ = options.members;
+    cluster_ = std::make_unique<SimCluster>(
+        sim_, [options](Factory& root) { BindKv(root, options); });
+    for (const std::string& name : members_) {
+      ASSERT_THAT(cluster_->AddNode(name, BuildKvNode), IsOk());
+    }
+  }
+
+  KvStoreRef Kv(const std::string& node) {
+    absl::StatusOr<KvStoreRef> ref =
+        cluster_->cluster().peers().RefTo<KvStoreRef>(node);
+    EXPECT_THAT(ref, IsOk());
+    return ref.ok() ? *ref : KvStoreRef();
+  }
+
+  absl::StatusOr<PutReply> Put(const std::string& node, const std::string& key,
+                               const std::string& value) {
+    PutRequest request;
+    request.set_key(key);
+    request.set_value(value);
+    KvStoreRef kv = Kv(node);
+    return RunCall<PutReply>(sim_,
+                             [kv, request]() -> Task<absl::StatusOr<PutReply>> {
+                               co_return co_await kv.Put(request);
+                             });
+  }
+
+  absl::StatusOr<GetReply> Get(const std::string& node,
+                               const std::string& key) {
+    GetRequest request;
+    request.set_key(key);
+    KvStoreRef kv = Kv(node);
+    return RunCall<GetReply>(sim_,
+                             [kv, request]() -> Task<absl::StatusOr<GetReply>> {
+                               co_return co_await kv.Get(request);
+                             });
+  }
+
+  absl::StatusOr<RaftStatus> Status(const std::string& node) {
+    KvStoreRef kv = Kv(node);
+    return RunCall<RaftStatus>(
+        sim_, [kv]() -> Task<absl::StatusOr<RaftStatus>> {
+          co_return co_await kv.Status(RaftStatusRequest());
+        });
+  }
+
+  // Waits (in virtual time) until some node leads; returns its name.
+  std::string Leader() {
+    for (int i = 0; i < 100; ++i) {
+      for (const std::string& name : members_) {
+        absl::StatusOr<RaftStatus> status = Status(name);
+        if (status.ok() && status->role() == "leader") return name;
+      }
+      EXPECT_THAT(sim_.RunFor(absl::Milliseconds(100)), IsOk());
+    }
+    ADD_FAILURE() << "no leader after 10 s";
+    return "";
+  }
+
+  Simulation sim_{{.seed = 3, .workers = 5}};
+  std::vector<std::string> members_;
+  std::unique_ptr<SimCluster> cluster_;
+};
+
+TEST_F(KvNodeTest, OneNodeServesEveryCall) {
+  StartCluster({.members = {"solo"}, .engine = KvOptions::Engine::kMemory});
+  ASSERT_EQ(Leader(), "solo");
+  absl::StatusOr<PutReply> put = Put("solo", "color", "blue");
+  ASSERT_THAT(put, IsOk());
+  absl::StatusOr<GetReply> got = Get("solo", "color");
+  ASSERT_THAT(got, IsOk());
+  EXPECT_TRUE(got->found());
+  EXPECT_EQ(got->value(), "blue");
+  EXPECT_EQ(got->version(), put->version());
+  EXPECT_GT(put->version(), 0u);
+
+  KvStoreRef kv = Kv("solo");
+  auto cas = [&](CompareAndSetRequest request) {
+    return RunCall<CompareAndSetReply>(
+        sim_, [kv, request]() -> Task<absl::StatusOr<CompareAndSetReply>> {
+          co_return co_await kv.CompareAndSet(request);
+        });
+  };
+  CompareAndSetRequest wrong;
+  wrong.set_key("color");
+  wrong.set_expected("red");
+  wrong.set_value("green");
+  absl::StatusOr<CompareAndSetReply> refused = cas(wrong);
+  ASSERT_THAT(refused, IsOk());
+  EXPECT_FALSE(refused->swapped());
+  EXPECT_TRUE(refused->found());
+  EXPECT_EQ(refused->current(), "blue");
+
+  CompareAndSetRequest absent = wrong;
+  absent.set_expect_absent(true);
+  ASSERT_THAT(cas(absent), IsOk());
+  EXPECT_FALSE(cas(absent)->swapped());
+
+  CompareAndSetRequest right = wrong;
+  right.set_expected("blue");
+  absl::StatusOr<CompareAndSetReply> swapped = cas(right);
+  ASSERT_THAT(swapped, IsOk());
+  EXPECT_TRUE(swapped->swapped());
+  EXPECT_EQ(Get("solo", "color")->value(), "green");
+
+  DeleteRequest remove;
+  remove.set_key("color");
+  auto del = [&] {
+    return RunCall<DeleteReply>(
+        sim_, [kv, remove]() -> Task<absl::StatusOr<DeleteReply>> {
+          co_return co_await kv.Delete(remove);
+        });
+  };
+  ASSERT_THAT(del(), IsOk());
+  EXPECT_FALSE(del()->existed());  // the first one deleted it
+  EXPECT_FALSE(Get("solo", "color")->found());
+
+  absl::StatusOr<RaftStatus> status = Status("solo");
+  ASSERT_THAT(status, IsOk());
+  EXPECT_EQ(status->role(), "leader");
+  EXPECT_EQ(status->keys(), 0u);
+  EXPECT_EQ(status->applied_index(), status->commit_index());
+}
+
+TEST_F(KvNodeTest, FollowersPassCallsToTheLeader) {
+  StartCluster(
+      {.members = {"n1", "n2", "n3"}, .engine = KvOptions::Engine::kMemory});
+  const std::string leader = Leader();
+  ASSERT_FALSE(leader.empty());
+  std::vector<std::string> followers;
+  for (const std::string& name : members_) {
+    if (name != leader) followers.push_back(name);
+  }
+  ASSERT_THAT(Put(followers[0], "k", "v"), IsOk());
+  absl::StatusOr<GetReply> got = Get(followers[1], "k");
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(got->value(), "v");
+  absl::StatusOr<RaftStatus> status = Status(followers[1]);
+  ASSERT_THAT(status, IsOk());
+  EXPECT_EQ(status->role(), "follower");
+  EXPECT_EQ(status->leader(), leader);
+}
+
+TEST_F(KvNodeTest, TheDurableEngineKeepsWritesAcrossCrashesOfEveryNode) {
+  const std::string dir = ::anvil::testing::TempPath("durable");
+  std::filesystem::create_directories(dir);
+  StartCluster({.members = {"n1", "n2", "n3"}, .data_dir = dir});
+  Leader();
+  ASSERT_THAT(Put("n1", "k", "kept"), IsOk());
+  for (const std::string& name : members_) {
+    ASSERT_THAT(cluster_->Crash(name), IsOk());
+  }
+  for (const std::string& name : members_) {
+    ASSERT_THAT(cluster_->Restart(name), IsOk());
+  }
+  Leader();
+  absl::StatusOr<GetReply> got = Get("n2", "k");
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(got->value(), "kept");
+}
+
+TEST_F(KvNodeTest, TheMemoryEngineForgetsEverythingOnRestart) {
+  StartCluster({.members = {"solo"}, .engine = KvOptions::Engine::kMemory});
+  Leader();
+  ASSERT_THAT(Put("solo", "k", "gone"), IsOk());
+  ASSERT_THAT(cluster_->Crash("solo"), IsOk());
+  ASSERT_THAT(cluster_->Restart("solo"), IsOk());
+  Leader();
+  absl::StatusOr<GetReply> got = Get("solo", "k");
+  ASSERT_THAT(got, IsOk());
+  EXPECT_FALSE(got->found()) << "as documented: only for nodes that never "
+                                "restart";
+}
+
+TEST_F(KvNodeTest, ANodeOutsideTheGroupIsRefused) {
+  StartCluster({.members = {"n1"}, .engine = KvOptions::Engine::kMemory});
+  absl::Status refused = cluster_->AddNode("n9", BuildKvNode);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(),
+              HasSubstr("node 'n9' is not a member of the group (n1)"));
+}
+
+TEST_F(KvNodeTest, TheDurableEngineNeedsADataDirectory) {
+  cluster_ = std::make_unique<SimCluster>(
+      sim_, [](Factory& root) { BindKv(root, {.members = {"n1"}}); });
+  absl::Status refused = cluster_->AddNode("n1", BuildKvNode);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(), HasSubstr("needs a data directory"));
+}
+
+TEST_F(KvNodeTest, ACorruptLogStopsTheNodeNamingTheFile) {
+  const std::string dir = ::anvil::testing::TempPath("corrupt");
+  std::filesystem::create_directories(dir);
+  const std::string path = dir + "/n1.wal";
+  {
+    absl::StatusOr<std::unique_ptr<DurableLogStore>> store =
+        DurableLogStore::Open(path);
+    ASSERT_THAT(store, IsOk());
+    ASSERT_THAT((*store)->Append(1, {{.term = 1, .command = "aaaa"},
+                                     {.term = 1, .command = "bbbb"}}),
+                IsOk());
+    ASSERT_THAT((*store)->SetHardState({.term = 1}), IsOk());
+  }
+  {
+    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(12);
+    file.put('\x7f');  // inside the first record, not its torn tail
+  }
+  cluster_ = std::make_unique<SimCluster>(sim_, [dir](Factory& root) {
+    BindKv(root, {.members = {"n1"}, .data_dir = dir});
+  });
+  absl::Status refused = cluster_->AddNode("n1", BuildKvNode);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kDataLoss) << refused;
+  EXPECT_THAT(refused.message(), HasSubstr("n1.wal"));
+}
+
+}  // namespace
+}  // namespace anvil::kv
