@@ -19,7 +19,6 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -36,10 +35,8 @@
 #include "runtime/actor/runtime.h"
 #include "runtime/core/sleep.h"
 #include "runtime/daemon/cluster.h"
-#include "runtime/daemon/factory.h"
-#include "runtime/daemon/node.h"
-#include "runtime/transport/network.h"
 #include "services/kv/kv_node.h"
+#include "services/kv/local_cluster.h"
 #include "spdlog/spdlog.h"
 
 ABSL_FLAG(absl::Duration, phase, absl::Seconds(2),
@@ -227,39 +224,6 @@ Task<> Verify(Context<int>&, Demo* demo, Cluster* cluster, Verdict* verdict,
   done->store(true);
 }
 
-// A node of the demo: its factory (a child of the root) and its Node.
-class DemoNode {
- public:
-  DemoNode(Factory& root, std::string name)
-      : root_(root), name_(std::move(name)) {}
-
-  absl::Status Start() {
-    Factory& factory = root_.Child(name_);
-    if (absl::Status built = BuildKvNode(factory); !built.ok()) return built;
-    node_ = std::make_unique<Node>(factory,
-                                   NodeOptions{.listen_address = "127.0.0.1:0",
-                                               .grace = absl::ZeroDuration()});
-    return node_->Start();
-  }
-
-  // Stops at once (calls in flight fail) and destroys the node's daemons.
-  absl::Status Kill() {
-    if (node_ == nullptr) return absl::OkStatus();
-    node_->RequestStop();
-    (void)node_->Wait();
-    node_.reset();
-    return root_.DestroyChild(name_);
-  }
-
-  const std::string& name() const { return name_; }
-  std::string address() const { return node_ ? node_->address() : "down"; }
-
- private:
-  Factory& root_;
-  const std::string name_;
-  std::unique_ptr<Node> node_;
-};
-
 int Main() {
   const absl::Duration phase = absl::GetFlag(FLAGS_phase);
   const int clients = std::max(1, absl::GetFlag(FLAGS_clients));
@@ -276,41 +240,27 @@ int Main() {
   spdlog::set_level(spdlog::level::warn);  // the demo prints its own story
 
   Runtime runtime(RuntimeOptions{.name = "kv-demo"});
-  Factory root(runtime);
-  root.Provide<Cluster>(std::make_unique<Cluster>(
-      NewDefaultNetwork(runtime), std::map<std::string, std::string>{}));
-  BindKv(root, KvOptions{.members = kNodes, .data_dir = data_dir});
-  absl::StatusOr<Cluster*> cluster = root.Get<Cluster>();
-  if (!cluster.ok()) {
-    std::fprintf(stderr, "kv demo: %s\n", cluster.status().ToString().c_str());
-    return 1;
-  }
-  Node root_node(root);
-  if (absl::Status started = root_node.Start(); !started.ok()) {
-    std::fprintf(stderr, "kv demo: %s\n", started.ToString().c_str());
-    return 1;
-  }
-
   Demo demo;
   std::printf(
       "anvil kv demo: 3 Raft nodes on 127.0.0.1 over gRPC, one process; "
       "logs in %s\n",
       data_dir.c_str());
-  std::vector<std::unique_ptr<DemoNode>> nodes;
+  absl::StatusOr<std::unique_ptr<LocalCluster>> started = LocalCluster::Start(
+      runtime, KvOptions{.members = kNodes, .data_dir = data_dir});
+  if (!started.ok()) {
+    std::fprintf(stderr, "kv demo: %s\n", started.status().ToString().c_str());
+    return 1;
+  }
+  LocalCluster& local = **started;
+  Cluster* cluster = &local.cluster();
   for (const std::string& name : kNodes) {
-    nodes.push_back(std::make_unique<DemoNode>(root, name));
-    if (absl::Status started = nodes.back()->Start(); !started.ok()) {
-      std::fprintf(stderr, "kv demo: %s: %s\n", name.c_str(),
-                   started.ToString().c_str());
-      return 1;
-    }
     std::printf("%s %s serving KvStore and RaftPeer at %s\n",
                 demo.Since().c_str(), name.c_str(),
-                nodes.back()->address().c_str());
+                local.address(name).c_str());
   }
 
   demo.running = clients + 1;
-  runtime.Spawn(Watcher, &demo, *cluster);
+  runtime.Spawn(Watcher, &demo, cluster);
   auto leader = [&] {
     absl::MutexLock lock(&demo.mu);
     return demo.leader;
@@ -326,27 +276,24 @@ int Main() {
   std::printf("%s %d clients start: 3 puts to 1 get, through random nodes\n",
               demo.Since().c_str(), clients);
   const absl::Time workload_start = absl::Now();
-  for (int c = 0; c < clients; ++c) runtime.Spawn(Client, &demo, *cluster, c);
+  for (int c = 0; c < clients; ++c) runtime.Spawn(Client, &demo, cluster, c);
   absl::SleepFor(phase);
 
   const std::string victim = leader();
-  DemoNode& killed =
-      **std::find_if(nodes.begin(), nodes.end(),
-                     [&](const auto& node) { return node->name() == victim; });
   std::printf("%s stopping the leader %s abruptly\n", demo.Since().c_str(),
               victim.c_str());
-  if (absl::Status down = killed.Kill(); !down.ok()) {
+  if (absl::Status down = local.Kill(victim); !down.ok()) {
     std::fprintf(stderr, "kv demo: %s\n", down.ToString().c_str());
   }
   absl::SleepFor(phase);
   std::printf("%s restarting %s from its log\n", demo.Since().c_str(),
               victim.c_str());
-  if (absl::Status up = killed.Start(); !up.ok()) {
+  if (absl::Status up = local.Restart(victim); !up.ok()) {
     std::fprintf(stderr, "kv demo: restart: %s\n", up.ToString().c_str());
     return 1;
   }
   std::printf("%s %s serving again at %s\n", demo.Since().c_str(),
-              victim.c_str(), killed.address().c_str());
+              victim.c_str(), local.address(victim).c_str());
   absl::SleepFor(phase);
   demo.stop = true;
   while (demo.running.load() > 0) absl::SleepFor(absl::Milliseconds(5));
@@ -356,7 +303,7 @@ int Main() {
               demo.Since().c_str());
   Verdict verdict;
   std::atomic<bool> verified{false};
-  runtime.Spawn(Verify, &demo, *cluster, &verdict, &verified);
+  runtime.Spawn(Verify, &demo, cluster, &verdict, &verified);
   while (!verified.load()) absl::SleepFor(absl::Milliseconds(5));
 
   {
@@ -374,9 +321,7 @@ int Main() {
     std::printf("    %s\n", example.c_str());
   }
 
-  for (auto& node : nodes) (void)node->Kill();
-  root_node.RequestStop();
-  (void)root_node.Wait();
+  started->reset();  // stops the nodes
   if (temporary) std::filesystem::remove_all(data_dir);
   return verdict.lost == 0 ? 0 : 1;
 }
