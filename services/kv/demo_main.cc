@@ -29,10 +29,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "runtime/actor/runtime.h"
+#include "runtime/core/mutex.h"
 #include "runtime/core/sleep.h"
 #include "runtime/daemon/cluster.h"
 #include "services/kv/kv_node.h"
@@ -75,7 +75,7 @@ struct OpStats {
 
 // What the clients and the watcher share with main.
 struct Demo {
-  absl::Mutex mu;
+  Mutex mu;
   OpStats puts ABSL_GUARDED_BY(mu);
   OpStats gets ABSL_GUARDED_BY(mu);
   // Per key: the last acknowledged value, and values written after it
@@ -120,7 +120,7 @@ Task<> Client(Context<int>&, Demo* demo, Cluster* cluster, int id) {
       put.set_value(value);
       absl::StatusOr<PutReply> reply =
           co_await kv->Put(std::move(put), absl::Seconds(1));
-      absl::MutexLock lock(&demo->mu);
+      MutexLock lock(demo->mu);
       Demo::KeyState& state = demo->keys[key];
       if (reply.ok()) {
         ++demo->puts.ok;
@@ -137,7 +137,7 @@ Task<> Client(Context<int>&, Demo* demo, Cluster* cluster, int id) {
       get.set_key(key);
       absl::StatusOr<GetReply> reply =
           co_await kv->Get(std::move(get), absl::Seconds(1));
-      absl::MutexLock lock(&demo->mu);
+      MutexLock lock(demo->mu);
       if (reply.ok()) {
         ++demo->gets.ok;
         demo->gets.micros.push_back(
@@ -162,7 +162,7 @@ Task<> Watcher(Context<int>&, Demo* demo, Cluster* cluster) {
       absl::StatusOr<RaftStatus> status =
           co_await kv->Status(RaftStatusRequest(), absl::Milliseconds(200));
       if (!status.ok() || status->role() != "leader") continue;
-      absl::MutexLock lock(&demo->mu);
+      MutexLock lock(demo->mu);
       if (status->node() != demo->leader || status->term() != demo->term) {
         demo->leader = status->node();
         demo->term = status->term();
@@ -190,7 +190,7 @@ Task<> Verify(Context<int>&, Demo* demo, Cluster* cluster, Verdict* verdict,
               std::atomic<bool>* done) {
   std::map<std::string, Demo::KeyState> keys;
   {
-    absl::MutexLock lock(&demo->mu);
+    MutexLock lock(demo->mu);
     keys = demo->keys;
   }
   for (const auto& [key, state] : keys) {
@@ -262,7 +262,7 @@ int Main() {
   demo.running = clients + 1;
   runtime.Spawn(Watcher, &demo, cluster);
   auto leader = [&] {
-    absl::MutexLock lock(&demo.mu);
+    MutexLock lock(demo.mu);
     return demo.leader;
   };
   const absl::Time wait_until = absl::Now() + absl::Seconds(10);
@@ -307,7 +307,7 @@ int Main() {
   while (!verified.load()) absl::SleepFor(absl::Milliseconds(5));
 
   {
-    absl::MutexLock lock(&demo.mu);
+    MutexLock lock(demo.mu);
     std::printf("\nresults over %.1f s:\n", absl::ToDoubleSeconds(elapsed));
     std::printf("  puts %s\n", demo.puts.Summary(elapsed).c_str());
     std::printf("  gets %s\n", demo.gets.Summary(elapsed).c_str());

@@ -21,11 +21,11 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
 #include "runtime/actor/runtime.h"
+#include "runtime/core/mutex.h"
 #include "services/kv/local_cluster.h"
 #include "spdlog/spdlog.h"
 
@@ -40,7 +40,7 @@ constexpr int kKeys = 1000;
 struct Load {
   std::atomic<bool> stop{false};
   std::atomic<int> running{0};
-  absl::Mutex mu;
+  Mutex mu;
   std::vector<int64_t> micros ABSL_GUARDED_BY(mu);
   int64_t failed ABSL_GUARDED_BY(mu) = 0;
 };
@@ -68,7 +68,7 @@ Task<> Client(Context<int>&, KvStoreRef kv, bool put, int id, Load* load) {
       ++failed;
     }
   }
-  absl::MutexLock lock(&load->mu);
+  MutexLock lock(load->mu);
   load->micros.insert(load->micros.end(), micros.begin(), micros.end());
   load->failed += failed;
   load->running.fetch_sub(1);
@@ -126,7 +126,7 @@ void BM_Kv(benchmark::State& state) {
       const absl::Duration elapsed =
           RunLoad(runtime, *kv, put, clients, duration, load);
       state.SetIterationTime(absl::ToDoubleSeconds(elapsed));
-      absl::MutexLock lock(&load.mu);
+      MutexLock lock(load.mu);
       std::vector<int64_t>& micros = load.micros;
       std::sort(micros.begin(), micros.end());
       auto at = [&](double p) {

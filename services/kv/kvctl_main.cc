@@ -4,6 +4,7 @@
 //
 //   kvctl --servers=127.0.0.1:7001,127.0.0.1:7002 put color blue
 //   kvctl --servers=127.0.0.1:7001 get color            # prints blue
+//   kvctl --servers=127.0.0.1:7001 get color size       # "color blue" ...
 //   kvctl --servers=... cas color blue green            # swap if blue
 //   kvctl --servers=... cas --absent color red          # create if absent
 //   kvctl --servers=... delete color
@@ -36,7 +37,7 @@ namespace {
 using anvil::kv::KvStore;
 
 constexpr char kUsage[] =
-    "usage: kvctl [--servers=host:port,...] get KEY | put KEY VALUE | "
+    "usage: kvctl [--servers=host:port,...] get KEY... | put KEY VALUE | "
     "delete KEY | cas KEY EXPECTED VALUE | cas --absent KEY VALUE | status";
 
 // Calls `call(stub, context)` on each server in turn until one answers
@@ -73,20 +74,27 @@ int Run(const std::vector<char*>& args) {
   }
   const std::string command = args[1];
   auto arg = [&](size_t i) { return std::string(args[i]); };
-  if (command == "get" && args.size() == 3) {
-    anvil::kv::GetRequest request;
-    request.set_key(arg(2));
-    anvil::kv::GetReply reply;
-    grpc::Status status = CallAny([&](KvStore::Stub& stub, auto& context) {
-      return stub.Get(&context, request, &reply);
-    });
-    if (!status.ok()) return Fail(status);
-    if (!reply.found()) {
-      std::fprintf(stderr, "kvctl: %s: not found\n", request.key().c_str());
-      return 1;
+  if (command == "get" && args.size() >= 3) {
+    // One key: its value. Several: "KEY VALUE" lines, in order.
+    int missing = 0;
+    for (size_t i = 2; i < args.size(); ++i) {
+      anvil::kv::GetRequest request;
+      request.set_key(arg(i));
+      anvil::kv::GetReply reply;
+      grpc::Status status = CallAny([&](KvStore::Stub& stub, auto& context) {
+        return stub.Get(&context, request, &reply);
+      });
+      if (!status.ok()) return Fail(status);
+      if (!reply.found()) {
+        ++missing;
+        std::fprintf(stderr, "kvctl: %s: not found\n", request.key().c_str());
+      } else if (args.size() == 3) {
+        std::printf("%s\n", reply.value().c_str());
+      } else {
+        std::printf("%s %s\n", request.key().c_str(), reply.value().c_str());
+      }
     }
-    std::printf("%s\n", reply.value().c_str());
-    return 0;
+    return missing == 0 ? 0 : 1;
   }
   if (command == "put" && args.size() == 4) {
     anvil::kv::PutRequest request;

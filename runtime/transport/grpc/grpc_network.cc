@@ -430,8 +430,9 @@ std::shared_ptr<Channel> GrpcNetwork::Connect(const std::string& address) {
       100, absl::ToInt64Milliseconds(options_.max_reconnect_backoff)));
   arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
                    std::min(100, max_backoff_ms));
-  arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
-                   std::min(100, max_backoff_ms));
+  // Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: it is also the shortest a
+  // connection attempt may take (20 s by default), which a slow machine
+  // (or a sanitizer) needs.
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_backoff_ms);
   return std::make_shared<GrpcChannel>(
       grpc::CreateCustomChannel(address,
