@@ -39,10 +39,10 @@ Task<absl::StatusOr<KvStoreRef>> KvStoreNode::Leader(CallContext& call,
   co_return cluster_->peers().RefTo<KvStoreRef>(status->leader());
 }
 
-template <typename Reply, typename Forward>
+template <typename Reply, typename Forward, typename Extract>
 Task<absl::StatusOr<Reply>> KvStoreNode::Write(CallContext& call,
-                                               Command command,
-                                               Forward forward) {
+                                               Command command, Forward forward,
+                                               Extract extract) {
   absl::StatusOr<SubmitReply> submitted =
       co_await raft_.Submit(std::move(command), call);
   if (absl::IsFailedPrecondition(submitted.status())) {
@@ -52,7 +52,7 @@ Task<absl::StatusOr<Reply>> KvStoreNode::Write(CallContext& call,
     co_return co_await forward(*leader);
   }
   if (!submitted.ok()) co_return submitted.status();
-  co_return *std::move(submitted);
+  co_return extract(submitted->result());
 }
 
 Task<absl::StatusOr<GetReply>> KvStoreNode::Get(CallContext& call,
@@ -70,54 +70,30 @@ Task<absl::StatusOr<PutReply>> KvStoreNode::Put(CallContext& call,
                                                 const PutRequest& request) {
   Command command;
   *command.mutable_put() = request;
-  absl::StatusOr<SubmitReply> done = co_await Write<SubmitReply>(
+  co_return co_await Write<PutReply>(
       call, std::move(command),
-      [&](KvStoreRef& leader) -> Task<absl::StatusOr<SubmitReply>> {
-        absl::StatusOr<PutReply> reply = co_await leader.Put(request, call);
-        if (!reply.ok()) co_return reply.status();
-        SubmitReply wrapped;
-        *wrapped.mutable_result()->mutable_put() = *std::move(reply);
-        co_return wrapped;
-      });
-  if (!done.ok()) co_return done.status();
-  co_return done->result().put();
+      [&](KvStoreRef& leader) { return leader.Put(request, call); },
+      [](const CommandResult& result) { return result.put(); });
 }
 
 Task<absl::StatusOr<DeleteReply>> KvStoreNode::Delete(
     CallContext& call, const DeleteRequest& request) {
   Command command;
   *command.mutable_delete_() = request;
-  absl::StatusOr<SubmitReply> done = co_await Write<SubmitReply>(
+  co_return co_await Write<DeleteReply>(
       call, std::move(command),
-      [&](KvStoreRef& leader) -> Task<absl::StatusOr<SubmitReply>> {
-        absl::StatusOr<DeleteReply> reply =
-            co_await leader.Delete(request, call);
-        if (!reply.ok()) co_return reply.status();
-        SubmitReply wrapped;
-        *wrapped.mutable_result()->mutable_delete_() = *std::move(reply);
-        co_return wrapped;
-      });
-  if (!done.ok()) co_return done.status();
-  co_return done->result().delete_();
+      [&](KvStoreRef& leader) { return leader.Delete(request, call); },
+      [](const CommandResult& result) { return result.delete_(); });
 }
 
 Task<absl::StatusOr<CompareAndSetReply>> KvStoreNode::CompareAndSet(
     CallContext& call, const CompareAndSetRequest& request) {
   Command command;
   *command.mutable_compare_and_set() = request;
-  absl::StatusOr<SubmitReply> done = co_await Write<SubmitReply>(
+  co_return co_await Write<CompareAndSetReply>(
       call, std::move(command),
-      [&](KvStoreRef& leader) -> Task<absl::StatusOr<SubmitReply>> {
-        absl::StatusOr<CompareAndSetReply> reply =
-            co_await leader.CompareAndSet(request, call);
-        if (!reply.ok()) co_return reply.status();
-        SubmitReply wrapped;
-        *wrapped.mutable_result()->mutable_compare_and_set() =
-            *std::move(reply);
-        co_return wrapped;
-      });
-  if (!done.ok()) co_return done.status();
-  co_return done->result().compare_and_set();
+      [&](KvStoreRef& leader) { return leader.CompareAndSet(request, call); },
+      [](const CommandResult& result) { return result.compare_and_set(); });
 }
 
 Task<absl::StatusOr<RaftStatus>> KvStoreNode::Status(

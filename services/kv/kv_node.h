@@ -63,11 +63,12 @@ class KvStoreNode final : public KvStoreDaemon {
   Task<absl::StatusOr<RaftStatus>> Status(
       CallContext& call, const RaftStatusRequest& request) override;
 
-  // Submits `command` to the local Raft, or to the leader's KvStore
-  // through `forward` when this node is not the leader.
-  template <typename Reply, typename Forward>
+  // Submits `command` to the local Raft and replies with
+  // `extract(result)`; or, when this node is not the leader, passes the
+  // call to the leader's KvStore: `forward(leader)` is that call.
+  template <typename Reply, typename Forward, typename Extract>
   Task<absl::StatusOr<Reply>> Write(CallContext& call, Command command,
-                                    Forward forward);
+                                    Forward forward, Extract extract);
   // The leader's KvStore, for a call this node's Raft refused with
   // `not_leader`.
   Task<absl::StatusOr<KvStoreRef>> Leader(CallContext& call,

@@ -247,13 +247,15 @@ void RaftCore::Append(uint64_t from, std::vector<LogEntry> entries) {
   if (unstable_from_ == 0 || from < unstable_from_) unstable_from_ = from;
 }
 
+absl::Status RaftCore::NotLeader() const {
+  return absl::FailedPreconditionError(
+      absl::StrCat(id_, " is not the leader; the leader is ",
+                   leader_.empty() ? "unknown" : leader_));
+}
+
 absl::StatusOr<uint64_t> RaftCore::Propose(
     const std::vector<std::string>& commands) {
-  if (role_ != Role::kLeader) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(id_, " is not the leader; the leader is ",
-                     leader_.empty() ? "unknown" : leader_));
-  }
+  if (role_ != Role::kLeader) return NotLeader();
   const uint64_t first = last_index() + 1;
   std::vector<LogEntry> entries;
   entries.reserve(commands.size());
@@ -267,11 +269,7 @@ absl::StatusOr<uint64_t> RaftCore::Propose(
 }
 
 absl::StatusOr<RaftCore::ReadTicket> RaftCore::BeginRead() {
-  if (role_ != Role::kLeader) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(id_, " is not the leader; the leader is ",
-                     leader_.empty() ? "unknown" : leader_));
-  }
+  if (role_ != Role::kLeader) return NotLeader();
   if (TermAt(commit_) != term_) {
     return absl::UnavailableError(absl::StrCat(
         id_, " was just elected and has not committed in term ", term_));

@@ -132,6 +132,8 @@ class RaftCore {
   // The term of entry `index` (0 for 0 and past the end).
   uint64_t TermAt(uint64_t index) const;
   const std::vector<std::string>& members() const { return members_; }
+  // FAILED_PRECONDITION naming the leader (or saying none is known).
+  absl::Status NotLeader() const;
 
   static const char* RoleName(Role role);
 

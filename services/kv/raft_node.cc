@@ -202,10 +202,13 @@ Task<> RaftNode::Stop() {
   co_await RaftDaemon::Stop();
 }
 
-absl::Status RaftNode::NotLeader() const {
-  return absl::FailedPreconditionError(
-      absl::StrCat(id_, " is not the leader; the leader is ",
-                   core_->leader().empty() ? "unknown" : core_->leader()));
+absl::Status RaftNode::Admit() const {
+  if (!failed_.ok()) return failed_;
+  if (helpers_->stopping.load(std::memory_order_acquire)) {
+    return absl::UnavailableError(absl::StrCat(id_, " is stopping"));
+  }
+  return core_->role() == RaftCore::Role::kLeader ? absl::OkStatus()
+                                                  : core_->NotLeader();
 }
 
 Task<absl::Status> RaftNode::Await(std::shared_ptr<Waiter> waiter,
@@ -245,11 +248,7 @@ Task<absl::StatusOr<AppendReply>> RaftNode::AppendEntries(
 
 Task<absl::StatusOr<SubmitReply>> RaftNode::Submit(CallContext& call,
                                                    const Command& request) {
-  if (!failed_.ok()) co_return failed_;
-  if (helpers_->stopping.load(std::memory_order_acquire)) {
-    co_return absl::UnavailableError(absl::StrCat(id_, " is stopping"));
-  }
-  if (core_->role() != RaftCore::Role::kLeader) co_return NotLeader();
+  if (absl::Status admitted = Admit(); !admitted.ok()) co_return admitted;
   auto waiter = std::make_shared<Waiter>();
   request.SerializeToString(&waiter->command);
   unproposed_.push_back(waiter);
@@ -264,11 +263,7 @@ Task<absl::StatusOr<SubmitReply>> RaftNode::Submit(CallContext& call,
 
 Task<absl::StatusOr<GetReply>> RaftNode::Read(CallContext& call,
                                               const GetRequest& request) {
-  if (!failed_.ok()) co_return failed_;
-  if (helpers_->stopping.load(std::memory_order_acquire)) {
-    co_return absl::UnavailableError(absl::StrCat(id_, " is stopping"));
-  }
-  if (core_->role() != RaftCore::Role::kLeader) co_return NotLeader();
+  if (absl::Status admitted = Admit(); !admitted.ok()) co_return admitted;
   auto waiter = std::make_shared<Waiter>();
   waiter->key = request.key();
   reads_.push_back(waiter);

@@ -91,7 +91,9 @@ class RaftNode final : public RaftDaemon {
   // Fails waiters after a change of leadership.
   void SettleLeadership();
   void FailAll(const absl::Status& why);
-  absl::Status NotLeader() const;
+  // OK if this node may take a Submit or Read now: it leads, and is
+  // neither stopping nor failed.
+  absl::Status Admit() const;
   Task<absl::Status> Await(std::shared_ptr<Waiter> waiter, CallContext& call);
 
   const std::string id_;
