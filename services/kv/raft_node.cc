@@ -117,16 +117,16 @@ RaftNode::RaftNode(const RaftDeps& deps)
     : RaftDaemon(deps),
       id_(deps.context.factory().name()),
       log_(deps.context.log()),
-      config_daemon_(deps.cluster_config),
       storage_daemon_(deps.storage),
       cluster_(Cluster::Find(deps.context.factory())),
       helpers_(std::make_shared<Helpers>()) {
-  absl::StatusOr<KvConfig*> config = KvConfig::From(config_daemon_);
+  absl::StatusOr<KvConfig*> config = KvConfig::From(deps.cluster_config);
   if (!config.ok()) {
     failed_ = config.status();
     return;
   }
-  options_ = (*config)->options();
+  config_ = *config;
+  options_ = config_->options();
   Runtime& runtime = deps.context.runtime();
   const std::string name =
       absl::StrCat(deps.context.factory().path(), "/anvil.kv.Raft");
@@ -166,13 +166,11 @@ Task<absl::Status> RaftNode::Prepare() {
         " members but this process has no anvil::Cluster daemon to reach "
         "them; bind one in the root factory"));
   }
-  absl::StatusOr<KvConfig*> config = KvConfig::From(config_daemon_);
-  if (!config.ok()) co_return config.status();
   core_ = std::make_unique<RaftCore>(
       id_, members,
       RaftCore::Options{.election_ticks = options_.election_ticks,
                         .heartbeat_ticks = options_.heartbeat_ticks},
-      (*config)->NextSeed(id_));
+      config_->NextSeed(id_));
   LogStore& store = storage_->store();
   absl::StatusOr<std::vector<LogEntry>> log =
       store.Read(1, static_cast<size_t>(store.last_index()));

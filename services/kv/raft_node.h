@@ -98,9 +98,9 @@ class RaftNode final : public RaftDaemon {
 
   const std::string id_;
   spdlog::logger& log_;
-  ClusterConfigDaemon& config_daemon_;
   StorageDaemon& storage_daemon_;
   Cluster* const cluster_;
+  KvConfig* config_ = nullptr;  // null: not a KvConfig (failed_ says so)
   KvOptions options_;
   KvStorage* storage_ = nullptr;
   std::unique_ptr<RaftCore> core_;
