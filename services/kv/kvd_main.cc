@@ -11,6 +11,8 @@
 // recovers its log and catches up from the leader. The TLS flags of
 // runtime/daemon/node_flags.h apply.
 #include <cstdio>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,7 @@
 #include "runtime/daemon/factory.h"
 #include "runtime/daemon/node.h"
 #include "runtime/daemon/node_flags.h"
+#include "runtime/transport/grpc/grpc_network.h"
 #include "services/kv/kv_node.h"
 
 ABSL_FLAG(std::string, node, "", "This node's name; one of --members.");
@@ -67,8 +70,22 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "kvd: %s\n", node_options.status().ToString().c_str());
     return 2;
   }
+  // Real gRPC (with TLS if the flags say so), also in a --config=sim
+  // build, whose default network is the in-process loopback.
+  if (node_options->network == nullptr ||
+      node_options->network->name() != "grpc") {
+    node_options->network = std::make_shared<anvil::GrpcNetwork>(runtime);
+  }
+  absl::StatusOr<std::map<std::string, std::string>> peers =
+      anvil::Cluster::ParsePeers(absl::GetFlag(FLAGS_anvil_peers));
+  if (!peers.ok()) {
+    std::fprintf(stderr, "kvd: --anvil_peers: %s\n",
+                 peers.status().ToString().c_str());
+    return 2;
+  }
   anvil::Factory root(runtime);
-  root.Bind<anvil::Cluster, anvil::Cluster>();  // --anvil_peers
+  root.Provide<anvil::Cluster>(
+      std::make_unique<anvil::Cluster>(node_options->network, *peers));
   anvil::kv::BindKv(root, std::move(options));
   anvil::Factory& factory = root.Child(name);
   if (absl::Status built = anvil::kv::BuildKvNode(factory); !built.ok()) {

@@ -8,7 +8,7 @@
 #include "absl/time/clock.h"
 #include "runtime/core/sleep.h"
 #include "runtime/core/thread_event.h"
-#include "runtime/transport/network.h"
+#include "runtime/transport/grpc/grpc_network.h"
 #include "services/kv/kv_node.h"
 
 namespace anvil::kv {
@@ -21,8 +21,11 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(
   std::unique_ptr<LocalCluster> local(
       new LocalCluster(runtime, std::move(options)));
   Factory& root = local->root_;
+  // Real gRPC, whatever the build's default network (a demo and a
+  // benchmark of the real thing, also in a --config=sim build).
+  local->network_ = std::make_shared<GrpcNetwork>(runtime);
   root.Provide<Cluster>(std::make_unique<Cluster>(
-      NewDefaultNetwork(runtime), std::map<std::string, std::string>{}));
+      local->network_, std::map<std::string, std::string>{}));
   BindKv(root, local->options_);
   absl::StatusOr<Cluster*> cluster = root.Get<Cluster>();
   if (!cluster.ok()) return cluster.status();
@@ -56,6 +59,7 @@ absl::Status LocalCluster::StartNode(const std::string& name) {
   }
   auto node = std::make_unique<Node>(
       factory, NodeOptions{.listen_address = "127.0.0.1:0",
+                           .network = network_,
                            .grace = absl::ZeroDuration()});
   if (absl::Status started = node->Start(); !started.ok()) {
     (void)node->Wait();

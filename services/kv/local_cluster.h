@@ -27,6 +27,7 @@
 #include "runtime/daemon/cluster.h"
 #include "runtime/daemon/factory.h"
 #include "runtime/daemon/node.h"
+#include "runtime/transport/network.h"
 #include "services/kv/kv.anvil.h"
 #include "services/kv/kv_config.h"
 
@@ -65,6 +66,7 @@ class LocalCluster {
 
   Runtime& runtime_;
   const KvOptions options_;
+  std::shared_ptr<Network> network_;  // gRPC
   Factory root_;
   Cluster* cluster_ = nullptr;
   std::unique_ptr<Node> root_node_;
