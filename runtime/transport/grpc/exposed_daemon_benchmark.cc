@@ -53,9 +53,12 @@ class RawEchoService final : public BenchEcho::CallbackService {
 // Appends each call's latency (ns) to `latencies`; returns the wall time.
 class Load {
  public:
-  Load(BenchEcho::Stub& stub, int calls, std::vector<int64_t>& latencies)
+  // `bytes` of text per request (0: "a small message").
+  Load(BenchEcho::Stub& stub, int calls, std::vector<int64_t>& latencies,
+       int64_t bytes)
       : stub_(stub), remaining_(calls), latencies_(latencies) {
-    request_.set_text("a small message");
+    request_.set_text(bytes == 0 ? std::string("a small message")
+                                 : std::string(bytes, 'x'));
   }
 
   int64_t Run(int concurrency) {
@@ -153,8 +156,9 @@ void BM_ExposedEchoVsRawGrpc(benchmark::State& state) {
       StubFor("127.0.0.1:" + std::to_string(raw_port));
   // Warm both up: connections, pools, caches.
   std::vector<int64_t> ignored;
-  Load(*anvil_stub, 2000, ignored).Run(kConcurrency);
-  Load(*raw_stub, 2000, ignored).Run(kConcurrency);
+  const int64_t bytes = state.range(2);
+  Load(*anvil_stub, 2000, ignored, bytes).Run(kConcurrency);
+  Load(*raw_stub, 2000, ignored, bytes).Run(kConcurrency);
 
   std::vector<int64_t> anvil_latencies;
   std::vector<int64_t> raw_latencies;
@@ -162,9 +166,10 @@ void BM_ExposedEchoVsRawGrpc(benchmark::State& state) {
   int64_t raw_ns = 0;
   int64_t calls = 0;
   for (auto _ : state) {
-    anvil_ns +=
-        Load(*anvil_stub, kCallsPerRound, anvil_latencies).Run(kConcurrency);
-    raw_ns += Load(*raw_stub, kCallsPerRound, raw_latencies).Run(kConcurrency);
+    anvil_ns += Load(*anvil_stub, kCallsPerRound, anvil_latencies, bytes)
+                    .Run(kConcurrency);
+    raw_ns +=
+        Load(*raw_stub, kCallsPerRound, raw_latencies, bytes).Run(kConcurrency);
     calls += kCallsPerRound;
   }
   const double anvil_qps = static_cast<double>(calls) * 1e9 / anvil_ns;
@@ -184,14 +189,17 @@ void BM_ExposedEchoVsRawGrpc(benchmark::State& state) {
   node.RequestStop();
   if (!node.Wait().ok()) std::abort();
 }
-// Args: anvil's worker threads and idle spin (µs); {0, 0} is the
-// RuntimeOptions defaults (a worker per core, 20 µs spin). On a machine
-// whose cores gRPC's own threads also need, spinning workers take CPU from
-// them: {1, 0} leaves it to gRPC.
+// Args: anvil's worker threads and idle spin (µs), and the request's size
+// in bytes (0: a 15-byte text). Threads 0 is the RuntimeOptions defaults (a
+// worker per core, 20 µs spin). On a machine whose cores gRPC's own
+// threads also need, spinning workers take CPU from them: {1, 0} leaves it
+// to gRPC.
 BENCHMARK(BM_ExposedEchoVsRawGrpc)
-    ->ArgNames({"threads", "spin_us"})
-    ->Args({0, 0})
-    ->Args({1, 0})
+    ->ArgNames({"threads", "spin_us", "bytes"})
+    ->Args({0, 0, 0})
+    ->Args({1, 0, 0})
+    ->Args({0, 0, 4096})
+    ->Args({1, 0, 4096})
     ->Iterations(20)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

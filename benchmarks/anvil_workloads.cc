@@ -1,0 +1,305 @@
+// The peer workloads (benchmarks/README.md) written for anvil; caf_workloads.cc
+// is the same set for CAF. One workload per run, one line of output:
+//
+//   anvil_workloads --workload=skynet        # "skynet 0.412 s"
+//
+// Workloads (sizes in benchmarks/README.md): ping_pong_1 (one worker),
+// ping_pong_2 (the two actors on different workers), actor_creation (a
+// binary tree of 2^20 leaf actors, each reporting to its parent), skynet
+// (10-ary tree of 1,000,000 leaves summing their numbers),
+// mailbox_contention (many senders, one receiver), mixed_case (rings
+// passing a token while workers factorize), idle_memory (bytes per idle
+// actor and peak resident memory).
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "runtime/actor/runtime.h"
+#include "runtime/core/thread_event.h"
+
+ABSL_FLAG(std::string, workload, "", "Which workload to run.");
+ABSL_FLAG(int, threads, 2, "Worker threads (ping_pong_1 uses 1).");
+
+namespace anvil::bench {
+namespace {
+
+RuntimeOptions Options(size_t threads) {
+  RuntimeOptions options;
+  options.threads = threads;
+  options.name = "bench";
+  options.handle_signals = false;
+  options.stall_threshold = absl::ZeroDuration();
+  return options;
+}
+
+// Resident memory now, in bytes.
+int64_t ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * sysconf(_SC_PAGESIZE);
+}
+
+int64_t PeakResidentBytes() {
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
+}
+
+void Report(const char* workload, double value, const char* unit) {
+  std::printf("%s %.6g %s\n", workload, value, unit);
+}
+
+// --- ping-pong: `rounds` round trips of an int between two actors. ---
+
+Task<> Pong(Context<int64_t>& ctx, ActorRef<int64_t> ping) {
+  while (std::optional<int64_t> n = co_await ctx.Receive()) {
+    co_await ping.Send(*n);
+  }
+}
+
+// Spawns its partner on `pong_worker`, then plays `rounds` round trips.
+Task<> Ping(Context<int64_t>& ctx, int pong_worker, int64_t rounds,
+            absl::Duration* elapsed, ThreadEvent* done) {
+  const absl::Time start = absl::Now();
+  ActorRef<int64_t> pong = ctx.runtime().Spawn(
+      Pong, ctx.Self(), ActorOptions{.worker = pong_worker});
+  co_await pong.Send(0);
+  while (std::optional<int64_t> n = co_await ctx.Receive()) {
+    if (*n + 1 == rounds) break;
+    co_await pong.Send(*n + 1);
+  }
+  *elapsed = absl::Now() - start;
+  pong.RequestStop();
+  done->Notify();
+}
+
+double PingPong(size_t threads, int64_t rounds) {
+  Runtime runtime(Options(threads));
+  ThreadEvent done;
+  absl::Duration elapsed;
+  runtime.Spawn(Ping, static_cast<int>(threads - 1), rounds, &elapsed, &done,
+                ActorOptions{.worker = 0});
+  done.Wait();
+  (void)runtime.Run();
+  return absl::ToDoubleNanoseconds(elapsed) / rounds;
+}
+
+// --- Trees: each node spawns `fanout` children and sums what they send. ---
+
+Task<> TreeNode(Context<int64_t>& ctx, ActorRef<int64_t> parent, int64_t num,
+                int64_t size, int fanout) {
+  if (size == 1) {
+    co_await parent.Send(num);
+    co_return;
+  }
+  const int64_t child_size = size / fanout;
+  for (int i = 0; i < fanout; ++i) {
+    ctx.runtime().Spawn(TreeNode, ctx.Self(), num + i * child_size, child_size,
+                        fanout);
+  }
+  int64_t sum = 0;
+  for (int i = 0; i < fanout; ++i) {
+    std::optional<int64_t> v = co_await ctx.Receive();
+    sum += *v;
+  }
+  co_await parent.Send(sum);
+}
+
+Task<> TreeRoot(Context<int64_t>& ctx, int64_t size, int fanout,
+                std::atomic<int64_t>* result, ThreadEvent* done) {
+  ctx.runtime().Spawn(TreeNode, ctx.Self(), 0, size, fanout);
+  std::optional<int64_t> v = co_await ctx.Receive();
+  result->store(*v);
+  done->Notify();
+}
+
+double TreeSeconds(int64_t leaves, int fanout, int64_t* sum) {
+  Runtime runtime(Options(absl::GetFlag(FLAGS_threads)));
+  ThreadEvent done;
+  std::atomic<int64_t> result{0};
+  const absl::Time start = absl::Now();
+  runtime.Spawn(TreeRoot, leaves, fanout, &result, &done);
+  done.Wait();
+  const absl::Duration elapsed = absl::Now() - start;
+  (void)runtime.Run();
+  *sum = result.load();
+  return absl::ToDoubleSeconds(elapsed);
+}
+
+// --- Mailbox contention: `senders` actors send `each` messages to one. ---
+
+Task<> Receiver(Context<int64_t>& ctx, int64_t expected, ThreadEvent* done) {
+  int64_t received = 0;
+  while (received < expected) {
+    std::optional<int64_t> v = co_await ctx.Receive();
+    if (!v) break;
+    ++received;
+  }
+  done->Notify();
+}
+
+Task<> Sender(Context<int>&, ActorRef<int64_t> to, int64_t each) {
+  for (int64_t i = 0; i < each; ++i) co_await to.Send(i);
+}
+
+double ContentionSeconds(int senders, int64_t each) {
+  Runtime runtime(Options(absl::GetFlag(FLAGS_threads)));
+  ThreadEvent done;
+  const absl::Time start = absl::Now();
+  ActorRef<int64_t> receiver = runtime.Spawn(
+      Receiver, senders * each, &done, ActorOptions{.inbox_capacity = 4096});
+  for (int s = 0; s < senders; ++s) runtime.Spawn(Sender, receiver, each);
+  done.Wait();
+  const absl::Duration elapsed = absl::Now() - start;
+  receiver = ActorRef<int64_t>();
+  (void)runtime.Run();
+  return absl::ToDoubleSeconds(elapsed);
+}
+
+// --- Mixed case: rings pass a token; each lap, a worker factorizes. ---
+
+// Two primes near 100,000: about 0.1 ms of trial division per lap.
+constexpr uint64_t kToFactor = 100003ull * 100019ull;
+
+std::vector<uint64_t> Factorize(uint64_t n) {
+  std::vector<uint64_t> factors;
+  if (n <= 3) return {n};
+  uint64_t d = 2;
+  while (n % d == 0) {
+    factors.push_back(d);
+    n /= d;
+  }
+  for (d = 3; d * d <= n; d += 2) {
+    while (n % d == 0) {
+      factors.push_back(d);
+      n /= d;
+    }
+  }
+  if (n > 1) factors.push_back(n);
+  return factors;
+}
+
+Task<> Worker(Context<uint64_t>& ctx, std::atomic<int64_t>* checks) {
+  while (std::optional<uint64_t> n = co_await ctx.Receive()) {
+    std::vector<uint64_t> f = Factorize(*n);
+    if (f.size() == 2 && f[0] * f[1] == kToFactor) checks->fetch_add(1);
+  }
+}
+
+// A ring member: passes the token to the next.
+Task<> Chain(Context<int64_t>& ctx, ActorRef<int64_t> next) {
+  while (std::optional<int64_t> token = co_await ctx.Receive()) {
+    co_await next.Send(*token);
+  }
+}
+
+// Builds a ring of `ring_size` (itself and ring_size - 1 Chain actors) and
+// a worker; each lap, asks the worker to factorize and sends the token
+// round.
+Task<> Master(Context<int64_t>& ctx, int ring_size, int laps,
+              std::atomic<int64_t>* checks, std::atomic<int>* rings_left,
+              ThreadEvent* done) {
+  ActorRef<uint64_t> worker = ctx.runtime().Spawn(Worker, checks);
+  ActorRef<int64_t> first = ctx.Self();
+  for (int i = 1; i < ring_size; ++i) {
+    first = ctx.runtime().Spawn(Chain, std::move(first));
+  }
+  for (int lap = 0; lap < laps; ++lap) {
+    co_await worker.Send(kToFactor);
+    co_await first.Send(lap);
+    (void)co_await ctx.Receive();
+  }
+  worker.RequestStop();
+  first.RequestStop();  // the others end as their refs go
+  if (rings_left->fetch_sub(1) == 1) done->Notify();
+}
+
+double MixedSeconds(int rings, int ring_size, int laps, int64_t* checks_out) {
+  Runtime runtime(Options(absl::GetFlag(FLAGS_threads)));
+  ThreadEvent done;
+  std::atomic<int> rings_left{rings};
+  std::atomic<int64_t> checks{0};
+  const absl::Time start = absl::Now();
+  for (int r = 0; r < rings; ++r) {
+    runtime.Spawn(Master, ring_size, laps, &checks, &rings_left, &done);
+  }
+  done.Wait();
+  const absl::Duration elapsed = absl::Now() - start;
+  (void)runtime.Run();
+  *checks_out = checks.load();
+  return absl::ToDoubleSeconds(elapsed);
+}
+
+// --- Idle memory: `count` actors waiting in Receive. ---
+
+Task<> Idle(Context<int64_t>& ctx) { (void)co_await ctx.Receive(); }
+
+void IdleMemory(int64_t count) {
+  Runtime runtime(Options(absl::GetFlag(FLAGS_threads)));
+  std::vector<ActorRef<int64_t>> actors;
+  actors.reserve(count);
+  const int64_t before = ResidentBytes();
+  for (int64_t i = 0; i < count; ++i) {
+    actors.push_back(runtime.Spawn(Idle, ActorOptions{.inbox_capacity = 8}));
+  }
+  absl::SleepFor(absl::Milliseconds(200));  // every actor reached Receive
+  const int64_t after = ResidentBytes();
+  Report("idle_memory_bytes_per_actor",
+         static_cast<double>(after - before) / count, "B");
+  for (auto& actor : actors) actor.RequestStop();
+  actors.clear();
+  (void)runtime.Run();
+  Report("idle_memory_peak_rss", PeakResidentBytes() / 1048576.0, "MiB");
+}
+
+int Main() {
+  const std::string workload = absl::GetFlag(FLAGS_workload);
+  int64_t sum = 0;
+  if (workload == "ping_pong_1") {
+    Report("ping_pong_1", PingPong(1, 1'000'000), "ns");
+  } else if (workload == "ping_pong_2") {
+    Report("ping_pong_2", PingPong(2, 200'000), "ns");
+  } else if (workload == "actor_creation") {
+    const double seconds = TreeSeconds(1 << 20, 2, &sum);
+    if (sum != (int64_t{1} << 20) * ((1 << 20) - 1) / 2) return 1;
+    Report("actor_creation", seconds, "s");
+  } else if (workload == "skynet") {
+    const double seconds = TreeSeconds(1'000'000, 10, &sum);
+    if (sum != 499999500000) return 1;
+    Report("skynet", seconds, "s");
+  } else if (workload == "mailbox_contention") {
+    Report("mailbox_contention", ContentionSeconds(20, 100'000), "s");
+  } else if (workload == "mixed_case") {
+    int64_t checks = 0;
+    const double seconds = MixedSeconds(20, 100, 50, &checks);
+    if (checks != 20 * 50) return 1;
+    Report("mixed_case", seconds, "s");
+  } else if (workload == "idle_memory") {
+    IdleMemory(1'000'000);
+  } else {
+    std::fprintf(stderr, "anvil_workloads: unknown --workload '%s'\n",
+                 workload.c_str());
+    return 2;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace anvil::bench
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return anvil::bench::Main();
+}
