@@ -1,9 +1,10 @@
 #include "services/kv/kv_config.h"
 
+#include <array>
+#include <functional>
 #include <random>
 #include <utility>
 
-#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 
 namespace anvil::kv {
@@ -28,11 +29,15 @@ uint64_t KvConfig::NextSeed(const std::string& node) {
   }
   if (options_.seed == 0) return std::random_device()();
   // absl::Hash is salted per process; the seed must replay.
-  std::seed_seq mix{options_.seed, boot, std::hash<std::string>()(node)};
-  uint64_t seed[1];
-  mix.generate(reinterpret_cast<uint32_t*>(seed),
-               reinterpret_cast<uint32_t*>(seed) + 2);
-  return seed[0];
+  const uint64_t name = std::hash<std::string>()(node);
+  // seed_seq reads 32 bits of each value: give it both halves.
+  std::seed_seq mix{static_cast<uint32_t>(options_.seed),
+                    static_cast<uint32_t>(options_.seed >> 32),
+                    static_cast<uint32_t>(boot), static_cast<uint32_t>(name),
+                    static_cast<uint32_t>(name >> 32)};
+  std::array<uint32_t, 2> words;
+  mix.generate(words.begin(), words.end());
+  return (uint64_t{words[0]} << 32) | words[1];
 }
 
 Task<absl::Status> KvConfig::Run() {
