@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -23,6 +24,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "runtime/actor/runtime.h"
@@ -57,6 +59,14 @@ int64_t PeakResidentBytes() {
   return static_cast<int64_t>(usage.ru_maxrss) * 1024;
 }
 
+// A send failed: the receiver is gone, which no workload here allows.
+void Check(const absl::Status& sent) {
+  if (!sent.ok()) {
+    std::fprintf(stderr, "anvil_workloads: %s\n", sent.ToString().c_str());
+    std::abort();
+  }
+}
+
 void Report(const char* workload, double value, const char* unit) {
   std::printf("%s %.6g %s\n", workload, value, unit);
 }
@@ -65,7 +75,7 @@ void Report(const char* workload, double value, const char* unit) {
 
 Task<> Pong(Context<int64_t>& ctx, ActorRef<int64_t> ping) {
   while (std::optional<int64_t> n = co_await ctx.Receive()) {
-    co_await ping.Send(*n);
+    Check(co_await ping.Send(*n));
   }
 }
 
@@ -75,10 +85,10 @@ Task<> Ping(Context<int64_t>& ctx, int pong_worker, int64_t rounds,
   const absl::Time start = absl::Now();
   ActorRef<int64_t> pong = ctx.runtime().Spawn(
       Pong, ctx.Self(), ActorOptions{.worker = pong_worker});
-  co_await pong.Send(0);
+  Check(co_await pong.Send(0));
   while (std::optional<int64_t> n = co_await ctx.Receive()) {
     if (*n + 1 == rounds) break;
-    co_await pong.Send(*n + 1);
+    Check(co_await pong.Send(*n + 1));
   }
   *elapsed = absl::Now() - start;
   pong.RequestStop();
@@ -101,7 +111,7 @@ double PingPong(size_t threads, int64_t rounds) {
 Task<> TreeNode(Context<int64_t>& ctx, ActorRef<int64_t> parent, int64_t num,
                 int64_t size, int fanout) {
   if (size == 1) {
-    co_await parent.Send(num);
+    Check(co_await parent.Send(num));
     co_return;
   }
   const int64_t child_size = size / fanout;
@@ -114,7 +124,7 @@ Task<> TreeNode(Context<int64_t>& ctx, ActorRef<int64_t> parent, int64_t num,
     std::optional<int64_t> v = co_await ctx.Receive();
     sum += *v;
   }
-  co_await parent.Send(sum);
+  Check(co_await parent.Send(sum));
 }
 
 Task<> TreeRoot(Context<int64_t>& ctx, int64_t size, int fanout,
@@ -151,7 +161,7 @@ Task<> Receiver(Context<int64_t>& ctx, int64_t expected, ThreadEvent* done) {
 }
 
 Task<> Sender(Context<int>&, ActorRef<int64_t> to, int64_t each) {
-  for (int64_t i = 0; i < each; ++i) co_await to.Send(i);
+  for (int64_t i = 0; i < each; ++i) Check(co_await to.Send(i));
 }
 
 double ContentionSeconds(int senders, int64_t each) {
@@ -201,7 +211,7 @@ Task<> Worker(Context<uint64_t>& ctx, std::atomic<int64_t>* checks) {
 // A ring member: passes the token to the next.
 Task<> Chain(Context<int64_t>& ctx, ActorRef<int64_t> next) {
   while (std::optional<int64_t> token = co_await ctx.Receive()) {
-    co_await next.Send(*token);
+    if (!(co_await next.Send(*token)).ok()) co_return;  // the ring ended
   }
 }
 
@@ -217,8 +227,8 @@ Task<> Master(Context<int64_t>& ctx, int ring_size, int laps,
     first = ctx.runtime().Spawn(Chain, std::move(first));
   }
   for (int lap = 0; lap < laps; ++lap) {
-    co_await worker.Send(kToFactor);
-    co_await first.Send(lap);
+    Check(co_await worker.Send(kToFactor));
+    Check(co_await first.Send(lap));
     (void)co_await ctx.Receive();
   }
   worker.RequestStop();
