@@ -10,7 +10,8 @@ extern "C" {
 // them, and reports their bookkeeping, and gRPC's hand-off of a call's
 // buffers between its threads and the caller's, as races. Reports whose
 // stack runs through these libraries (upb is gRPC's own protobuf runtime;
-// libcrypto is OpenSSL, under gRPC's TLS), or
+// libcrypto is OpenSSL, under gRPC's TLS; spdlog frees its loggers at
+// exit while gRPC threads still run), or
 // through gRPC's inline header code (functions named grpc...), are suppressed.
 // So are "thread leaks" of threads gRPC starts itself (libgpr): its
 // executor threads may still be winding down when a test process exits.
@@ -21,6 +22,7 @@ const char* __tsan_default_suppressions() {
          "race:libgrpc\n"
          "race:libgpr\n"
          "race:libprotobuf\n"
+         "race:libspdlog\n"
          "race:libupb\n"
          "race:libcrypto\n"
          "race:libssl\n"

@@ -8,12 +8,14 @@ demo="${TEST_SRCDIR}/anvil/services/kv/demo"
 out="$("${demo}" --phase=700ms --clients=2 --data_dir="${TEST_TMPDIR}" 2>&1)"
 echo "${out}"
 grep -qE "^\[ *[0-9.]+s\] n1 serving KvStore and RaftPeer at 127\.0\.0\.1:[0-9]+$" <<<"${out}"
-leader="$(grep -oE "leader: n[123], term 1$" <<<"${out}" | head -1 | cut -d' ' -f2 | tr -d ,)"
+# The first leader (term 1, or later after a split vote on a slow machine).
+leader="$(grep -oE "leader: n[123], term [0-9]+$" <<<"${out}" | head -1 | cut -d' ' -f2 | tr -d ,)"
 [[ -n "${leader}" ]]
 grep -q "stopping the leader ${leader} abruptly" <<<"${out}"
-# A new leader, other than the stopped one, in a later term.
-grep -qE "leader: n[123], term [2-9][0-9]*$" <<<"${out}"
-! grep -qE "leader: ${leader}, term [2-9]" <<<"$(sed -n "/stopping the leader/,/restarting/p" <<<"${out}")"
+# While it is down, another node leads.
+outage="$(sed -n "/stopping the leader/,/restarting/p" <<<"${out}")"
+grep -qE "leader: n[123], term [0-9]+$" <<<"${outage}"
+! grep -qE "leader: ${leader}, term" <<<"${outage}"
 grep -q "${leader} serving again at 127.0.0.1:" <<<"${out}"
 grep -qE "^  puts +[1-9][0-9]* ok" <<<"${out}"
 grep -qE "^  acknowledged writes still readable: ([0-9]+) of \1 keys OK$" <<<"${out}"
