@@ -21,6 +21,8 @@ const char* RaftCore::RoleName(Role role) {
   switch (role) {
     case Role::kFollower:
       return "follower";
+    case Role::kPreCandidate:
+      return "pre-candidate";
     case Role::kCandidate:
       return "candidate";
     case Role::kLeader:
@@ -70,7 +72,7 @@ void RaftCore::Tick() {
     }
     return;
   }
-  if (++elapsed_ >= election_timeout_) Campaign();
+  if (++elapsed_ >= election_timeout_) PreCampaign();
 }
 
 void RaftCore::BecomeFollower(uint64_t term, const std::string& leader) {
@@ -86,6 +88,31 @@ void RaftCore::BecomeFollower(uint64_t term, const std::string& leader) {
   ResetElectionTimer();
 }
 
+VoteRequest RaftCore::MakeVoteRequest(uint64_t term, bool pre_vote) const {
+  VoteRequest request;
+  request.set_term(term);
+  request.set_candidate(id_);
+  request.set_last_log_index(last_index());
+  request.set_last_log_term(TermAt(last_index()));
+  request.set_pre_vote(pre_vote);
+  return request;
+}
+
+void RaftCore::PreCampaign() {
+  if (members_.size() == 1) {
+    Campaign();
+    return;
+  }
+  role_ = Role::kPreCandidate;
+  leader_.clear();
+  votes_ = {id_};
+  ResetElectionTimer();
+  const VoteRequest request = MakeVoteRequest(term_ + 1, /*pre_vote=*/true);
+  for (const std::string& peer : members_) {
+    if (peer != id_) outbox_.push_back({peer, request});
+  }
+}
+
 void RaftCore::Campaign() {
   ++term_;
   role_ = Role::kCandidate;
@@ -98,11 +125,7 @@ void RaftCore::Campaign() {
     BecomeLeader();
     return;
   }
-  VoteRequest request;
-  request.set_term(term_);
-  request.set_candidate(id_);
-  request.set_last_log_index(last_index());
-  request.set_last_log_term(TermAt(last_index()));
+  const VoteRequest request = MakeVoteRequest(term_, /*pre_vote=*/false);
   for (const std::string& peer : members_) {
     if (peer != id_) outbox_.push_back({peer, request});
   }
@@ -127,12 +150,24 @@ void RaftCore::BecomeLeader() {
 }
 
 VoteReply RaftCore::HandleVote(const VoteRequest& request) {
-  if (request.term() > term_) BecomeFollower(request.term(), "");
-  VoteReply reply;
   const uint64_t my_last_term = TermAt(last_index());
   const bool up_to_date = request.last_log_term() > my_last_term ||
                           (request.last_log_term() == my_last_term &&
                            request.last_log_index() >= last_index());
+  VoteReply reply;
+  if (request.pre_vote()) {
+    // Changes nothing here. Granted only to a log at least as complete,
+    // for a later term, by a node that has not heard from a leader for an
+    // election timeout (so one node cut off cannot depose a live leader).
+    const bool leader_alive =
+        role_ == Role::kLeader ||
+        (!leader_.empty() && elapsed_ < options_.election_ticks);
+    reply.set_pre_vote(true);
+    reply.set_term(term_);
+    reply.set_granted(request.term() > term_ && up_to_date && !leader_alive);
+    return reply;
+  }
+  if (request.term() > term_) BecomeFollower(request.term(), "");
   if (request.term() == term_ && role_ == Role::kFollower &&
       (vote_.empty() || vote_ == request.candidate()) && up_to_date) {
     vote_ = request.candidate();
@@ -150,9 +185,14 @@ void RaftCore::HandleVoteReply(const std::string& from,
     BecomeFollower(reply.term(), "");
     return;
   }
-  if (role_ != Role::kCandidate || reply.term() != term_ || !reply.granted()) {
+  if (!reply.granted()) return;
+  if (reply.pre_vote()) {
+    if (role_ != Role::kPreCandidate) return;
+    votes_.insert(from);
+    if (votes_.size() >= quorum()) Campaign();
     return;
   }
+  if (role_ != Role::kCandidate || reply.term() != term_) return;
   votes_.insert(from);
   if (votes_.size() >= quorum()) BecomeLeader();
 }

@@ -13,15 +13,16 @@
 //   //    HandleAppendReply,
 //   // 3. apply ready.committed in order.
 //
-// Covered: leader election (randomized timeouts, the up-to-date log rule),
+// Covered: leader election (randomized timeouts, the up-to-date log rule,
+// pre-vote: a node that cannot win, such as one cut off from the others,
+// does not raise its term, so it does not depose the leader on its return),
 // log replication with consistency checks, fast backtracking by term and
 // truncation of conflicting suffixes, commit only of entries of the
 // current term (a new leader appends a no-op), check-quorum (a leader that
 // has not heard from a majority for an election timeout steps down), and
 // ReadIndex for linearizable reads without writing the log. Not (yet):
 // snapshots and log compaction (the log grows without bound), membership
-// changes, pre-vote (a node that was partitioned away disturbs the leader
-// when it returns, by its higher term).
+// changes.
 //
 // Thread-compatible.
 #ifndef ANVIL_SERVICES_KV_RAFT_CORE_H_
@@ -45,7 +46,9 @@ namespace anvil::kv {
 
 class RaftCore {
  public:
-  enum class Role { kFollower, kCandidate, kLeader };
+  // A pre-candidate asks for pre-votes; with a majority, it becomes a
+  // candidate (and only then raises its term).
+  enum class Role { kFollower, kPreCandidate, kCandidate, kLeader };
 
   struct Options {
     // A follower that hears no leader for a random number of ticks in
@@ -147,7 +150,10 @@ class RaftCore {
 
   size_t quorum() const { return members_.size() / 2 + 1; }
   void BecomeFollower(uint64_t term, const std::string& leader);
+  // Asks for pre-votes (a group of one campaigns at once).
+  void PreCampaign();
   void Campaign();
+  VoteRequest MakeVoteRequest(uint64_t term, bool pre_vote) const;
   void BecomeLeader();
   void SendAppend(const std::string& peer);
   void MaybeCommit();
@@ -171,7 +177,7 @@ class RaftCore {
   int elapsed_ = 0;  // ticks since the leader or a vote was last heard
   int election_timeout_ = 0;
   int heartbeat_elapsed_ = 0;
-  absl::flat_hash_set<std::string> votes_;
+  absl::flat_hash_set<std::string> votes_;  // or pre-votes
   // Leader only. Ordered: messages go out in the same order every run (a
   // simulation replays).
   std::map<std::string, Progress> progress_;

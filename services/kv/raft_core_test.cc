@@ -117,6 +117,27 @@ std::vector<std::string> Commands(const std::vector<LogEntry>& entries) {
   return commands;
 }
 
+// Ticks `core` until it asks for pre-votes, then grants it `voter`'s
+// pre-vote and vote: with three members, that makes it the leader.
+void ElectWithVoteOf(RaftCore& core, const std::string& voter) {
+  for (int i = 0; i < 100 && core.role() != Role::kPreCandidate; ++i) {
+    core.Tick();
+  }
+  ASSERT_EQ(core.role(), Role::kPreCandidate);
+  const uint64_t term = core.term();
+  VoteReply pre;
+  pre.set_term(term);
+  pre.set_granted(true);
+  pre.set_pre_vote(true);
+  core.HandleVoteReply(voter, pre);
+  ASSERT_EQ(core.role(), Role::kCandidate);
+  ASSERT_EQ(core.term(), term + 1);  // raised only now
+  VoteReply yes;
+  yes.set_term(core.term());
+  yes.set_granted(true);
+  core.HandleVoteReply(voter, yes);
+}
+
 TEST(RaftCoreTest, ElectsOneLeaderThatOthersFollow) {
   Group group({"a", "b", "c"});
   const std::string leader = group.ElectLeader();
@@ -185,6 +206,44 @@ TEST(RaftCoreTest, AnIsolatedLeaderStepsDownAndItsUncommittedEntriesGo) {
   }
   // The old leader's log was truncated to the new leader's.
   EXPECT_EQ(group[old_leader].last_index(), group[new_leader].last_index());
+}
+
+TEST(RaftCoreTest, ACutOffNodeNeitherRaisesItsTermNorDeposesTheLeader) {
+  Group group({"a", "b", "c"});
+  const std::string leader = group.ElectLeader();
+  const uint64_t term = group[leader].term();
+  const std::string loner = leader == "a" ? "b" : "a";
+  group.Isolate(loner);
+  group.Tick(200);  // many election timeouts: it asks for pre-votes only
+  EXPECT_EQ(group[loner].term(), term);
+  EXPECT_EQ(group[loner].role(), Role::kPreCandidate);
+  group.Heal();
+  group.Tick(10);
+  EXPECT_EQ(group[leader].role(), Role::kLeader);
+  EXPECT_EQ(group[leader].term(), term);
+  EXPECT_EQ(group[loner].leader(), leader);
+}
+
+TEST(RaftCoreTest, PreVotesAreRefusedWhileALeaderIsHeardAndChangeNothing) {
+  RaftCore voter("v", {"v", "x", "y"}, RaftCore::Options{}, 1);
+  AppendRequest heartbeat;
+  heartbeat.set_term(3);
+  heartbeat.set_leader("y");
+  ASSERT_TRUE(voter.HandleAppend(heartbeat).success());
+  (void)voter.TakeReady();  // term 3, persisted
+  VoteRequest pre;
+  pre.set_term(4);
+  pre.set_candidate("x");
+  pre.set_pre_vote(true);
+  VoteReply refused = voter.HandleVote(pre);
+  EXPECT_TRUE(refused.pre_vote());
+  EXPECT_FALSE(refused.granted());            // y was heard from just now
+  for (int i = 0; i < 10; ++i) voter.Tick();  // an election timeout of silence
+  VoteReply granted = voter.HandleVote(pre);
+  EXPECT_TRUE(granted.granted());
+  EXPECT_EQ(voter.term(), 3u);  // a pre-vote changes no term...
+  RaftCore::Ready ready = voter.TakeReady();
+  EXPECT_FALSE(ready.hard_state.has_value());  // ...and records no vote
 }
 
 TEST(RaftCoreTest, VotesGoOnlyToCandidatesWithUpToDateLogs) {
@@ -273,12 +332,7 @@ TEST(RaftCoreTest, ReadsWaitForTheLeadersFirstCommitAndAMajority) {
 TEST(RaftCoreTest, ANewLeaderServesNoReadBeforeCommittingInItsTerm) {
   RaftCore core("a", {"a", "b", "c"}, RaftCore::Options{}, 1);
   core.Restore({.term = 1}, {{.term = 1, .command = "old"}});
-  for (int i = 0; i < 100 && core.role() != Role::kCandidate; ++i) core.Tick();
-  ASSERT_EQ(core.role(), Role::kCandidate);
-  VoteReply yes;
-  yes.set_term(core.term());
-  yes.set_granted(true);
-  core.HandleVoteReply("b", yes);
+  ElectWithVoteOf(core, "b");
   ASSERT_EQ(core.role(), Role::kLeader);
   EXPECT_EQ(core.BeginRead().status().code(), absl::StatusCode::kUnavailable);
   // The no-op of its term commits once b acknowledges it.
@@ -295,11 +349,7 @@ TEST(RaftCoreTest, EntriesOfEarlierTermsDoNotCommitByCounting) {
   // Raft's figure 8: a leader must not count replicas of an old-term entry.
   RaftCore core("a", {"a", "b", "c"}, RaftCore::Options{}, 1);
   core.Restore({.term = 2}, {{.term = 2, .command = "old"}});
-  for (int i = 0; i < 100 && core.role() != Role::kCandidate; ++i) core.Tick();
-  VoteReply yes;
-  yes.set_term(core.term());
-  yes.set_granted(true);
-  core.HandleVoteReply("b", yes);
+  ElectWithVoteOf(core, "b");
   ASSERT_EQ(core.role(), Role::kLeader);
   AppendReply old_only;
   old_only.set_term(core.term());
