@@ -1,5 +1,6 @@
 // The kv store in the simulator: 5 nodes on a lossy, slow network with
-// random partitions, clogged links, crashes and restarts; clients put,
+// random partitions, clogged links, crashes and restarts, a skewed clock
+// and long pauses; clients put,
 // get, delete and compare-and-set against random nodes; every history is
 // checked for linearizability, key by key, and once the faults end every
 // key is read back (an acknowledged write that a crash lost fails the
@@ -110,6 +111,8 @@ constexpr int kClients = 4;
 // Faults from 2 s to kFaultsEnd; clients work until kWorkloadEnd.
 constexpr absl::Duration kFaultsEnd = absl::Seconds(10);
 constexpr absl::Duration kWorkloadEnd = absl::Seconds(16);
+// By then the network has healed, every node is up and a leader elected.
+constexpr absl::Duration kSettled = absl::Seconds(12);  // kFaultsEnd + 2 s
 
 // What the clients share: per-key histories, counters.
 struct Workload {
@@ -118,6 +121,9 @@ struct Workload {
   int next_value = 1;
   int acknowledged = 0;
   int failed = 0;
+  // Of the operations begun once the cluster had settled after the faults.
+  int settled_acknowledged = 0;
+  int settled_failed = 0;
 };
 
 // Does `op` on `key` through `kv`: the result, or the error (after which
@@ -169,9 +175,14 @@ Task<bool> Record(Workload& w, Cluster* directory, int client,
   absl::StatusOr<KvStoreRef> kv = directory->peers().RefTo<KvStoreRef>(node);
   if (!kv.ok()) co_return false;  // the node is down: nothing was sent
   const int64_t invoked = Clock::MonotonicNanos();
+  const bool settled = invoked >= absl::ToInt64Nanoseconds(kSettled);
   absl::StatusOr<KvResult> result = co_await Call(*kv, key, op);
+  if (result.ok()) {
+    ++(settled ? w.settled_acknowledged : w.acknowledged);
+  } else {
+    ++(settled ? w.settled_failed : w.failed);
+  }
   if (!result.ok()) {
-    ++w.failed;
     // A failed read changed nothing: it constrains no order, and is left
     // out. So is a write that failed UNAVAILABLE: here that means nothing
     // was written (KvStore knew no leader, or the loopback network found
@@ -186,7 +197,6 @@ Task<bool> Record(Workload& w, Cluster* directory, int client,
   History<KvOp, KvResult>& history = w.histories[key];
   history.Complete(history.Invoke(client, op, invoked), *result,
                    Clock::MonotonicNanos());
-  ++w.acknowledged;
   co_return true;
 }
 
@@ -226,6 +236,26 @@ Task<> ReadBack(Context<int>&, Workload* w, Cluster* directory, bool* done) {
   *done = true;
 }
 
+// Beyond ScheduleRandomFaults: one node's clock runs up to 100 ms off, and
+// twice a random node stops for 0.5-2 s (a long GC pause): a leader that
+// wakes up still believing it leads must not serve a stale read. (Not
+// more skew: the loopback network carries deadlines as absolute times, so
+// a node whose clock is behind by more than a call's timeout would have
+// every call it makes expire on arrival, which real gRPC, sending the time
+// left, does not do.)
+void PauseAndSkew(Simulation& sim, SimCluster& cluster) {
+  std::mt19937_64& random = sim.random();
+  cluster.SetClockSkew(
+      kNodes[random() % kNodes.size()],
+      absl::Milliseconds(static_cast<int>(random() % 201) - 100));
+  for (absl::Duration at : {absl::Seconds(3), absl::Seconds(6)}) {
+    const std::string node = kNodes[random() % kNodes.size()];
+    const absl::Duration pause = absl::Milliseconds(500 + random() % 1500);
+    sim.At(at, [&cluster, node] { (void)cluster.Pause(node); });
+    sim.At(at + pause, [&cluster, node] { (void)cluster.Resume(node); });
+  }
+}
+
 absl::Status RunSeed(Simulation& sim, const std::string& data_dir) {
   std::filesystem::remove_all(data_dir);
   std::filesystem::create_directories(data_dir);
@@ -246,6 +276,7 @@ absl::Status RunSeed(Simulation& sim, const std::string& data_dir) {
   cluster.ScheduleRandomFaults({.start = absl::Seconds(2),
                                 .end = kFaultsEnd,
                                 .mean_interval = absl::Seconds(1)});
+  PauseAndSkew(sim, cluster);
   Workload w;
   for (int client = 0; client < kClients; ++client) {
     sim.runtime().Spawn(Client, &w, &cluster.cluster(), client, &sim.random(),
@@ -265,8 +296,11 @@ absl::Status RunSeed(Simulation& sim, const std::string& data_dir) {
         ran.code(),
         absl::StrCat("reading back after the faults: ", ran.message()));
   }
-  std::printf("  %d acknowledged, %d failed; faults: %s\n", w.acknowledged,
-              w.failed, absl::StrJoin(cluster.fault_log(), "; ").c_str());
+  std::printf(
+      "  during faults %d acknowledged, %d failed; after %d and %d; "
+      "faults: %s\n",
+      w.acknowledged, w.failed, w.settled_acknowledged, w.settled_failed,
+      absl::StrJoin(cluster.fault_log(), "; ").c_str());
   for (const auto& [key, history] : w.histories) {
     LinearizabilityResult result = CheckLinearizable(history, KeyModel());
     if (!result.linearizable) {
@@ -274,12 +308,14 @@ absl::Status RunSeed(Simulation& sim, const std::string& data_dir) {
           absl::StrCat("key ", key, ": ", result.explanation));
     }
   }
-  // Most operations after the faults end should succeed; far fewer means
-  // the cluster did not recover (and the check meant little).
-  if (w.acknowledged < w.failed / 2) {
+  // Once settled, the cluster serves: most calls succeed (with 2% loss
+  // per message and a forward to the leader, some time out). Otherwise it
+  // did not recover.
+  if (w.settled_acknowledged < 2 * w.settled_failed ||
+      w.settled_acknowledged == 0) {
     return absl::InternalError(absl::StrCat(
-        "only ", w.acknowledged, " operations succeeded and ", w.failed,
-        " failed: the cluster made too little progress"));
+        "after the faults, only ", w.settled_acknowledged,
+        " operations succeeded and ", w.settled_failed, " failed"));
   }
   return absl::OkStatus();
 }
