@@ -255,6 +255,7 @@ absl::Status SimCluster::Resume(const std::string& name) {
 
 void SimCluster::SetClockSkew(const std::string& name, absl::Duration skew) {
   sim_.SetClockSkew(members_[name].worker, skew);
+  sim_.network().SetClockOffset(name, skew);
 }
 
 size_t SimCluster::worker_of(const std::string& name) {

@@ -43,7 +43,8 @@ SimCluster::Build EchoNode(SimCluster& cluster, const std::string& name) {
 // simulation until done.
 absl::StatusOr<EchoReply> SayThrough(Simulation& sim, Peers& peers,
                                      const std::string& node,
-                                     const std::string& text) {
+                                     const std::string& text,
+                                     size_t from_worker = 0) {
   absl::StatusOr<EchoRef> ref = peers.RefTo<EchoRef>(node);
   if (!ref.ok()) return ref.status();
   auto out = std::make_shared<std::optional<absl::StatusOr<EchoReply>>>();
@@ -56,7 +57,8 @@ absl::StatusOr<EchoReply> SayThrough(Simulation& sim, Peers& peers,
         result->emplace(co_await echo.Say(std::move(r), absl::Seconds(1)));
       },
       *ref, request, out,
-      ActorOptions{.worker = 0});  // the root's worker: never paused here
+      // By default the root's worker: never paused here.
+      ActorOptions{.worker = static_cast<int>(from_worker)});
   absl::Status ran = sim.RunUntil([&] { return out->has_value(); });
   if (!ran.ok()) return ran;
   return **out;
@@ -247,6 +249,27 @@ TEST(SimClusterTest, SkewedNodeReadsItsOwnClock) {
   EXPECT_EQ(n1->before - n2->before, absl::ToInt64Nanoseconds(absl::Hours(1)));
   EXPECT_EQ(n1->after - n1->before, 1'000'000'000);
   EXPECT_EQ(n2->after - n2->before, 1'000'000'000);
+}
+
+TEST(SimClusterTest, DeadlinesCrossSkewedClocksAsTimeLeft) {
+  Simulation sim;
+  SimCluster cluster(sim,
+                     [](Factory& root) { root.Bind<EchoDaemon, EchoImpl>(); });
+  ASSERT_THAT(cluster.AddNode("n1", EchoNode(cluster, "n1")), IsOk());
+  ASSERT_THAT(cluster.AddNode("n2", EchoNode(cluster, "n2")), IsOk());
+  // Far more skew than the calls' 1 s timeout, both ways: a deadline
+  // travels as the time left (as with gRPC), not as a time on the
+  // caller's clock.
+  cluster.SetClockSkew("n1", -absl::Seconds(30));
+  cluster.SetClockSkew("n2", absl::Seconds(30));
+  Peers& from_n1 = Cluster::Find(cluster.root().Child("n1"))->peers();
+  Peers& from_n2 = Cluster::Find(cluster.root().Child("n2"))->peers();
+  EXPECT_THAT(SayThrough(sim, from_n1, "n2", "behind to ahead",
+                         cluster.worker_of("n1")),
+              IsOk());
+  EXPECT_THAT(SayThrough(sim, from_n2, "n1", "ahead to behind",
+                         cluster.worker_of("n2")),
+              IsOk());
 }
 
 // Five nodes under random faults for 20 s while a client calls random

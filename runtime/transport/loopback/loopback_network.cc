@@ -1,6 +1,7 @@
 #include "runtime/transport/loopback/loopback_network.h"
 
 #include <algorithm>
+#include <coroutine>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -9,6 +10,7 @@
 #include "runtime/core/clock.h"
 #include "runtime/core/detached.h"
 #include "runtime/core/sleep.h"
+#include "runtime/core/with_deadline.h"
 #include "runtime/core/worker.h"
 
 namespace anvil {
@@ -43,6 +45,21 @@ struct LoopbackNetwork::State {
   absl::flat_hash_set<std::string> isolated ABSL_GUARDED_BY(mu);
   int64_t connection_timeout ABSL_GUARDED_BY(mu) = 1'000'000'000;
   Stats stats ABSL_GUARDED_BY(mu);
+  // How far each node's clock runs ahead (ns; negative: behind).
+  absl::flat_hash_map<std::string, int64_t> clock_offsets ABSL_GUARDED_BY(mu);
+
+  // `deadline` on `from`'s clock, as the same instant on `to`'s: what a
+  // real transport achieves by sending the time left rather than the time.
+  int64_t TranslateDeadline(int64_t deadline, const std::string& from,
+                            const std::string& to) const {
+    if (deadline == INT64_MAX) return deadline;
+    MutexLock lock(mu);
+    auto offset = [&](const std::string& node) -> int64_t {
+      auto it = clock_offsets.find(node);
+      return it == clock_offsets.end() ? 0 : it->second;
+    };
+    return deadline - offset(from) + offset(to);
+  }
 
   std::shared_ptr<const Endpoint> Find(const std::string& address) const {
     MutexLock lock(mu);
@@ -159,6 +176,19 @@ internal::Detached CallAgain(std::shared_ptr<const Endpoint> endpoint,
   (void)ignored;
 }
 
+// Resumes the awaiting coroutine on `worker` (null, or the current one:
+// at once).
+struct HopTo {
+  internal::Worker* worker;
+  bool await_ready() const noexcept {
+    return worker == nullptr || worker == internal::Worker::Current();
+  }
+  void await_suspend(std::coroutine_handle<> waiting) const {
+    worker->Schedule(waiting);
+  }
+  void await_resume() const noexcept {}
+};
+
 class LoopbackChannel final : public Channel {
  public:
   LoopbackChannel(std::shared_ptr<LoopbackNetwork::State> state,
@@ -195,6 +225,16 @@ class LoopbackChannel final : public Channel {
                      " (a message was lost)"));
   }
 
+  // Runs `handler` on `home` (null: here) with the server's deadline.
+  static Task<absl::StatusOr<std::string>> ServeAt(internal::Worker* home,
+                                                   MethodHandler handler,
+                                                   std::string request,
+                                                   int64_t server_deadline) {
+    co_await HopTo{home};
+    co_return co_await handler(std::move(request),
+                               CallContext(server_deadline));
+  }
+
   static Task<absl::StatusOr<std::string>> CallOn(
       std::shared_ptr<LoopbackNetwork::State> state, std::string source,
       std::string address, std::string method, std::string request,
@@ -223,12 +263,28 @@ class LoopbackChannel final : public Channel {
       co_return absl::DeadlineExceededError(
           absl::StrCat(method, ": deadline passed before delivery"));
     }
+    // The call is served where the server runs (the served actor's
+    // worker, as over gRPC), which reads the deadline on its own clock.
+    internal::Worker* const caller = internal::Worker::Current();
+    internal::Worker* const home = handler->second.home();
+    const int64_t server_deadline =
+        state->TranslateDeadline(deadline, source, destination);
     if (there.duplicate) {
-      CallAgain(endpoint, handler->second, request, deadline)
-          .StartOn(*internal::Worker::Current());
+      CallAgain(endpoint, handler->second, request, server_deadline)
+          .StartOn(home != nullptr ? *home : *caller);
     }
-    absl::StatusOr<std::string> reply =
-        co_await handler->second(std::move(request), CallContext(deadline));
+    // The caller gives up at its deadline even if the server never
+    // answers (a paused node): its own timer, as a gRPC client's.
+    absl::StatusOr<std::string> reply;
+    if (deadline == INT64_MAX) {
+      reply = co_await ServeAt(home, handler->second, std::move(request),
+                               server_deadline);
+    } else {
+      reply = co_await WithDeadline(
+          absl::Nanoseconds(deadline - Clock::MonotonicNanos()),
+          ServeAt(home, handler->second, std::move(request), server_deadline));
+    }
+    co_await HopTo{caller};
     const Delivery back = state->Send(destination, source, false);
     if (back.latency > 0) co_await Sleep(absl::Nanoseconds(back.latency));
     if (back.lost) co_return co_await Lost(state, address, method, deadline);
@@ -300,6 +356,12 @@ void LoopbackNetwork::ClearLink(const std::string& from,
                                 const std::string& to) {
   MutexLock lock(state_->mu);
   state_->link_overrides.erase({from, to});
+}
+
+void LoopbackNetwork::SetClockOffset(const std::string& node,
+                                     absl::Duration offset) {
+  MutexLock lock(state_->mu);
+  state_->clock_offsets[node] = absl::ToInt64Nanoseconds(offset);
 }
 
 void LoopbackNetwork::SetConnectionTimeout(absl::Duration timeout) {

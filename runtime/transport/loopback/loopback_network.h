@@ -92,6 +92,11 @@ class LoopbackNetwork final : public Network {
   // How long a caller without a deadline waits for a lost message before
   // UNAVAILABLE. Default 1 s.
   void SetConnectionTimeout(absl::Duration timeout);
+  // Tells the network that `node`'s clock runs `offset` ahead (negative:
+  // behind), so that a call's deadline reaches the server as the same
+  // instant on the server's clock, as gRPC achieves by sending the time
+  // left. SimCluster::SetClockSkew sets it.
+  void SetClockOffset(const std::string& node, absl::Duration offset);
 
   // Partitions. Messages on a blocked link are lost.
   // Blocks `from` -> `to` only.
