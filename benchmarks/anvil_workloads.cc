@@ -10,14 +10,11 @@
 // mailbox_contention (many senders, one receiver), mixed_case (rings
 // passing a token while workers factorize), idle_memory (bytes per idle
 // actor and peak resident memory).
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "benchmarks/workload_common.h"
 #include "runtime/actor/runtime.h"
 #include "runtime/core/thread_event.h"
 
@@ -45,30 +43,12 @@ RuntimeOptions Options(size_t threads) {
   return options;
 }
 
-// Resident memory now, in bytes.
-int64_t ResidentBytes() {
-  std::ifstream statm("/proc/self/statm");
-  int64_t pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return resident * sysconf(_SC_PAGESIZE);
-}
-
-int64_t PeakResidentBytes() {
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
-}
-
 // A send failed: the receiver is gone, which no workload here allows.
 void Check(const absl::Status& sent) {
   if (!sent.ok()) {
     std::fprintf(stderr, "anvil_workloads: %s\n", sent.ToString().c_str());
     std::abort();
   }
-}
-
-void Report(const char* workload, double value, const char* unit) {
-  std::printf("%s %.6g %s\n", workload, value, unit);
 }
 
 // --- ping-pong: `rounds` round trips of an int between two actors. ---
@@ -180,31 +160,10 @@ double ContentionSeconds(int senders, int64_t each) {
 
 // --- Mixed case: rings pass a token; each lap, a worker factorizes. ---
 
-// Two primes near 100,000: about 0.1 ms of trial division per lap.
-constexpr uint64_t kToFactor = 100003ull * 100019ull;
-
-std::vector<uint64_t> Factorize(uint64_t n) {
-  std::vector<uint64_t> factors;
-  if (n <= 3) return {n};
-  uint64_t d = 2;
-  while (n % d == 0) {
-    factors.push_back(d);
-    n /= d;
-  }
-  for (d = 3; d * d <= n; d += 2) {
-    while (n % d == 0) {
-      factors.push_back(d);
-      n /= d;
-    }
-  }
-  if (n > 1) factors.push_back(n);
-  return factors;
-}
-
 Task<> Worker(Context<uint64_t>& ctx, std::atomic<int64_t>* checks) {
   while (std::optional<uint64_t> n = co_await ctx.Receive()) {
     std::vector<uint64_t> f = Factorize(*n);
-    if (f.size() == 2 && f[0] * f[1] == kToFactor) checks->fetch_add(1);
+    if (FactorsOfKToFactor(f)) checks->fetch_add(1);
   }
 }
 

@@ -6,43 +6,31 @@
 //
 // CAF decides where actors run (a work-stealing scheduler): ping_pong_2
 // runs with two threads, but cannot pin the two actors to different ones.
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "benchmarks/workload_common.h"
 #include "caf/all.hpp"
 
 namespace {
+
+using ::anvil::bench::Factorize;
+using ::anvil::bench::FactorsOfKToFactor;
+using ::anvil::bench::kToFactor;
+using ::anvil::bench::PeakResidentBytes;
+using ::anvil::bench::Report;
+using ::anvil::bench::ResidentBytes;
 
 using Clock = std::chrono::steady_clock;
 
 double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-int64_t ResidentBytes() {
-  std::ifstream statm("/proc/self/statm");
-  int64_t pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return resident * sysconf(_SC_PAGESIZE);
-}
-
-int64_t PeakResidentBytes() {
-  struct rusage usage;
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<int64_t>(usage.ru_maxrss) * 1024;
-}
-
-void Report(const char* workload, double value, const char* unit) {
-  std::printf("%s %.6g %s\n", workload, value, unit);
 }
 
 caf::actor_system_config& Config(caf::actor_system_config& cfg,
@@ -147,30 +135,10 @@ double ContentionSeconds(size_t threads, int senders, int64_t each) {
 
 // --- Mixed case ---
 
-constexpr uint64_t kToFactor = 100003ull * 100019ull;
-
-std::vector<uint64_t> Factorize(uint64_t n) {
-  std::vector<uint64_t> factors;
-  if (n <= 3) return {n};
-  uint64_t d = 2;
-  while (n % d == 0) {
-    factors.push_back(d);
-    n /= d;
-  }
-  for (d = 3; d * d <= n; d += 2) {
-    while (n % d == 0) {
-      factors.push_back(d);
-      n /= d;
-    }
-  }
-  if (n > 1) factors.push_back(n);
-  return factors;
-}
-
 caf::behavior Worker(caf::event_based_actor*, std::atomic<int64_t>* checks) {
   return {[=](uint64_t n) {
     std::vector<uint64_t> f = Factorize(n);
-    if (f.size() == 2 && f[0] * f[1] == kToFactor) checks->fetch_add(1);
+    if (FactorsOfKToFactor(f)) checks->fetch_add(1);
   }};
 }
 
