@@ -88,14 +88,16 @@ void RaftCore::BecomeFollower(uint64_t term, const std::string& leader) {
   ResetElectionTimer();
 }
 
-VoteRequest RaftCore::MakeVoteRequest(uint64_t term, bool pre_vote) const {
+void RaftCore::RequestVotes(uint64_t term, bool pre_vote) {
   VoteRequest request;
   request.set_term(term);
   request.set_candidate(id_);
   request.set_last_log_index(last_index());
   request.set_last_log_term(TermAt(last_index()));
   request.set_pre_vote(pre_vote);
-  return request;
+  for (const std::string& peer : members_) {
+    if (peer != id_) outbox_.push_back({peer, request});
+  }
 }
 
 void RaftCore::PreCampaign() {
@@ -107,10 +109,7 @@ void RaftCore::PreCampaign() {
   leader_.clear();
   votes_ = {id_};
   ResetElectionTimer();
-  const VoteRequest request = MakeVoteRequest(term_ + 1, /*pre_vote=*/true);
-  for (const std::string& peer : members_) {
-    if (peer != id_) outbox_.push_back({peer, request});
-  }
+  RequestVotes(term_ + 1, /*pre_vote=*/true);
 }
 
 void RaftCore::Campaign() {
@@ -125,10 +124,7 @@ void RaftCore::Campaign() {
     BecomeLeader();
     return;
   }
-  const VoteRequest request = MakeVoteRequest(term_, /*pre_vote=*/false);
-  for (const std::string& peer : members_) {
-    if (peer != id_) outbox_.push_back({peer, request});
-  }
+  RequestVotes(term_, /*pre_vote=*/false);
 }
 
 void RaftCore::BecomeLeader() {

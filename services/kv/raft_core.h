@@ -153,7 +153,8 @@ class RaftCore {
   // Asks for pre-votes (a group of one campaigns at once).
   void PreCampaign();
   void Campaign();
-  VoteRequest MakeVoteRequest(uint64_t term, bool pre_vote) const;
+  // Asks every peer for its (pre-)vote in `term`.
+  void RequestVotes(uint64_t term, bool pre_vote);
   void BecomeLeader();
   void SendAppend(const std::string& peer);
   void MaybeCommit();
