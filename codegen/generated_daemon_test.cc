@@ -15,6 +15,7 @@
 #include "runtime/core/sleep.h"
 #include "runtime/daemon/factory.h"
 #include "runtime/daemon/node.h"
+#include "runtime/daemon/serves_until_stopped.h"
 #include "testing/runtime_test_util.h"
 #include "testing/status_matchers.h"
 
@@ -32,21 +33,10 @@ using ::anvil::testing::StatusIs;
 using ::testing::HasSubstr;
 
 // A daemon without methods: runs until stopped.
-class StaticConfig final : public ConfigDaemon {
+class StaticConfig final : public ServesUntilStopped<ConfigDaemon> {
  public:
   explicit StaticConfig(const ConfigDeps&) {}
-  Task<absl::Status> Run() override {
-    co_await stopped_.Wait();
-    co_return absl::OkStatus();
-  }
-  Task<> Stop() override {
-    stopped_.Notify();
-    co_return;
-  }
   std::string greeting() const { return "hello"; }
-
- private:
-  AsyncEvent stopped_;
 };
 
 class MemStorage final : public StorageDaemon {

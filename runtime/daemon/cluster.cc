@@ -74,16 +74,6 @@ Cluster::Cluster(std::shared_ptr<Network> network, Cluster& directory)
 
 Task<absl::Status> Cluster::Prepare() { co_return flag_status_; }
 
-Task<absl::Status> Cluster::Run() {
-  co_await stopped_.Wait();
-  co_return absl::OkStatus();
-}
-
-Task<> Cluster::Stop() {
-  stopped_.Notify();
-  co_return;
-}
-
 Cluster* Cluster::Find(const Factory& factory) {
   for (const Factory* f = &factory; f != nullptr; f = f->parent()) {
     for (const auto& [name, daemon] : f->Built()) {

@@ -26,9 +26,9 @@
 
 #include "absl/flags/declare.h"
 #include "absl/status/statusor.h"
-#include "runtime/core/async_event.h"
 #include "runtime/daemon/daemon.h"
 #include "runtime/daemon/factory.h"
+#include "runtime/daemon/serves_until_stopped.h"
 #include "runtime/transport/network.h"
 #include "runtime/transport/peers.h"
 
@@ -36,7 +36,7 @@ ABSL_DECLARE_FLAG(std::string, anvil_peers);
 
 namespace anvil {
 
-class Cluster : public Daemon {
+class Cluster : public ServesUntilStopped<Daemon> {
  public:
   static DaemonInfo Info() {
     return {.name = "anvil.Cluster", .scope = DaemonScope::kProcess};
@@ -57,8 +57,6 @@ class Cluster : public Daemon {
   Peers& peers() { return peers_; }
 
   Task<absl::Status> Prepare() override;
-  Task<absl::Status> Run() override;
-  Task<> Stop() override;
 
   // Parses "n1=host:port,n2=host:port" (empty: no peers). INVALID_ARGUMENT
   // naming the bad entry.
@@ -72,7 +70,6 @@ class Cluster : public Daemon {
  private:
   absl::Status flag_status_;
   Peers peers_;
-  AsyncEvent stopped_;
 };
 
 }  // namespace anvil

@@ -40,14 +40,4 @@ uint64_t KvConfig::NextSeed(const std::string& node) {
   return (uint64_t{words[0]} << 32) | words[1];
 }
 
-Task<absl::Status> KvConfig::Run() {
-  co_await stopped_.Wait();
-  co_return absl::OkStatus();
-}
-
-Task<> KvConfig::Stop() {
-  stopped_.Notify();
-  co_return;
-}
-
 }  // namespace anvil::kv

@@ -20,8 +20,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "runtime/core/async_event.h"
 #include "runtime/core/mutex.h"
+#include "runtime/daemon/serves_until_stopped.h"
 #include "services/kv/kv.anvil.h"
 
 namespace anvil::kv {
@@ -54,7 +54,7 @@ struct KvOptions {
   uint64_t seed = 0;
 };
 
-class KvConfig final : public ClusterConfigDaemon {
+class KvConfig final : public ServesUntilStopped<ClusterConfigDaemon> {
  public:
   explicit KvConfig(KvOptions options);
 
@@ -67,14 +67,10 @@ class KvConfig final : public ClusterConfigDaemon {
   // the same for the same KvOptions::seed.
   uint64_t NextSeed(const std::string& node);
 
-  Task<absl::Status> Run() override;
-  Task<> Stop() override;
-
  private:
   const KvOptions options_;
   Mutex mu_;
   absl::flat_hash_map<std::string, uint64_t> boots_ ABSL_GUARDED_BY(mu_);
-  AsyncEvent stopped_;
 };
 
 }  // namespace anvil::kv

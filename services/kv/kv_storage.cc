@@ -45,14 +45,4 @@ Task<absl::Status> KvStorage::Prepare() {
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> KvStorage::Run() {
-  co_await stopped_.Wait();
-  co_return absl::OkStatus();
-}
-
-Task<> KvStorage::Stop() {
-  stopped_.Notify();
-  co_return;
-}
-
 }  // namespace anvil::kv

@@ -13,14 +13,14 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "runtime/core/async_event.h"
+#include "runtime/daemon/serves_until_stopped.h"
 #include "services/kv/kv.anvil.h"
 #include "services/kv/kv_config.h"
 #include "services/kv/log_store.h"
 
 namespace anvil::kv {
 
-class KvStorage final : public StorageDaemon {
+class KvStorage final : public ServesUntilStopped<StorageDaemon> {
  public:
   explicit KvStorage(const StorageDeps& deps);
 
@@ -32,8 +32,6 @@ class KvStorage final : public StorageDaemon {
   // with no data_dir; the store's own errors (DATA_LOSS for a corrupt
   // log).
   Task<absl::Status> Prepare() override;
-  Task<absl::Status> Run() override;
-  Task<> Stop() override;
 
   // REQUIRES: Prepare() succeeded.
   LogStore& store() { return *store_; }
@@ -45,7 +43,6 @@ class KvStorage final : public StorageDaemon {
   const std::string node_;
   std::unique_ptr<LogStore> store_;
   bool durable_ = false;
-  AsyncEvent stopped_;
 };
 
 }  // namespace anvil::kv
