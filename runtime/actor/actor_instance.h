@@ -41,6 +41,18 @@ class ActorInstance final : public Context<M> {
   static constexpr bool kSync =
       std::is_invocable_v<Fn&, SyncContext<M>&, Args&...>;
 
+  // Move-only arguments (a socket) are moved into the body; an actor that
+  // takes them cannot be restarted (Spawn drops such a supervisor).
+  static constexpr bool kCopyableArguments =
+      (std::is_copy_constructible_v<Args> && ...);
+
+  // The body's Task type (void for sync actors, which have none).
+  using Body = typename std::conditional_t<
+      kSync, std::type_identity<void>,
+      std::invoke_result<
+          Fn&, Context<M>&,
+          std::conditional_t<kCopyableArguments, Args&, Args&&>...>>::type;
+
   // Allocates the instance and its mailbox storage together.
   template <typename F, typename... A>
   static ActorInstance* Create(uint32_t id, Worker* worker,
@@ -92,20 +104,17 @@ class ActorInstance final : public Context<M> {
     }
   }
 
-  // The body's Task type (void for sync actors, which have none).
-  using Body = typename std::conditional_t<
-      kSync, std::type_identity<void>,
-      std::invoke_result<Fn&, Context<M>&, Args&...>>::type;
-
   // Calls the body function with the spawn arguments: copies of them if
   // the supervisor may restart the actor, else the arguments themselves
   // (moved), so that the body alone decides how long what they hold lives.
   template <typename Ctx>
   decltype(auto) CallBody(Ctx& context) {
-    if (this->restartable()) {
-      return std::apply(
-          [&](Args&... args) { return std::invoke(fn_, context, args...); },
-          args_);
+    if constexpr (kCopyableArguments) {
+      if (this->restartable()) {
+        return std::apply(
+            [&](Args&... args) { return std::invoke(fn_, context, args...); },
+            args_);
+      }
     }
     return std::apply(
         [&](Args&... args) {

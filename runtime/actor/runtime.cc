@@ -129,6 +129,13 @@ ScopedSpawnWorker::~ScopedSpawnWorker() { scoped_spawn_worker = previous_; }
 
 int ScopedSpawnWorker::Current() { return scoped_spawn_worker; }
 
+void Runtime::WarnSupervisorDropped(const std::string& name) {
+  Log().error(
+      "actor '{}' takes move-only arguments, which a restart cannot copy: it "
+      "runs without its supervisor and stops on failure",
+      name.empty() ? "(unnamed)" : name);
+}
+
 internal::Worker* Runtime::ChooseWorker(const ActorOptions& options) {
   if (options.worker >= 0) {
     return &scheduler_.worker(static_cast<size_t>(options.worker) %

@@ -24,7 +24,9 @@
 // `Task<absl::Status> fn(Context<M>&, Args...)`; the trailing ActorOptions
 // is optional. The arguments are stored in the actor and moved into `fn`;
 // with a supervisor that may restart it, `fn` gets copies instead, and the
-// stored ones are released when the actor finishes. SpawnSync takes
+// stored ones are released when the actor finishes. Move-only arguments
+// (a TcpStream) are moved in; such an actor cannot be restarted, so Spawn
+// logs an error and drops a supervisor given with them. SpawnSync takes
 // `absl::Status fn(SyncContext<M>&, Args...)` (or void) and runs it on a thread
 // of its own.
 //
@@ -277,11 +279,16 @@ class Runtime {
     using Instance =
         internal::ActorInstance<M, std::decay_t<Fn>, std::decay_t<Args>...>;
     if constexpr (!kSync) {
-      using Body = std::invoke_result_t<std::decay_t<Fn>&, Context<M>&,
-                                        std::decay_t<Args>&...>;
+      using Body = typename Instance::Body;
       static_assert(std::is_same_v<Body, Task<void>> ||
                         std::is_same_v<Body, Task<absl::Status>>,
                     "an actor body returns Task<> or Task<absl::Status>");
+    }
+    if constexpr (!Instance::kCopyableArguments) {
+      if (!options.supervisor.is_default()) {
+        WarnSupervisorDropped(options.name);
+        options.supervisor = Supervisor();
+      }
     }
     const uint32_t capacity = options.inbox_capacity != 0
                                   ? options.inbox_capacity
@@ -299,6 +306,9 @@ class Runtime {
   }
 
   internal::Worker* ChooseWorker(const ActorOptions& options);
+  // Logs that an actor with move-only arguments runs without its
+  // (restarting) supervisor.
+  static void WarnSupervisorDropped(const std::string& name);
   // Registers the actor and starts it, or finishes it at once if the
   // runtime is stopping.
   void StartActor(internal::ActorCellBase* cell);

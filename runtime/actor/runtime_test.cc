@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/actor/actor_group.h"
@@ -337,6 +338,33 @@ TEST(Supervisor, StopsAfterTooManyRestarts) {
   EXPECT_THAT(ref.TrySend(9), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(runtime.Run(), StatusIs(absl::StatusCode::kUnavailable,
                                       HasSubstr("actor 'doomed' failed")));
+}
+
+TEST(Spawn, MoveOnlyArgumentsAreMovedInAndCannotBeRestarted) {
+  Runtime runtime(TestRuntimeOptions());
+  auto starts = std::make_shared<std::atomic<int>>(0);
+  auto owns =
+      [](Context<int>& ctx, std::unique_ptr<int> owned,
+         std::shared_ptr<std::atomic<int>> started) -> Task<absl::Status> {
+    started->fetch_add(1);
+    if (owned == nullptr) co_return absl::InternalError("moved-from argument");
+    co_await ctx.Receive();
+    co_return absl::DataLossError(absl::StrCat("failed holding ", *owned));
+  };
+  // The restarting supervisor is dropped (and an error logged): a restart
+  // could only hand the body a moved-from pointer.
+  ActorRef<int> ref = runtime.Spawn(
+      owns, std::make_unique<int>(7), starts,
+      ActorOptions{.name = "owner",
+                   .supervisor = RestartSupervisor(5, absl::Hours(1))});
+  ASSERT_THAT(ref.TrySend(1), IsOk());
+  auto join = [](ActorRef<int> r) -> Task<absl::Status> {
+    co_return co_await r.Join();
+  };
+  EXPECT_THAT(BlockOn(runtime, join(ref)),
+              StatusIs(absl::StatusCode::kDataLoss, "failed holding 7"));
+  EXPECT_EQ(starts->load(), 1);
+  EXPECT_THAT(runtime.Run(), StatusIs(absl::StatusCode::kDataLoss));
 }
 
 TEST(Supervisor, AnExceptionIsAnErrorAndPendingCallsAreCancelled) {

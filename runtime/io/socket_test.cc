@@ -1,4 +1,3 @@
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,6 +18,7 @@
 #include "runtime/io/tcp_listener.h"
 #include "runtime/io/tcp_stream.h"
 #include "runtime/io/udp_socket.h"
+#include "testing/open_descriptors.h"
 #include "testing/runtime_test_util.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_path.h"
@@ -31,16 +31,6 @@ using ::anvil::testing::IsOk;
 using ::anvil::testing::IsOkAndHolds;
 using ::anvil::testing::StatusIs;
 using ::testing::HasSubstr;
-
-int OpenFdCount() {
-  int count = 0;
-  DIR* dir = opendir("/proc/self/fd");
-  while (dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] != '.') ++count;
-  }
-  closedir(dir);
-  return count - 1;  // the directory's own descriptor
-}
 
 // A connected pair over 127.0.0.1: {client side, server side}.
 Task<absl::StatusOr<std::pair<TcpStream, TcpStream>>> ConnectedPair() {
@@ -284,13 +274,14 @@ TEST_F(SocketTest, UsingASocketOffItsWorkerIsRefused) {
       1);
   EXPECT_THAT(off_worker, StatusIs(absl::StatusCode::kFailedPrecondition,
                                    HasSubstr("belongs to worker 0")));
-  // Closed on the worker it belongs to.
+  // Both ends belong to worker 0: close them there.
   BlockOn(
       runtime_,
-      [](TcpStream& s) -> Task<> {
-        s.Close();
+      [](std::pair<TcpStream, TcpStream>& p) -> Task<> {
+        p.first.Close();
+        p.second.Close();
         co_return;
-      }(pair->second),
+      }(*pair),
       0);
 }
 
@@ -423,9 +414,9 @@ TEST_F(SocketTest, NoDescriptorLeaksOnSuccessOrFailure) {
     }
   };
   BlockOn(runtime_, exercise(), 0);  // warms up what the runtime opens once
-  const int before = OpenFdCount();
+  const int before = testing::OpenDescriptorCount();
   BlockOn(runtime_, exercise(), 0);
-  EXPECT_EQ(OpenFdCount(), before);
+  EXPECT_EQ(testing::OpenDescriptorCount(), before);
 }
 
 }  // namespace
