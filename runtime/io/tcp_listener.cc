@@ -13,6 +13,16 @@ namespace anvil {
 
 absl::StatusOr<TcpListener> TcpListener::Bind(const SocketAddress& address,
                                               ListenOptions options) {
+#ifdef ANVIL_SIMULATION
+  if (const internal::SimHost* host = internal::current_sim_host) {
+    ANVIL_ASSIGN_OR_RETURN(std::unique_ptr<internal::SimListener> sim,
+                           host->hosts->Listen(*host, address));
+    TcpListener listener;
+    listener.address_ = sim->address();
+    listener.sim_ = std::move(sim);
+    return listener;
+  }
+#endif
   ANVIL_ASSIGN_OR_RETURN(int fd,
                          internal::OpenSocket(address.family(), SOCK_STREAM));
   // Owns fd from here, so every error path closes it.
@@ -35,11 +45,24 @@ absl::StatusOr<TcpListener> TcpListener::Bind(const SocketAddress& address,
   return listener;
 }
 
+bool TcpListener::is_open() const {
+#ifdef ANVIL_SIMULATION
+  if (sim_) return true;
+#endif
+  return fd_ != nullptr && fd_->is_open();
+}
+
 void TcpListener::Cancel() {
+#ifdef ANVIL_SIMULATION
+  if (sim_) sim_->Cancel();
+#endif
   if (fd_) fd_->Cancel();
 }
 
 void TcpListener::Close() {
+#ifdef ANVIL_SIMULATION
+  if (sim_) sim_->Close();
+#endif
   if (fd_) fd_->Close();
 }
 

@@ -11,6 +11,10 @@
 //     ...
 //   }
 //
+// In the simulation build, while a simulation runs a node's worker, Bind and
+// TcpStream::Connect use the simulated network instead (see sim_stream.h):
+// the same code is tested under latency, loss, partitions and crashes.
+//
 // Several listeners may share one port with ListenOptions::reuse_port
 // (SO_REUSEPORT): the kernel spreads incoming connections over them, which
 // is how TcpServer gives each worker its own listener (Nginx's model).
@@ -50,13 +54,17 @@ class TcpListener {
   TcpListener(TcpListener&&) noexcept = default;
   TcpListener& operator=(TcpListener&&) noexcept = default;
 
-  bool is_open() const { return fd_ != nullptr && fd_->is_open(); }
+  bool is_open() const;
 
   // The next connection, as a non-blocking TcpStream. Errors of one
   // connection that failed before it was accepted (ECONNABORTED) are skipped;
   // running out of descriptors (EMFILE, ENFILE) is RESOURCE_EXHAUSTED with
   // the errno text, and the listener stays usable.
+#ifdef ANVIL_SIMULATION
+  Task<absl::StatusOr<TcpStream>> Accept(Deadline deadline = {});
+#else
   auto Accept(Deadline deadline = {});
+#endif
 
   // Ends a waiting Accept with CANCELLED, and later ones too. REQUIRES: on
   // the listener's worker.
@@ -67,12 +75,17 @@ class TcpListener {
   SocketAddress local_address() const { return address_; }
 
  private:
+  auto AcceptOnFd(Deadline deadline);
+
   TcpListener(int fd, SocketAddress address)
       : fd_(std::make_unique<internal::PolledFd>(fd)),
         address_(std::move(address)) {}
 
   std::unique_ptr<internal::PolledFd> fd_;
   SocketAddress address_;
+#ifdef ANVIL_SIMULATION
+  std::unique_ptr<internal::SimListener> sim_;
+#endif
 };
 
 namespace internal {
@@ -81,7 +94,7 @@ namespace internal {
 std::optional<absl::StatusOr<int>> AcceptOnce(int listen_fd);
 }  // namespace internal
 
-inline auto TcpListener::Accept(Deadline deadline) {
+inline auto TcpListener::AcceptOnFd(Deadline deadline) {
   internal::PolledFd* fd = fd_ ? fd_.get() : internal::ClosedFd();
   return internal::MakeIoAwaiter<absl::StatusOr<TcpStream>>(
       *fd, internal::PolledFd::kRead, deadline, "accept",
@@ -93,6 +106,22 @@ inline auto TcpListener::Accept(Deadline deadline) {
         return TcpStream::FromFd(**accepted);
       });
 }
+
+#ifndef ANVIL_SIMULATION
+inline auto TcpListener::Accept(Deadline deadline) {
+  return AcceptOnFd(deadline);
+}
+#else
+inline Task<absl::StatusOr<TcpStream>> TcpListener::Accept(Deadline deadline) {
+  if (sim_) {
+    absl::StatusOr<std::unique_ptr<internal::SimEndpoint>> endpoint =
+        co_await sim_->Accept(deadline);
+    if (!endpoint.ok()) co_return endpoint.status();
+    co_return TcpStream(*std::move(endpoint));
+  }
+  co_return co_await AcceptOnFd(deadline);
+}
+#endif
 
 }  // namespace anvil
 

@@ -163,11 +163,7 @@ Task<> ServeConnection(Context<NoMessages>& /*ctx*/, Shard* shard,
 // buffer at once (it always does for a short one), then close.
 void Refuse(State& state, TcpStream& stream) {
   state.rejected.fetch_add(1, std::memory_order_relaxed);
-  const std::string& reply = state.options.overload_reply;
-  if (!reply.empty()) {
-    [[maybe_unused]] ssize_t n = ::send(stream.fd(), reply.data(), reply.size(),
-                                        MSG_NOSIGNAL | MSG_DONTWAIT);
-  }
+  stream.TryWrite(state.options.overload_reply);
 }
 
 Task<> WaitFor(AsyncEvent& event) { co_await event.Wait(); }
@@ -185,7 +181,9 @@ Task<> Drain(State& state, Shard* shard) {
              absl::FormatDuration(state.options.drain_timeout));
   for (Connection* connection : shard->connections) {
     connection->stream().Cancel();
-    ::shutdown(connection->stream().fd(), SHUT_RDWR);
+    if (connection->stream().fd() >= 0) {
+      ::shutdown(connection->stream().fd(), SHUT_RDWR);
+    }
   }
   co_await shard->all_closed->Wait();
 }
@@ -260,6 +258,14 @@ absl::StatusOr<std::unique_ptr<TcpServer>> TcpServer::Start(
   }
   // SO_REUSEPORT is for IP sockets: a Unix path takes one listener.
   if (options.address.is_unix()) listeners = 1;
+  size_t first_worker = 0;
+#ifdef ANVIL_SIMULATION
+  // A simulated node's sockets belong to its one worker.
+  if (internal::current_sim_host != nullptr) {
+    listeners = 1;
+    first_worker = internal::Worker::Current()->index();
+  }
+#endif
 
   auto state = std::make_shared<State>();
   state->runtime = &runtime;
@@ -269,8 +275,8 @@ absl::StatusOr<std::unique_ptr<TcpServer>> TcpServer::Start(
   SocketAddress address = options.address;
   for (size_t i = 0; i < listeners; ++i) {
     auto shard = std::make_unique<Shard>();
-    shard->index = i;
-    shard->worker = &runtime.scheduler().worker(i);
+    shard->index = first_worker + i;
+    shard->worker = &runtime.scheduler().worker(shard->index);
     absl::StatusOr<TcpListener> listener = TcpListener::Bind(address, listen);
     if (!listener.ok()) {
       return absl::Status(listener.status().code(),

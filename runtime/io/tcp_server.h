@@ -25,6 +25,10 @@
 //   server->RequestStop();   // or SIGTERM: the runtime's shutdown stops it
 //   server->Wait();
 //
+// In a simulation (see tcp_listener.h), a server started on a simulated
+// node has one listener, on that node's worker, and serves over the
+// simulated network.
+//
 // Limits: past TcpServerOptions::max_connections open connections (over all
 // workers) a new connection is accepted, sent `overload_reply` if one is set,
 // and closed at once, and counted in stats().rejected. So a flood is refused

@@ -24,6 +24,9 @@
 // that does not read fills the socket buffer and Write() waits (until its
 // deadline), so memory never grows with a slow peer.
 //
+// In the simulation build, streams between simulated nodes run over the
+// simulated network (see tcp_listener.h and sim_stream.h).
+//
 // Threading and ownership: move-only; owns the socket and closes it on
 // destruction. One read and one write may wait at the same time (from two
 // coroutines of the same actor); a second concurrent read (or write) gets
@@ -45,6 +48,7 @@
 #include "runtime/core/task.h"
 #include "runtime/io/deadline.h"
 #include "runtime/io/polled_fd.h"
+#include "runtime/io/sim_stream.h"
 #include "runtime/io/socket_address.h"
 #include "runtime/io/socket_util.h"
 
@@ -67,15 +71,30 @@ class TcpStream {
   TcpStream& operator=(TcpStream&&) noexcept = default;
   ~TcpStream() = default;
 
-  bool is_open() const { return fd_ != nullptr && fd_->is_open(); }
+  bool is_open() const;
+  // The socket's descriptor; -1 if closed or simulated.
   int fd() const { return fd_ ? fd_->fd() : -1; }
+
+  // Sends what the socket takes at once, without waiting; returns how many
+  // bytes (0 on any error). For a last word before closing, such as an
+  // overload reply.
+  size_t TryWrite(absl::string_view data);
 
   // Reads what is available, at most buffer.size() bytes, waiting for at
   // least one. 0 means the peer shut down its side (end of stream).
-  auto Read(absl::Span<char> buffer, Deadline deadline = {});
-
   // Writes all of `data`, waiting for room as often as needed.
+  // (In production builds these return the awaitables directly: a read or
+  // write that can complete at once costs one system call and no
+  // allocation. The simulation build adds a coroutine that picks the
+  // simulated network.)
+#ifdef ANVIL_SIMULATION
+  Task<absl::StatusOr<size_t>> Read(absl::Span<char> buffer,
+                                    Deadline deadline = {});
+  Task<absl::Status> Write(absl::string_view data, Deadline deadline = {});
+#else
+  auto Read(absl::Span<char> buffer, Deadline deadline = {});
   auto Write(absl::string_view data, Deadline deadline = {});
+#endif
 
   // Writes all the pieces in order with as few system calls as possible
   // (sendmsg with an iovec per piece). The pieces must stay valid until the
@@ -111,16 +130,25 @@ class TcpStream {
   SocketAddress local_address() const;
   SocketAddress peer_address() const;
 
+#ifdef ANVIL_SIMULATION
+  // A stream over the simulated network (internal/sim_stream.h).
+  explicit TcpStream(std::unique_ptr<internal::SimEndpoint> sim)
+      : sim_(std::move(sim)) {}
+#endif
+
  private:
   explicit TcpStream(int fd);
 
+  auto ReadOnFd(absl::Span<char> buffer, Deadline deadline);
+  auto WriteOnFd(absl::string_view data, Deadline deadline);
+
   std::unique_ptr<internal::PolledFd> fd_;
+#ifdef ANVIL_SIMULATION
+  std::unique_ptr<internal::SimEndpoint> sim_;
+#endif
 };
 
-// The awaitables are returned by value so that a read or write that can
-// complete at once costs one system call and no allocation.
-
-inline auto TcpStream::Read(absl::Span<char> buffer, Deadline deadline) {
+inline auto TcpStream::ReadOnFd(absl::Span<char> buffer, Deadline deadline) {
   internal::PolledFd* fd = fd_ ? fd_.get() : internal::ClosedFd();
   return internal::MakeIoAwaiter<absl::StatusOr<size_t>>(
       *fd, internal::PolledFd::kRead, deadline, "read",
@@ -129,7 +157,7 @@ inline auto TcpStream::Read(absl::Span<char> buffer, Deadline deadline) {
       });
 }
 
-inline auto TcpStream::Write(absl::string_view data, Deadline deadline) {
+inline auto TcpStream::WriteOnFd(absl::string_view data, Deadline deadline) {
   internal::PolledFd* fd = fd_ ? fd_.get() : internal::ClosedFd();
   return internal::MakeIoAwaiter<absl::Status>(
       *fd, internal::PolledFd::kWrite, deadline, "write",
@@ -137,6 +165,27 @@ inline auto TcpStream::Write(absl::string_view data, Deadline deadline) {
         return internal::WriteAll(fd->fd(), data);
       });
 }
+
+#ifndef ANVIL_SIMULATION
+inline auto TcpStream::Read(absl::Span<char> buffer, Deadline deadline) {
+  return ReadOnFd(buffer, deadline);
+}
+inline auto TcpStream::Write(absl::string_view data, Deadline deadline) {
+  return WriteOnFd(data, deadline);
+}
+#else
+inline Task<absl::StatusOr<size_t>> TcpStream::Read(absl::Span<char> buffer,
+                                                    Deadline deadline) {
+  if (sim_) co_return co_await sim_->Read(buffer, deadline);
+  co_return co_await ReadOnFd(buffer, deadline);
+}
+
+inline Task<absl::Status> TcpStream::Write(absl::string_view data,
+                                           Deadline deadline) {
+  if (sim_) co_return co_await sim_->Write(data, deadline);
+  co_return co_await WriteOnFd(data, deadline);
+}
+#endif
 
 }  // namespace anvil
 

@@ -62,6 +62,15 @@ absl::Status SimCluster::AddNode(const std::string& name, Build build) {
     const size_t workers = sim_.runtime().workers();
     member.worker =
         workers <= 1 ? 0 : 1 + (members_.size() - 1) % (workers - 1);
+    // Its sockets run as it, at 10.0.<n / 250>.<n % 250 + 1>, if the
+    // worker is its own.
+    const size_t n = members_.size() - 1;
+    member.ip = SocketAddress::Parse(
+                    absl::StrCat("10.0.", n / 250, ".", n % 250 + 1, ":0"))
+                    .value();
+    if (workers > 1 && members_.size() < workers) {
+      sim_.SetWorkerHost(member.worker, name, member.ip);
+    }
   }
   member.build = std::move(build);
   return Start(name, member);
@@ -256,6 +265,10 @@ absl::Status SimCluster::Resume(const std::string& name) {
 void SimCluster::SetClockSkew(const std::string& name, absl::Duration skew) {
   sim_.SetClockSkew(members_[name].worker, skew);
   sim_.network().SetClockOffset(name, skew);
+}
+
+SocketAddress SimCluster::address_of(const std::string& name, uint16_t port) {
+  return members_[name].ip.WithPort(port);
 }
 
 size_t SimCluster::worker_of(const std::string& name) {

@@ -49,6 +49,7 @@
 #include "runtime/daemon/cluster.h"
 #include "runtime/daemon/factory.h"
 #include "runtime/daemon/node.h"
+#include "runtime/io/socket_address.h"
 #include "testing/sim/simulation.h"
 
 namespace anvil::sim {
@@ -111,6 +112,11 @@ class SimCluster {
   void SetClockSkew(const std::string& name, absl::Duration skew);
   // The simulation worker that runs `name`'s actors.
   size_t worker_of(const std::string& name);
+  // `name`'s address on the simulated network, with `port`: where a
+  // TcpListener bound on that node is reached (TcpStream::Connect). Sockets
+  // work for the nodes that have a worker of their own (the first
+  // SimulationOptions::workers - 1 nodes added).
+  SocketAddress address_of(const std::string& name, uint16_t port);
 
   bool running(const std::string& name) const;
   // The node, or null if it is not running.
@@ -125,6 +131,7 @@ class SimCluster {
     Build build;
     std::unique_ptr<Node> node;  // null while down
     size_t worker = 0;           // where its actors run, across restarts
+    SocketAddress ip;            // its simulated address (port 0)
   };
   absl::Status Start(const std::string& name, Member& member);
   absl::Status Down(const std::string& name, bool crash);

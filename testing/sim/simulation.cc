@@ -63,6 +63,14 @@ Simulation::Simulation(SimulationOptions options)
   runtime_ = std::make_unique<Runtime>(SimulatedRuntime(options_));
   network_ = std::make_shared<LoopbackNetwork>(*runtime_);
   network_->SetRandom(&random_);
+  hosts_ = std::make_unique<internal::SimHosts>(
+      [network = network_](const std::string& from,
+                           const std::string& to) -> std::optional<int64_t> {
+        std::optional<absl::Duration> latency = network->RouteMessage(from, to);
+        if (!latency.has_value()) return std::nullopt;
+        return Clock::ToNanos(*latency);
+      });
+  worker_hosts_.resize(options_.workers);
 #ifdef ANVIL_SIMULATION
   if (options_.buggify) {
     internal::buggify_context.store(this, std::memory_order_release);
@@ -131,6 +139,13 @@ void Simulation::ResumeWorker(size_t worker) {
   Event("resume", worker);
 }
 
+void Simulation::SetWorkerHost(size_t worker, const std::string& node,
+                               const SocketAddress& ip) {
+  hosts_->AddHost(node, ip);
+  worker_hosts_[worker] = std::make_unique<internal::SimHost>(
+      internal::SimHost{hosts_.get(), node, ip.WithPort(0)});
+}
+
 void Simulation::SetClockSkew(size_t worker, absl::Duration skew) {
   skew_[worker] = Clock::ToNanos(skew);
 }
@@ -178,7 +193,9 @@ bool Simulation::Step(int64_t horizon) {
 #ifdef ANVIL_SIMULATION
   internal::virtual_clock_skew = skew_[chosen];
 #endif
+  internal::current_sim_host = worker_hosts_[chosen].get();
   const size_t ran = scheduler.worker(chosen).RunOnce(/*poll_events=*/false);
+  internal::current_sim_host = nullptr;
 #ifdef ANVIL_SIMULATION
   internal::virtual_clock_skew = 0;
 #endif

@@ -42,6 +42,8 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "runtime/actor/runtime.h"
+#include "runtime/io/sim_stream.h"
+#include "runtime/io/socket_address.h"
 #include "runtime/transport/loopback/loopback_network.h"
 #include "runtime/transport/network.h"
 
@@ -117,6 +119,14 @@ class Simulation {
   bool paused(size_t worker) const { return paused_[worker]; }
   void SetClockSkew(size_t worker, absl::Duration skew);
 
+  // Sockets opened on `worker` (TcpListener::Bind, TcpStream::Connect)
+  // belong to simulated node `node`, which answers at `ip` (an IPv4
+  // address; its port is ignored): they run over network() with its
+  // latency, loss and partitions (runtime/io/sim_stream.h). SimCluster sets
+  // it for each node that has a worker of its own.
+  void SetWorkerHost(size_t worker, const std::string& node,
+                     const SocketAddress& ip);
+
   // Steps taken so far (one step: one worker runs what it has ready).
   uint64_t steps() const { return steps_; }
   // A hash of every step so far: which worker ran, how much, and when. Two
@@ -155,6 +165,9 @@ class Simulation {
   std::string trace_text_;
   std::unique_ptr<Runtime> runtime_;
   std::shared_ptr<LoopbackNetwork> network_;
+  // Simulated TCP between nodes, and which node each worker runs as.
+  std::unique_ptr<::anvil::internal::SimHosts> hosts_;
+  std::vector<std::unique_ptr<::anvil::internal::SimHost>> worker_hosts_;
   std::multimap<int64_t, std::function<void()>> scheduled_;
   std::vector<bool> paused_;
   std::vector<int64_t> skew_;

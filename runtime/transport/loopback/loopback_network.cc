@@ -401,6 +401,13 @@ void LoopbackNetwork::Heal() {
   state_->isolated.clear();
 }
 
+std::optional<absl::Duration> LoopbackNetwork::RouteMessage(
+    const std::string& from, const std::string& to) {
+  const Delivery delivery = state_->Send(from, to, /*is_request=*/false);
+  if (delivery.lost) return std::nullopt;
+  return absl::Nanoseconds(delivery.latency);
+}
+
 LoopbackNetwork::Stats LoopbackNetwork::stats() const {
   MutexLock lock(state_->mu);
   return state_->stats;

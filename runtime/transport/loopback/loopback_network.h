@@ -31,6 +31,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -117,6 +118,12 @@ class LoopbackNetwork final : public Network {
     uint64_t duplicated = 0;  // requests delivered twice
   };
   Stats stats() const;
+
+  // Draws the fate of one message that is not a call (a simulated TCP
+  // segment, runtime/io/sim_stream.h) on the link `from` -> `to`: its
+  // latency, or nothing if the link loses it. Counted in stats().
+  std::optional<absl::Duration> RouteMessage(const std::string& from,
+                                             const std::string& to);
 
   // Shared with servers, channels and node views, which may outlive the
   // network.
