@@ -204,6 +204,10 @@ Task<absl::StatusOr<size_t>> SimEndpoint::Read(absl::Span<char> buffer,
   }
 }
 
+size_t SimEndpoint::BytesReadable() const {
+  return closed_ ? 0 : connection_->pipes_[1 - side_].readable.size();
+}
+
 size_t SimEndpoint::WriteNow(absl::string_view data) {
   Pipe& out = connection_->pipes_[side_];
   if (closed_ || cancelled_ || out.fin_sent || out.reader_closed) return 0;

@@ -133,6 +133,8 @@ class SimEndpoint {
 
   Task<absl::StatusOr<size_t>> Read(absl::Span<char> buffer, Deadline deadline);
   Task<absl::Status> Write(absl::string_view data, Deadline deadline);
+  // Bytes arrived and not yet read.
+  size_t BytesReadable() const;
   // Sends what fits the window now, without waiting; returns how much.
   size_t WriteNow(absl::string_view data);
   absl::Status ShutdownWrite();

@@ -112,14 +112,17 @@ internal::Detached BeginStopOn(Shard* shard) {
 
 }  // namespace
 
+// An idle connection with bytes already received is not idle: a request
+// has arrived and its handler has not read it yet. Cutting it would drop
+// that request (and close with unread data, which resets the connection).
 void Connection::set_idle(bool idle) {
   idle_ = idle;
-  if (idle_ && stopping_) stream_.Cancel();
+  if (idle_ && stopping_ && stream_.BytesReadable() == 0) stream_.Cancel();
 }
 
 void Connection::BeginStop() {
   stopping_ = true;
-  if (idle_) stream_.Cancel();
+  if (idle_ && stream_.BytesReadable() == 0) stream_.Cancel();
 }
 
 void TcpServer::State::RequestStop() {

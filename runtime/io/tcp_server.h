@@ -37,8 +37,10 @@
 // Graceful stop (RequestStop(), the runtime shutting down, or destruction):
 //   1. every listener closes: new connections are refused by the kernel;
 //   2. each connection sees stopping(); one that is idle (set_idle(true):
-//      waiting for its next request) has its waiting read cancelled
-//      (CANCELLED) at once, as is any later read it starts while idle;
+//      waiting for its next request, none received) has its waiting read
+//      cancelled (CANCELLED) at once, as is any later read it starts while
+//      idle. So a handler need not check stopping() before waiting for the
+//      next request: its read ends;
 //   3. the others get up to `drain_timeout` to finish; then their waiting
 //      and later operations are cancelled too and their sockets shut down.
 // Wait() returns when every connection actor has returned.
@@ -110,8 +112,11 @@ class Connection {
   bool stopping() const { return stopping_; }
 
   // Between requests, a connection is idle: a stopping server closes idle
-  // connections at once instead of waiting for them. Setting it while the
-  // server stops cancels the stream right away.
+  // connections at once instead of waiting for them (their reads end with
+  // CANCELLED). Setting it while the server stops cancels the stream right
+  // away. A connection with received bytes not yet read is not cut, idle
+  // or not: its next request has arrived, and the handler answers it
+  // (seeing stopping()).
   void set_idle(bool idle);
   bool idle() const { return idle_; }
 

@@ -27,19 +27,21 @@ using ::anvil::testing::IsOkAndHolds;
 using ::anvil::testing::StatusIs;
 using ::testing::HasSubstr;
 
-// Echoes newline-terminated lines. Idle while no partial line is buffered;
-// after a stop it finishes the line in progress, then closes.
+// Echoes newline-terminated lines. Idle while no partial line is buffered,
+// so a stop ends it between lines (its read is cancelled), and lets it
+// finish the line in progress.
 Task<absl::Status> EchoLines(Connection& connection) {
   std::string pending;
   char buffer[1024];
-  while (!(connection.stopping() && pending.empty())) {
+  while (true) {
     connection.set_idle(pending.empty());
-    ANVIL_CO_ASSIGN_OR_RETURN(
-        size_t n, co_await connection.stream().Read(absl::MakeSpan(buffer),
-                                                    absl::Seconds(30)));
+    absl::StatusOr<size_t> n = co_await connection.stream().Read(
+        absl::MakeSpan(buffer), absl::Seconds(30));
     connection.set_idle(false);
-    if (n == 0) co_return absl::OkStatus();
-    pending.append(buffer, n);
+    if (absl::IsCancelled(n.status())) co_return absl::OkStatus();  // stop
+    if (!n.ok()) co_return n.status();
+    if (*n == 0) co_return absl::OkStatus();
+    pending.append(buffer, *n);
     size_t end;
     while ((end = pending.find('\n')) != std::string::npos) {
       ANVIL_CO_RETURN_IF_ERROR(co_await connection.stream().Write(
@@ -47,7 +49,6 @@ Task<absl::Status> EchoLines(Connection& connection) {
       pending.erase(0, end + 1);
     }
   }
-  co_return absl::OkStatus();
 }
 
 // Polls `condition` (state the server updates asynchronously) until it

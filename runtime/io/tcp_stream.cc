@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -28,6 +29,16 @@ bool TcpStream::is_open() const {
   if (sim_) return sim_->is_open();
 #endif
   return fd_ != nullptr && fd_->is_open();
+}
+
+size_t TcpStream::BytesReadable() const {
+#ifdef ANVIL_SIMULATION
+  if (sim_) return sim_->BytesReadable();
+#endif
+  if (!is_open()) return 0;
+  int bytes = 0;
+  if (::ioctl(fd_->fd(), FIONREAD, &bytes) != 0 || bytes < 0) return 0;
+  return static_cast<size_t>(bytes);
 }
 
 size_t TcpStream::TryWrite(absl::string_view data) {

@@ -75,6 +75,9 @@ class TcpStream {
   // The socket's descriptor; -1 if closed or simulated.
   int fd() const { return fd_ ? fd_->fd() : -1; }
 
+  // Bytes received and not yet read (FIONREAD); 0 if closed or on error.
+  size_t BytesReadable() const;
+
   // Sends what the socket takes at once, without waiting; returns how many
   // bytes (0 on any error). For a last word before closing, such as an
   // overload reply.

@@ -163,8 +163,9 @@ Task<absl::Status> ServeHttpHello(Connection& connection,
       end -= begin;
       begin = 0;
     }
+    // Idle while no request is in progress: a stopping server then cancels
+    // the read below, unless the next request has already arrived.
     const bool idle = end == 0 && body_left == 0;
-    if (idle && connection.stopping()) co_return absl::OkStatus();
     connection.set_idle(idle);
     absl::StatusOr<size_t> n = co_await stream.Read(
         absl::MakeSpan(buffer + end, kReadBuffer - end),
