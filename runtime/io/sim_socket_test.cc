@@ -257,9 +257,16 @@ TEST_F(SimSocketTest, ClosingGivesEndOfStreamAndLaterWritesFail) {
     char byte;
     EXPECT_THAT(co_await stream.Read(absl::MakeSpan(&byte, 1)),
                 IsOkAndHolds(0));
-    EXPECT_THAT(co_await stream.Write("more"),
+    // The first write after the close still goes out; the server's kernel
+    // answers it with a reset, after which reads and writes fail.
+    ANVIL_CO_RETURN_IF_ERROR(co_await stream.Write("more"));
+    co_await Sleep(absl::Milliseconds(100));
+    EXPECT_THAT(co_await stream.Write("again"),
                 StatusIs(absl::StatusCode::kFailedPrecondition,
-                         HasSubstr("Broken pipe")));
+                         HasSubstr("write: Broken pipe")));
+    EXPECT_THAT(co_await stream.Read(absl::MakeSpan(&byte, 1)),
+                StatusIs(absl::StatusCode::kUnavailable,
+                         HasSubstr("read: Connection reset by peer")));
     co_return absl::OkStatus();
   });
   RunToCompletion({server, client});

@@ -69,7 +69,13 @@ struct Pipe {
   size_t window_used = 0;  // bytes in flight plus readable
   bool fin_sent = false;
   bool fin_arrived = false;
-  bool reader_closed = false;  // writes now fail with EPIPE
+  // The receiving endpoint closed: what arrives is dropped, and answered
+  // with a reset (once) on the other pipe.
+  bool reader_closed = false;
+  bool reset_sent = false;
+  // A reset arrived at the receiving endpoint: it reads ECONNRESET, and
+  // writes from it fail with EPIPE.
+  bool reset_arrived = false;
   SimWait reader;
   SimWait writer;
 };
@@ -81,11 +87,12 @@ class SimConnection {
   explicit SimConnection(SimHosts* hosts) : hosts_(hosts) {}
   ~SimConnection();
 
-  void Send(int pipe, std::string data, bool fin);
+  void Send(int pipe, std::string data, bool fin, bool reset = false);
 
   SimHosts* const hosts_;
   Pipe pipes_[2];  // pipes_[s]: written by side s, read by side 1 - s
   SocketAddress addresses_[2];
+  uint64_t epochs_[2] = {0, 0};  // each side's host's epoch when made
 
  private:
   void Launch(Segment* segment);
@@ -100,6 +107,8 @@ struct Segment : TimerNode {
   int pipe = 0;
   std::string data;
   bool fin = false;
+  bool reset = false;
+  uint64_t epoch = 0;  // of the sending host, when sent
   bool lost = false;
   bool arrived = false;
   Worker* worker = nullptr;  // whose timer heap holds it
@@ -115,11 +124,13 @@ SimConnection::~SimConnection() {
   }
 }
 
-void SimConnection::Send(int pipe, std::string data, bool fin) {
+void SimConnection::Send(int pipe, std::string data, bool fin, bool reset) {
   auto segment = std::make_unique<Segment>();
   segment->connection = this;
   segment->pipe = pipe;
   segment->fin = fin;
+  segment->reset = reset;
+  segment->epoch = hosts_->Epoch(pipes_[pipe].from);
   pipes_[pipe].window_used += data.size();
   segment->data = std::move(data);
   Segment* raw = segment.get();
@@ -129,7 +140,7 @@ void SimConnection::Send(int pipe, std::string data, bool fin) {
 
 void SimConnection::Launch(Segment* segment) {
   const Pipe& pipe = pipes_[segment->pipe];
-  const std::optional<int64_t> latency = hosts_->route()(pipe.from, pipe.to);
+  const std::optional<int64_t> latency = hosts_->Route(pipe.from, pipe.to);
   segment->lost = !latency.has_value();
   segment->worker = Worker::Current();
   segment->deadline = Clock::MonotonicNanos() +
@@ -141,6 +152,16 @@ void SimConnection::Launch(Segment* segment) {
 void SimConnection::Fired(TimerNode* node) {
   auto* segment = static_cast<Segment*>(node);
   SimConnection* connection = segment->connection;
+  const Pipe& pipe = connection->pipes_[segment->pipe];
+  if (connection->hosts_->Epoch(pipe.from) != segment->epoch) {
+    // The sender's host crashed since it sent this: it went with it.
+    connection->pipes_[segment->pipe].window_used -= segment->data.size();
+    segment->data.clear();
+    segment->fin = segment->reset = false;
+    segment->arrived = true;
+    connection->Deliver(segment->pipe);
+    return;
+  }
   if (segment->lost) {
     connection->Launch(segment);  // retransmit
     return;
@@ -151,21 +172,34 @@ void SimConnection::Fired(TimerNode* node) {
 
 void SimConnection::Deliver(int index) {
   Pipe& pipe = pipes_[index];
+  // The receiver's host crashed since the connection was made: the host
+  // (rebooted) knows no such connection.
+  if (hosts_->Epoch(pipe.to) != epochs_[1 - index]) pipe.reader_closed = true;
   bool delivered = false;
+  bool answer_with_reset = false;
   while (!pipe.in_flight.empty() && pipe.in_flight.front()->arrived) {
     Segment& segment = *pipe.in_flight.front();
     if (pipe.reader_closed) {
       pipe.window_used -= segment.data.size();  // nobody will read it
+      answer_with_reset = answer_with_reset || !segment.data.empty();
     } else {
       pipe.readable.append(segment.data);
     }
     if (segment.fin) pipe.fin_arrived = true;
+    if (segment.reset) pipe.reset_arrived = true;
     pipe.in_flight.pop_front();
     delivered = true;
   }
   if (delivered) {
     pipe.reader.Wake();
     pipe.writer.Wake();  // the window may have room again
+    // A reset also ends the receiving endpoint's writes.
+    if (pipe.reset_arrived) pipes_[1 - index].writer.Wake();
+  }
+  // Data for a closed endpoint: tell the sender, as a kernel does.
+  if (answer_with_reset && !pipe.reset_sent) {
+    pipe.reset_sent = true;
+    Send(1 - index, "", /*fin=*/false, /*reset=*/true);
   }
 }
 
@@ -197,6 +231,9 @@ Task<absl::StatusOr<size_t>> SimEndpoint::Read(absl::Span<char> buffer,
       in.writer.Wake();
       co_return n;
     }
+    if (in.reset_arrived) {
+      co_return absl::ErrnoToStatus(ECONNRESET, "read");
+    }
     if (in.fin_arrived) co_return size_t{0};
     if (!co_await in.reader.Wait(deadline)) {
       co_return absl::DeadlineExceededError("read: deadline exceeded");
@@ -210,7 +247,10 @@ size_t SimEndpoint::BytesReadable() const {
 
 size_t SimEndpoint::WriteNow(absl::string_view data) {
   Pipe& out = connection_->pipes_[side_];
-  if (closed_ || cancelled_ || out.fin_sent || out.reader_closed) return 0;
+  if (closed_ || cancelled_ || out.fin_sent ||
+      connection_->pipes_[1 - side_].reset_arrived) {
+    return 0;
+  }
   const size_t n = std::min(
       data.size(), kWindowBytes - std::min(kWindowBytes, out.window_used));
   size_t sent = 0;
@@ -234,7 +274,7 @@ Task<absl::Status> SimEndpoint::Write(absl::string_view data,
       co_return absl::CancelledError("write: the socket was cancelled");
     if (closed_)
       co_return absl::FailedPreconditionError("write: the socket is closed");
-    if (out.fin_sent || out.reader_closed) {
+    if (out.fin_sent || connection_->pipes_[1 - side_].reset_arrived) {
       co_return absl::ErrnoToStatus(EPIPE, "write");
     }
     data.remove_prefix(WriteNow(data));
@@ -263,15 +303,23 @@ void SimEndpoint::Cancel() {
 
 void SimEndpoint::Close() {
   if (closed_) return;
-  ShutdownWrite().IgnoreError();
-  closed_ = true;
   Pipe& in = connection_->pipes_[1 - side_];
+  Pipe& out = connection_->pipes_[side_];
+  if (!in.readable.empty() && !out.fin_sent && Worker::Current() != nullptr) {
+    // Closing with unread data resets the connection instead of ending it.
+    out.fin_sent = true;
+    in.reset_sent = true;
+    connection_->Send(side_, "", /*fin=*/false, /*reset=*/true);
+  } else {
+    ShutdownWrite().IgnoreError();
+  }
+  closed_ = true;
   in.reader_closed = true;
   in.window_used -= in.readable.size();
   in.readable.clear();
   in.reader.Wake();
-  in.writer.Wake();  // the peer's waiting write fails (EPIPE)
-  connection_->pipes_[side_].writer.Wake();
+  in.writer.Wake();  // the window has room again
+  out.writer.Wake();
 }
 
 SocketAddress SimEndpoint::local_address() const {
@@ -356,10 +404,10 @@ Task<bool> SleepWithin(int64_t step, Deadline deadline) {
 
 // One message's trip from `from` to `to`, sent again after a loss until it
 // arrives. False if `deadline` passes first.
-Task<bool> Travel(const SimRoute& route, const std::string& from,
+Task<bool> Travel(SimHosts& hosts, const std::string& from,
                   const std::string& to, Deadline deadline) {
   while (true) {
-    const std::optional<int64_t> latency = route(from, to);
+    const std::optional<int64_t> latency = hosts.Route(from, to);
     if (!co_await SleepWithin(latency.value_or(kRetransmitTimeout), deadline)) {
       co_return false;
     }
@@ -370,6 +418,28 @@ Task<bool> Travel(const SimRoute& route, const std::string& from,
 }  // namespace
 
 SimHosts::~SimHosts() = default;
+
+void SimHosts::SetDown(const std::string& node) {
+  down_[node] = true;
+  ++epochs_[node];
+}
+
+void SimHosts::SetUp(const std::string& node) { down_[node] = false; }
+
+uint64_t SimHosts::Epoch(const std::string& node) const {
+  auto it = epochs_.find(node);
+  return it == epochs_.end() ? 0 : it->second;
+}
+
+std::optional<int64_t> SimHosts::Route(const std::string& from,
+                                       const std::string& to) {
+  auto is_down = [&](const std::string& node) {
+    auto it = down_.find(node);
+    return it != down_.end() && it->second;
+  };
+  if (is_down(from) || is_down(to)) return std::nullopt;
+  return route_(from, to);
+}
 
 void SimHosts::AddHost(const std::string& node, const SocketAddress& ip) {
   ips_[node] = ip.WithPort(0);
@@ -424,8 +494,7 @@ Task<absl::StatusOr<std::unique_ptr<SimEndpoint>>> SimHosts::Connect(
   const absl::Status timed_out = absl::DeadlineExceededError(
       absl::StrCat("connect to ", address.ToString(), ": deadline exceeded"));
   // SYN.
-  if (!co_await Travel(route_, host.node, target, deadline))
-    co_return timed_out;
+  if (!co_await Travel(*this, host.node, target, deadline)) co_return timed_out;
   std::unique_ptr<SimEndpoint> endpoint;
   auto it = listeners_.find({target, address.port()});
   if (it != listeners_.end()) {
@@ -436,14 +505,15 @@ Task<absl::StatusOr<std::unique_ptr<SimEndpoint>>> SimHosts::Connect(
     if (local.family() == AF_UNSPEC) local = SocketAddress::Loopback(0);
     connection->addresses_[0] = local.WithPort(NextPort(host.node));
     connection->addresses_[1] = it->second->address();
+    connection->epochs_[0] = Epoch(host.node);
+    connection->epochs_[1] = Epoch(target);
     it->second->backlog_.push_back(connection);
     it->second->accept_wait_.Wake();
     endpoint = std::make_unique<SimEndpoint>(std::move(connection), 0);
   }
   // SYN-ACK, or the refusal. A connect that times out here closes the
   // endpoint (the server reads end of stream).
-  if (!co_await Travel(route_, target, host.node, deadline))
-    co_return timed_out;
+  if (!co_await Travel(*this, target, host.node, deadline)) co_return timed_out;
   if (endpoint == nullptr) {
     co_return absl::ErrnoToStatus(
         ECONNREFUSED, absl::StrCat("connect to ", address.ToString()));

@@ -18,18 +18,25 @@
 //     lost or reordered. Segments reach the reader in the order sent.
 //   - A window (kWindowBytes of data sent but not yet read) gives write
 //     back-pressure: a writer to a reader that does not read waits.
+//   - A host that crashes (SetDown) loses every segment while down, and its
+//     connections with it: what they still send is dropped, and what
+//     reaches them once the host is up again is answered with a reset.
 //   - Connect sends a SYN (retransmitted if lost) and waits for the answer
 //     from the other way: a listener's SYN-ACK, or "Connection refused".
 //   - Close or destruction sends FIN: the peer reads what was sent, then
-//     end of stream. Writing after the peer closed fails (EPIPE). A crashed
-//     node's sockets are destroyed with its actors, so its peers see FIN
-//     once the network lets it through, as when a process dies.
+//     end of stream (closing with unread data sends a reset instead). Data
+//     that reaches a closed endpoint is dropped and answered with a reset;
+//     once the reset arrives, the peer's reads fail with ECONNRESET and its
+//     writes with EPIPE. A crashed node's sockets are closed with its
+//     actors; its FIN and resets travel like any segment, so they reach
+//     peers once the network lets them through (a peer that only reads
+//     meanwhile waits for its deadline, as with a dead machine).
 // Hosts are found by address: a node's IPv4 address (SimHosts::AddHost), or
 // 127.0.0.1 / 0.0.0.0 for the node itself.
 //
 // Not modelled: UDP and Unix sockets (they stay real, so they do not work
-// in a simulation), RST on a crash, and the kernel's retransmission limit
-// (a stream partitioned for good stalls until its reader's deadline).
+// in a simulation), and the kernel's retransmission limit (a stream
+// partitioned for good stalls until its reader's deadline).
 //
 // Threading: the simulation drives every worker from one thread, so these
 // objects take no locks. Each wait resumes on the worker that awaited.
@@ -192,7 +199,19 @@ class SimHosts {
   Task<absl::StatusOr<std::unique_ptr<SimEndpoint>>> Connect(
       const SimHost& host, SocketAddress address, Deadline deadline);
 
-  const SimRoute& route() const { return route_; }
+  // A crashed host: while down, every segment to or from it is lost; its
+  // connections end with it (what they still send is dropped, and what
+  // reaches them after it is up again is answered with a reset, since the
+  // rebooted host does not know them). SetUp(node) brings it back.
+  void SetDown(const std::string& node);
+  void SetUp(const std::string& node);
+  // Increments when `node` goes down: a connection made before belongs to
+  // an earlier life of the host.
+  uint64_t Epoch(const std::string& node) const;
+
+  // The latency of one message from `from` to `to`, or nullopt if it is
+  // lost (the link's draw, or a host down).
+  std::optional<int64_t> Route(const std::string& from, const std::string& to);
 
  private:
   friend class SimListener;
@@ -200,6 +219,8 @@ class SimHosts {
 
   SimRoute route_;
   std::map<std::string, SocketAddress> ips_;  // node -> address
+  std::map<std::string, uint64_t> epochs_;    // node -> times it went down
+  std::map<std::string, bool> down_;
   std::map<std::pair<std::string, uint16_t>, SimListener*> listeners_;
   std::map<std::string, uint16_t> next_port_;
 };

@@ -11,10 +11,13 @@
 #include "runtime/actor/runtime.h"
 #include "runtime/core/sleep.h"
 #include "runtime/core/status_macros.h"
+#include "runtime/daemon/daemon.h"
+#include "runtime/daemon/factory.h"
 #include "runtime/io/socket_address.h"
 #include "runtime/io/tcp_server.h"
 #include "runtime/io/tcp_stream.h"
 #include "services/http_hello/http_hello.h"
+#include "testing/sim/sim_cluster.h"
 #include "testing/sim/simulation.h"
 #include "testing/status_matchers.h"
 
@@ -158,6 +161,101 @@ TEST_F(HttpHelloSimTest, MalformedRequestsGet400InTheSimulationToo) {
         co_return absl::OkStatus();
       }),
       IsOk());
+}
+
+// http_hello as a daemon of a simulated node, so that crashing the node
+// stops it and restarting builds it again.
+class HttpHelloDaemon : public Daemon {
+ public:
+  static DaemonInfo Info() { return {.name = "test.HttpHello"}; }
+};
+
+class HttpHelloImpl final : public HttpHelloDaemon {
+ public:
+  explicit HttpHelloImpl(DaemonContext& context)
+      : runtime_(context.runtime()) {}
+
+  Task<absl::Status> Prepare() override {
+    TcpServerOptions options =
+        HttpHelloServerOptions(*SocketAddress::Parse("0.0.0.0:80"));
+    ANVIL_CO_ASSIGN_OR_RETURN(
+        server_, TcpServer::Start(runtime_, options, [this](Connection& c) {
+          return ServeHttpHello(c, options_);
+        }));
+    co_return absl::OkStatus();
+  }
+  Task<absl::Status> Run() override {
+    co_await server_->Stopped();
+    co_return absl::OkStatus();
+  }
+  Task<> Stop() override {
+    server_->RequestStop();
+    co_return;
+  }
+
+ private:
+  Runtime& runtime_;
+  const HttpHelloOptions options_;
+  std::unique_ptr<TcpServer> server_;
+};
+
+TEST(HttpHelloCrashTest, ACrashedServerTimesOutAndItsRestartServesAgain) {
+  sim::Simulation sim({.seed = 5, .workers = 4});
+  sim::SimCluster cluster(
+      sim, [](Factory& root) { root.Bind<HttpHelloDaemon, HttpHelloImpl>(); });
+  ASSERT_THAT(cluster.AddNode("web",
+                              [](Factory& node) {
+                                return node.Get<HttpHelloDaemon>().status();
+                              }),
+              IsOk());
+  // The client runs as a node of its own on a free worker.
+  sim.SetWorkerHost(3, "client", *SocketAddress::Parse("10.0.1.1:0"));
+  sim.network().SetLinks({.min_latency = absl::Milliseconds(1),
+                          .max_latency = absl::Milliseconds(5)});
+  const SocketAddress web = cluster.address_of("web", 80);
+  sim.At(absl::Seconds(1), [&] { ASSERT_THAT(cluster.Crash("web"), IsOk()); });
+  sim.At(absl::Seconds(5),
+         [&] { ASSERT_THAT(cluster.Restart("web"), IsOk()); });
+
+  std::optional<absl::Status> result;
+  sim.runtime().Spawn(
+      [](Context<int>&, SocketAddress web,
+         std::optional<absl::Status>* out) -> Task<> {
+        *out = co_await [](SocketAddress web) -> Task<absl::Status> {
+          ANVIL_CO_ASSIGN_OR_RETURN(TcpStream stream,
+                                    co_await TcpStream::Connect(web));
+          std::string pending;
+          ANVIL_CO_RETURN_IF_ERROR(co_await stream.Write(kGet));
+          ANVIL_CO_RETURN_IF_ERROR(
+              (co_await ReadResponse(stream, pending)).status());
+          // The server crashes at 1 s: like a dead machine, it neither
+          // answers nor says goodbye.
+          co_await Sleep(absl::Milliseconds(1500));
+          ANVIL_CO_RETURN_IF_ERROR(co_await stream.Write(kGet));
+          EXPECT_THAT(co_await ReadResponse(stream, pending, absl::Seconds(1)),
+                      StatusIs(absl::StatusCode::kDeadlineExceeded));
+          EXPECT_THAT(co_await TcpStream::Connect(web, absl::Seconds(1)),
+                      StatusIs(absl::StatusCode::kDeadlineExceeded));
+          // Restarted at 5 s: the old connection is gone (what it had sent
+          // reaches the new server's kernel, which resets it), and a new one
+          // is served.
+          co_await Sleep(absl::Seconds(2));
+          EXPECT_THAT(
+              co_await ReadResponse(stream, pending, absl::Seconds(1)),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       ::testing::HasSubstr("Connection reset by peer")));
+          ANVIL_CO_ASSIGN_OR_RETURN(TcpStream fresh,
+                                    co_await TcpStream::Connect(web));
+          ANVIL_CO_RETURN_IF_ERROR(co_await fresh.Write(kGet));
+          ANVIL_CO_ASSIGN_OR_RETURN(std::string response,
+                                    co_await ReadResponse(fresh, pending));
+          EXPECT_TRUE(absl::StartsWith(response, "HTTP/1.1 200 OK"));
+          co_return absl::OkStatus();
+        }(web);
+      },
+      web, &result, ActorOptions{.worker = 3});
+  ASSERT_THAT(sim.RunUntil([&] { return result.has_value(); }), IsOk());
+  EXPECT_THAT(*result, IsOk());
 }
 
 }  // namespace

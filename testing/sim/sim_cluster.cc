@@ -89,6 +89,7 @@ absl::Status SimCluster::Restart(const std::string& name) {
 }
 
 absl::Status SimCluster::Start(const std::string& name, Member& member) {
+  sim_.SetHostUp(name);  // booting (again)
   // The node's actors (its daemons', its supervisor's) go to its worker.
   ScopedSpawnWorker on_node_worker(static_cast<int>(member.worker));
   Factory& factory = root_->Child(name);
@@ -137,7 +138,10 @@ absl::Status SimCluster::Down(const std::string& name, bool crash) {
   sim_.ResumeWorker(it->second.worker);  // a paused node cannot stop
   // A crash: the network loses the node at once, so nothing reaches it, or
   // comes from it, while its daemons stop.
-  if (crash) sim_.network().Isolate(name);
+  if (crash) {
+    sim_.network().Isolate(name);
+    sim_.SetHostDown(name);  // its sockets die with it
+  }
   node.RequestStop();
   const absl::Duration deadline = sim_.elapsed() + kStopBudget;
   absl::Status ran = sim_.RunUntil(

@@ -146,6 +146,10 @@ void Simulation::SetWorkerHost(size_t worker, const std::string& node,
       internal::SimHost{hosts_.get(), node, ip.WithPort(0)});
 }
 
+void Simulation::SetHostDown(const std::string& node) { hosts_->SetDown(node); }
+
+void Simulation::SetHostUp(const std::string& node) { hosts_->SetUp(node); }
+
 void Simulation::SetClockSkew(size_t worker, absl::Duration skew) {
   skew_[worker] = Clock::ToNanos(skew);
 }

@@ -126,6 +126,12 @@ class Simulation {
   // it for each node that has a worker of its own.
   void SetWorkerHost(size_t worker, const std::string& node,
                      const SocketAddress& ip);
+  // Node `node`'s machine is down (crashed) or up again, for its sockets:
+  // while down its TCP segments are lost; going down ends its connections
+  // (a rebooted machine resets what reaches them). SimCluster::Crash and
+  // Restart call these.
+  void SetHostDown(const std::string& node);
+  void SetHostUp(const std::string& node);
 
   // Steps taken so far (one step: one worker runs what it has ready).
   uint64_t steps() const { return steps_; }
