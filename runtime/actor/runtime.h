@@ -97,8 +97,12 @@ struct RuntimeOptions {
 
   // Performance.
 
-  // How long an idle worker polls for work before sleeping in epoll_wait.
-  // Longer makes wake-ups across workers cheaper and idle workers costlier.
+  // The longest an idle worker polls for work before sleeping in
+  // epoll_wait. Longer makes wake-ups across workers cheaper and idle
+  // workers costlier. Each worker adapts within it: while its spins find
+  // nothing (work comes from gRPC's threads or sockets, not from other
+  // workers within microseconds) it stops spinning, leaving the CPU to
+  // other threads, until a wake-up comes soon after it slept.
   absl::Duration idle_spin = absl::Microseconds(20);
   // Testing: start no worker threads; the caller drives the workers with
   // anvil::testing::Step(), one round at a time, on its own thread. Run()

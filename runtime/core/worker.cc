@@ -162,6 +162,9 @@ void Worker::RunReady() {
   }
 }
 
+// A spin shorter than this is not worth its clock reads.
+constexpr int64_t kMinSpinNanos = 1000;
+
 void Worker::Loop() {
   current_ = this;
   const std::string name = options_.name.substr(0, 15);
@@ -172,7 +175,14 @@ void Worker::Loop() {
     CPU_SET(options_.cpu, &set);
     pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
   }
-  const int64_t spin_nanos = Clock::ToNanos(options_.idle_spin);
+  // How long to poll before sleeping adapts between 0 and idle_spin:
+  // spinning pays when work comes from other workers within microseconds
+  // (actors calling each other), and only takes CPU from other threads when
+  // it comes slower (gRPC's threads, sockets, clients on the same machine).
+  // A spin that finds nothing halves the next one (to none); a wake-up that
+  // brings inbox work within idle_spin of going to sleep restores it.
+  const int64_t max_spin = Clock::ToNanos(options_.idle_spin);
+  int64_t spin_nanos = max_spin;
 
   while (true) {
     DrainInbox();
@@ -204,9 +214,24 @@ void Worker::Loop() {
         __builtin_ia32_pause();
 #endif
       }
-      if (work) continue;
+      if (work) {
+        spin_nanos = max_spin;
+        continue;
+      }
+      spin_nanos = spin_nanos / 2 >= kMinSpinNanos ? spin_nanos / 2 : 0;
     }
-    WaitForEvents();
+    if (max_spin > 0 && spin_nanos < max_spin) {
+      const int64_t slept_at = Clock::MonotonicNanos();
+      WaitForEvents();
+      // Only work a spin can see counts: the inbox, not epoll's events.
+      if (Clock::MonotonicNanos() - slept_at < max_spin &&
+          (inbox_.NonEmpty() ||
+           overflow_pending_.load(std::memory_order_relaxed))) {
+        spin_nanos = max_spin;
+      }
+    } else {
+      WaitForEvents();
+    }
   }
   current_ = nullptr;
 }

@@ -49,8 +49,12 @@ struct WorkerOptions {
   std::string name = "anvil";
   // CPU to pin the thread to, or -1 for none.
   int cpu = -1;
-  // How long an idle worker polls its inbox before sleeping in epoll_wait.
-  // Longer makes cross-worker wake-ups cheaper and burns more CPU when idle.
+  // The longest an idle worker polls its inbox before sleeping in
+  // epoll_wait. Longer makes cross-worker wake-ups cheaper and burns more
+  // CPU when idle. The worker adapts within it: spins that find nothing
+  // shrink the next ones to none, and a wake-up soon after sleeping that
+  // brings inbox work (which a spin would have caught; socket events it
+  // would not) restores the full spin.
   absl::Duration idle_spin = absl::Microseconds(20);
 };
 

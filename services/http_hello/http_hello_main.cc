@@ -18,12 +18,10 @@ ABSL_FLAG(std::string, address, "127.0.0.1:8080",
           "Where to listen (host:port; port 0 picks one).");
 ABSL_FLAG(int, threads, 0,
           "Worker threads, one listener each; 0: one per CPU.");
-// An I/O server is woken by epoll, not by other workers: polling before
-// sleeping saves it nothing and takes the CPU from other processes (the
-// clients, on a shared machine). See benchmarks/README.md.
-ABSL_FLAG(absl::Duration, idle_spin, absl::ZeroDuration(),
-          "How long an idle worker polls before sleeping in epoll_wait "
-          "(RuntimeOptions::idle_spin).");
+ABSL_FLAG(absl::Duration, idle_spin, absl::Microseconds(20),
+          "The longest an idle worker polls before sleeping in epoll_wait "
+          "(RuntimeOptions::idle_spin; workers stop spinning while it does "
+          "not pay, as when work comes from sockets).");
 ABSL_FLAG(int, max_connections, 10000,
           "Open connections over all workers; more get 503 and are closed.");
 
