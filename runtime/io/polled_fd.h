@@ -3,7 +3,8 @@
 // UdpSocket; internal to runtime/io.
 //
 //   internal::PolledFd fd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
-//   absl::StatusOr<size_t> n = co_await internal::IoAwaiter(
+//   absl::StatusOr<size_t> n =
+//       co_await internal::MakeIoAwaiter<absl::StatusOr<size_t>>(
 //       fd, internal::PolledFd::kRead, deadline, "read",
 //       [&]() -> std::optional<absl::StatusOr<size_t>> {
 //         ssize_t r = ::read(fd.fd(), data, size);
