@@ -220,7 +220,7 @@ void Worker::Loop() {
       }
       spin_nanos = spin_nanos / 2 >= kMinSpinNanos ? spin_nanos / 2 : 0;
     }
-    if (max_spin > 0 && spin_nanos < max_spin) {
+    if (max_spin > 0) {
       const int64_t slept_at = Clock::MonotonicNanos();
       WaitForEvents();
       // Only work a spin can see counts: the inbox, not epoll's events.
