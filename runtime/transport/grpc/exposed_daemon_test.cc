@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -202,22 +203,43 @@ TEST_F(ExposedDaemonTest, FullMailboxIsResourceExhausted) {
   std::future<grpc::Status> held = HoldAsync(&hold_context, &hold, &hold_reply);
   ASSERT_TRUE(Eventually([&] { return echo_->holds_started() == 1; }));
 
-  grpc::StatusCode last = grpc::StatusCode::OK;
-  int queued = 0;
-  for (int i = 0; i < 10 && last != grpc::StatusCode::RESOURCE_EXHAUSTED; ++i) {
-    EchoRequest request;
-    request.set_text("queued");
-    EchoReply reply;
-    last = Say(request, &reply, std::chrono::milliseconds(100)).error_code();
-    if (last == grpc::StatusCode::DEADLINE_EXCEEDED) ++queued;
+  // Five calls while it is held: whatever order they arrive in, two wait in
+  // the mailbox and three are refused at once.
+  constexpr int kCalls = 5;
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<EchoRequest> requests(kCalls);
+  std::vector<EchoReply> replies(kCalls);
+  std::vector<std::future<grpc::Status>> calls;
+  for (int i = 0; i < kCalls; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    contexts.back()->set_deadline(In(std::chrono::milliseconds(60'000)));
+    requests[i].set_text(absl::StrCat("queued ", i));
+    calls.push_back(SayAsync(contexts.back().get(), &requests[i], &replies[i]));
   }
-  EXPECT_EQ(last, grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_EQ(queued, 2);
-
+  auto refused = [&] {
+    int n = 0;
+    for (std::future<grpc::Status>& call : calls) {
+      if (call.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+        ++n;
+      }
+    }
+    return n;
+  };
+  ASSERT_TRUE(Eventually([&] { return refused() == kCalls - 2; }));
   echo_->Release();
   grpc::Status status = held.get();
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(hold_reply.text(), "held");
+  // The two that waited are served once the daemon is free.
+  int served = 0;
+  int exhausted = 0;
+  for (std::future<grpc::Status>& call : calls) {
+    const grpc::Status s = call.get();
+    if (s.ok()) ++served;
+    if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) ++exhausted;
+  }
+  EXPECT_EQ(served, 2);
+  EXPECT_EQ(exhausted, kCalls - 2);
 }
 
 TEST_F(ExposedDaemonTest, DeadlineReachesTheActor) {
