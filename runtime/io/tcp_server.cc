@@ -33,8 +33,6 @@ struct NoMessages {};
 // retrying at once would spin.
 constexpr absl::Duration kAcceptRetryDelay = absl::Milliseconds(10);
 
-}  // namespace
-
 // One worker's listener and connections. Everything but `worker` is touched
 // only on that worker.
 struct Shard {
@@ -46,6 +44,8 @@ struct Shard {
   // Set when the listener begins to drain; notified by the last connection.
   std::unique_ptr<AsyncEvent> all_closed;
 };
+
+}  // namespace
 
 struct TcpServer::State {
   Runtime* runtime = nullptr;
