@@ -234,35 +234,12 @@ void IdleMemory(int64_t count) {
 }
 
 int Main() {
-  const std::string workload = absl::GetFlag(FLAGS_workload);
-  int64_t sum = 0;
-  if (workload == "ping_pong_1") {
-    Report("ping_pong_1", PingPong(1, 1'000'000), "ns");
-  } else if (workload == "ping_pong_2") {
-    Report("ping_pong_2", PingPong(2, 200'000), "ns");
-  } else if (workload == "actor_creation") {
-    const double seconds = TreeSeconds(1 << 20, 2, &sum);
-    if (sum != (int64_t{1} << 20) * ((1 << 20) - 1) / 2) return 1;
-    Report("actor_creation", seconds, "s");
-  } else if (workload == "skynet") {
-    const double seconds = TreeSeconds(1'000'000, 10, &sum);
-    if (sum != 499999500000) return 1;
-    Report("skynet", seconds, "s");
-  } else if (workload == "mailbox_contention") {
-    Report("mailbox_contention", ContentionSeconds(20, 100'000), "s");
-  } else if (workload == "mixed_case") {
-    int64_t checks = 0;
-    const double seconds = MixedSeconds(20, 100, 50, &checks);
-    if (checks != 20 * 50) return 1;
-    Report("mixed_case", seconds, "s");
-  } else if (workload == "idle_memory") {
-    IdleMemory(1'000'000);
-  } else {
-    std::fprintf(stderr, "anvil_workloads: unknown --workload '%s'\n",
-                 workload.c_str());
-    return 2;
-  }
-  return 0;
+  return RunWorkload("anvil_workloads", absl::GetFlag(FLAGS_workload),
+                     WorkloadSide{.ping_pong = PingPong,
+                                  .tree = TreeSeconds,
+                                  .contention = ContentionSeconds,
+                                  .mixed = MixedSeconds,
+                                  .idle_memory = IdleMemory});
 }
 
 }  // namespace

@@ -26,6 +26,8 @@ using ::anvil::bench::kToFactor;
 using ::anvil::bench::PeakResidentBytes;
 using ::anvil::bench::Report;
 using ::anvil::bench::ResidentBytes;
+using ::anvil::bench::RunWorkload;
+using ::anvil::bench::WorkloadSide;
 
 using Clock = std::chrono::steady_clock;
 
@@ -230,32 +232,23 @@ std::string Flag(int argc, char** argv, const std::string& name,
 int main(int argc, char** argv) {
   const std::string workload = Flag(argc, argv, "workload", "");
   const size_t threads = std::stoul(Flag(argc, argv, "threads", "2"));
-  int64_t sum = 0;
-  if (workload == "ping_pong_1") {
-    Report("ping_pong_1", PingPong(1, 1'000'000), "ns");
-  } else if (workload == "ping_pong_2") {
-    Report("ping_pong_2", PingPong(2, 200'000), "ns");
-  } else if (workload == "actor_creation") {
-    const double seconds = TreeSeconds(threads, 1 << 20, 2, &sum);
-    if (sum != (int64_t{1} << 20) * ((1 << 20) - 1) / 2) return 1;
-    Report("actor_creation", seconds, "s");
-  } else if (workload == "skynet") {
-    const double seconds = TreeSeconds(threads, 1'000'000, 10, &sum);
-    if (sum != 499999500000) return 1;
-    Report("skynet", seconds, "s");
-  } else if (workload == "mailbox_contention") {
-    Report("mailbox_contention", ContentionSeconds(threads, 20, 100'000), "s");
-  } else if (workload == "mixed_case") {
-    int64_t checks = 0;
-    const double seconds = MixedSeconds(threads, 20, 100, 50, &checks);
-    if (checks != 20 * 50) return 1;
-    Report("mixed_case", seconds, "s");
-  } else if (workload == "idle_memory") {
-    IdleMemory(threads, 1'000'000);
-  } else {
-    std::fprintf(stderr, "caf_workloads: unknown --workload '%s'\n",
-                 workload.c_str());
-    return 2;
-  }
-  return 0;
+  return RunWorkload(
+      "caf_workloads", workload,
+      WorkloadSide{
+          .ping_pong = PingPong,
+          .tree =
+              [threads](int64_t leaves, int fanout, int64_t* sum) {
+                return TreeSeconds(threads, leaves, fanout, sum);
+              },
+          .contention =
+              [threads](int senders, int64_t each) {
+                return ContentionSeconds(threads, senders, each);
+              },
+          .mixed =
+              [threads](int rings, int ring_size, int laps, int64_t* checks) {
+                return MixedSeconds(threads, rings, ring_size, laps, checks);
+              },
+          .idle_memory =
+              [threads](int64_t count) { IdleMemory(threads, count); },
+      });
 }
