@@ -22,25 +22,24 @@ absl::Status SetIntOption(int fd, int level, int option, int value,
   return absl::OkStatus();
 }
 
-SocketAddress LocalAddressOf(int fd) {
+namespace {
+
+// What getsockname or getpeername (`call`) says of `fd`, or unset.
+SocketAddress AddressFrom(int (*call)(int, sockaddr*, socklen_t*), int fd) {
   sockaddr_storage storage{};
   socklen_t length = sizeof(storage);
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
+  if (call(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
     return SocketAddress();
   }
   return SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&storage),
                                      length);
 }
 
-SocketAddress PeerAddressOf(int fd) {
-  sockaddr_storage storage{};
-  socklen_t length = sizeof(storage);
-  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
-    return SocketAddress();
-  }
-  return SocketAddress::FromSockaddr(reinterpret_cast<sockaddr*>(&storage),
-                                     length);
-}
+}  // namespace
+
+SocketAddress LocalAddressOf(int fd) { return AddressFrom(::getsockname, fd); }
+
+SocketAddress PeerAddressOf(int fd) { return AddressFrom(::getpeername, fd); }
 
 absl::Status SocketError(int error, absl::string_view what,
                          const SocketAddress& address) {
