@@ -48,7 +48,6 @@ struct Shard {
 }  // namespace
 
 struct TcpServer::State {
-  Runtime* runtime = nullptr;
   TcpServerOptions options;
   ConnectionHandler handler;
   SocketAddress address;
@@ -271,7 +270,6 @@ absl::StatusOr<std::unique_ptr<TcpServer>> TcpServer::Start(
 #endif
 
   auto state = std::make_shared<State>();
-  state->runtime = &runtime;
   state->handler = std::move(handler);
   const ListenOptions listen{.backlog = options.backlog,
                              .reuse_port = !options.address.is_unix()};
