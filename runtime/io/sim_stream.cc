@@ -176,12 +176,12 @@ void SimConnection::Deliver(int index) {
   // (rebooted) knows no such connection.
   if (hosts_->Epoch(pipe.to) != epochs_[1 - index]) pipe.reader_closed = true;
   bool delivered = false;
-  bool answer_with_reset = false;
+  bool dropped = false;  // frees window without a read
   while (!pipe.in_flight.empty() && pipe.in_flight.front()->arrived) {
     Segment& segment = *pipe.in_flight.front();
     if (pipe.reader_closed) {
       pipe.window_used -= segment.data.size();  // nobody will read it
-      answer_with_reset = answer_with_reset || !segment.data.empty();
+      dropped = dropped || !segment.data.empty();
     } else {
       pipe.readable.append(segment.data);
     }
@@ -192,12 +192,12 @@ void SimConnection::Deliver(int index) {
   }
   if (delivered) {
     pipe.reader.Wake();
-    pipe.writer.Wake();  // the window may have room again
     // A reset also ends the receiving endpoint's writes.
     if (pipe.reset_arrived) pipes_[1 - index].writer.Wake();
   }
+  if (dropped) pipe.writer.Wake();  // the window has room again
   // Data for a closed endpoint: tell the sender, as a kernel does.
-  if (answer_with_reset && !pipe.reset_sent) {
+  if (dropped && !pipe.reset_sent) {
     pipe.reset_sent = true;
     Send(1 - index, "", /*fin=*/false, /*reset=*/true);
   }
