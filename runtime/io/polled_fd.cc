@@ -40,10 +40,9 @@ absl::Status PolledFd::Register() {
     return absl::FailedPreconditionError(
         "socket operations must be awaited on a runtime worker");
   }
-  if (worker_ != nullptr) {
-    return worker_ == worker ? absl::OkStatus()
-                             : CheckUsable(kRead);  // names both workers
-  }
+  // Registered already: CheckUsable, before every park, refused any other
+  // worker.
+  if (worker_ != nullptr) return absl::OkStatus();
   absl::Status added =
       worker->AddFd(fd_, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, this);
   if (added.ok()) worker_ = worker;
