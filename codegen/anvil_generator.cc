@@ -605,8 +605,8 @@ void PrintDispatch(const ServiceDescriptor& service,
           "        if (call.reply.abandoned()) break;  // the caller gave up\n"
           "        ::anvil::CallContext call_context(\n"
           "            call.deadline, call.reply.abandoned_flag());\n"
-          "        call.reply.Send(co_await $method$(call_context, "
-          "call.request));\n",
+          "        co_await ::anvil::internal::ReplyWith(\n"
+          "            call.reply, $method$(call_context, call.request));\n",
           "index", absl::StrCat(i), "method", method.name);
     }
     p.Print(

@@ -5,6 +5,7 @@
 
 #include "codegen/testdata/kv.anvil.h"
 #include "codegen/testdata/map_plain.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/actor/runtime.h"
 #include "testing/runtime_test_util.h"
@@ -31,6 +32,24 @@ TEST(GeneratedActor, ServesCallsThroughTheTypedClient) {
   EXPECT_THAT(
       BlockOn(runtime, ReadThrough(storage, "slow", absl::Milliseconds(5))),
       StatusIs(absl::StatusCode::kDeadlineExceeded));
+}
+
+TEST(GeneratedActor, AMethodThatThrowsCancelsItsCallAndFailsTheActor) {
+  Runtime runtime(anvil::testing::TestRuntimeOptions());
+  PlainRef storage = PlainActor::Spawn(runtime, std::make_shared<MapPlain>(),
+                                       ActorOptions{.name = "storage"});
+  EXPECT_THAT(
+      BlockOn(runtime, ReadThrough(storage, "throw", absl::InfiniteDuration())),
+      StatusIs(absl::StatusCode::kCancelled));
+  auto join = [](ActorWatch actor) -> Task<absl::Status> {
+    co_return co_await actor.Join();
+  };
+  EXPECT_THAT(BlockOn(runtime, join(storage.actor().Watch())),
+              StatusIs(absl::StatusCode::kInternal,
+                       ::testing::HasSubstr("thrown by Ping")));
+  EXPECT_THAT(
+      BlockOn(runtime, ReadThrough(storage, "a", absl::InfiniteDuration())),
+      StatusIs(absl::StatusCode::kUnavailable));
 }
 
 TEST(GeneratedActor, ADefaultClientRefusesCalls) {

@@ -6,11 +6,13 @@
 //
 // Keys: "a" -> "alpha"; "slow" answers only once the call's deadline passed
 // (DEADLINE_EXCEEDED); "deadline" answers "set" or "none" for whether the
-// call carries a deadline; any other key is NOT_FOUND.
+// call carries a deadline; "throw" throws std::runtime_error; any other key
+// is NOT_FOUND.
 #ifndef ANVIL_CODEGEN_TESTDATA_MAP_PLAIN_H_
 #define ANVIL_CODEGEN_TESTDATA_MAP_PLAIN_H_
 
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -30,6 +32,7 @@ class MapPlain final : public PlainActor {
       while (!call.expired()) co_await Sleep(absl::Milliseconds(1));
       co_return absl::DeadlineExceededError("expired");
     }
+    if (request.key() == "throw") throw std::runtime_error("thrown by Ping");
     ReadReply reply;
     if (request.key() == "deadline") {
       reply.set_value(call.has_deadline() ? "set" : "none");

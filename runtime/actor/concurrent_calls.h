@@ -26,6 +26,7 @@
 #include <utility>
 
 #include "runtime/actor/call_context.h"
+#include "runtime/actor/request.h"
 #include "runtime/core/async_event.h"
 #include "runtime/core/detached.h"
 #include "runtime/core/log.h"
@@ -88,7 +89,7 @@ Task<> ServeCall(Call call, Handler handler) {
   if constexpr (requires { call.reply; }) {
     if (call.reply.abandoned()) co_return;
     CallContext context(call.deadline, call.reply.abandoned_flag());
-    call.reply.Send(co_await handler(context, call.request));
+    co_await ReplyWith(call.reply, handler(context, call.request));
   } else {
     CallContext context;
     co_await handler(context, call.request);

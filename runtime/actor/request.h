@@ -36,6 +36,7 @@
 #include "absl/status/statusor.h"
 #include "runtime/actor/actor_cell.h"
 #include "runtime/core/clock.h"
+#include "runtime/core/task.h"
 #include "runtime/core/timer_heap.h"
 #include "runtime/core/worker.h"
 
@@ -58,7 +59,7 @@ class ReplyState final : public TimerNode {
  public:
   // Sets the result unless one was set already. Returns whether it did.
   // Thread-safe.
-  bool Complete(absl::StatusOr<Reply> result) {
+  bool Complete(absl::StatusOr<Reply>&& result) {
     if (claimed_.exchange(true, std::memory_order_acq_rel)) return false;
     result_.emplace(std::move(result));
     if (phase_.exchange(kDone, std::memory_order_acq_rel) == kWaiting) {
@@ -132,11 +133,15 @@ class ReplySender {
   ~ReplySender() { Drop(); }
 
   // Answers the call with a value or an error. REQUIRES: not sent yet.
-  void Send(absl::StatusOr<Reply> reply) {
+  // An rvalue is moved once, into the caller's result.
+  void Send(absl::StatusOr<Reply>&& reply) {
     assert(state_ != nullptr && "ReplySender::Send called twice");
     if (state_ == nullptr) return;
     state_->Complete(std::move(reply));
     state_.reset();
+  }
+  void Send(const absl::StatusOr<Reply>& reply) {
+    Send(absl::StatusOr<Reply>(reply));
   }
 
   // False once Send was called (or for a default-constructed sender).
@@ -222,6 +227,33 @@ class [[nodiscard]] CallAwaiter {
   std::shared_ptr<ReplyState<Reply>> state_;
   int64_t deadline_ = INT64_MAX;
   bool suspended_ = false;
+};
+
+// What generated dispatch code awaits to serve a call with a coroutine:
+// `co_await ReplyWith(call.reply, Method(...))` runs the task and answers
+// the call with its result, moved once from the task's frame (`Send(co_await
+// task)` moves it once more). An exception from the task is rethrown to
+// the awaiter, and the call, unanswered, then ends CANCELLED when the
+// sender is dropped.
+template <typename Reply>
+class [[nodiscard]] ReplyWith {
+ public:
+  ReplyWith(ReplySender<Reply>& reply, Task<absl::StatusOr<Reply>> task)
+      : reply_(reply), task_(std::move(task)) {}
+
+  bool await_ready() const noexcept { return false; }
+  std::coroutine_handle<> await_suspend(
+      std::coroutine_handle<> awaiter) noexcept {
+    task_.handle().promise().SetContinuation(awaiter);
+    return task_.handle();
+  }
+  void await_resume() {
+    reply_.Send(std::move(task_.handle().promise().Result()));
+  }
+
+ private:
+  ReplySender<Reply>& reply_;
+  Task<absl::StatusOr<Reply>> task_;
 };
 
 }  // namespace internal

@@ -96,10 +96,15 @@ struct TaskPromise final : TaskPromiseBase {
     result.emplace(std::forward<U>(value));
   }
 
-  T TakeResult() {
+  T TakeResult() { return std::move(Result()); }
+
+  // The result in place, for an awaiter that moves it straight to where it
+  // goes (TakeResult moves it once more, into its return value).
+  // Rethrows the coroutine's exception.
+  T& Result() {
     if (exception) std::rethrow_exception(exception);
     assert(result.has_value());
-    return std::move(*result);
+    return *result;
   }
 
   std::optional<T> result;
