@@ -16,6 +16,7 @@
 #include "runtime/io/socket_address.h"
 #include "runtime/io/tcp_server.h"
 #include "runtime/io/tcp_stream.h"
+#include "services/http_hello/http_hello.anvil.h"
 #include "services/http_hello/http_hello.h"
 #include "testing/sim/sim_cluster.h"
 #include "testing/sim/simulation.h"
@@ -163,14 +164,9 @@ TEST_F(HttpHelloSimTest, MalformedRequestsGet400InTheSimulationToo) {
       IsOk());
 }
 
-// http_hello as a daemon of a simulated node, so that crashing the node
-// stops it and restarting builds it again.
-class HttpHelloDaemon : public Daemon {
- public:
-  static DaemonInfo Info() { return {.name = "test.HttpHello"}; }
-};
-
-class HttpHelloImpl final : public HttpHelloDaemon {
+// http_hello as a daemon of a simulated node (declared in http_hello.proto),
+// so that crashing the node stops it and restarting builds it again.
+class HttpHelloImpl final : public http_hello::HttpHelloDaemon {
  public:
   explicit HttpHelloImpl(DaemonContext& context)
       : runtime_(context.runtime()) {}
@@ -201,13 +197,15 @@ class HttpHelloImpl final : public HttpHelloDaemon {
 
 TEST(HttpHelloCrashTest, ACrashedServerTimesOutAndItsRestartServesAgain) {
   sim::Simulation sim({.seed = 5, .workers = 4});
-  sim::SimCluster cluster(
-      sim, [](Factory& root) { root.Bind<HttpHelloDaemon, HttpHelloImpl>(); });
-  ASSERT_THAT(cluster.AddNode("web",
-                              [](Factory& node) {
-                                return node.Get<HttpHelloDaemon>().status();
-                              }),
-              IsOk());
+  sim::SimCluster cluster(sim, [](Factory& root) {
+    root.Bind<http_hello::HttpHelloDaemon, HttpHelloImpl>();
+  });
+  ASSERT_THAT(
+      cluster.AddNode("web",
+                      [](Factory& node) {
+                        return node.Get<http_hello::HttpHelloDaemon>().status();
+                      }),
+      IsOk());
   // The client runs as a node of its own on a free worker.
   sim.SetWorkerHost(3, "client", *SocketAddress::Parse("10.0.1.1:0"));
   sim.network().SetLinks({.min_latency = absl::Milliseconds(1),
