@@ -1,12 +1,13 @@
 // Memory and spawn cost of idle actors, counted by an allocator hook.
 //
 //   ./bazelw run --config=opt //runtime/actor:actor_memory_benchmark -- \
-//       --benchmark_filter=IdleMemory/1000000
+//       --benchmark_filter=IdleMemory/1000000/
 //   ./bazelw run --config=opt //runtime/actor:actor_memory_benchmark -- \
-//       --benchmark_filter=IdleMemory/10000000
+//       --benchmark_filter=IdleMemory/10000000/
 //
 // Run one size per process: the frame pool keeps the chunks a run used, so
-// a second run in the same process reuses them and counts too little.
+// a second run in the same process reuses them and counts too little. (The
+// trailing slash matters: "IdleMemory/1000000" also matches 10000000.)
 //
 // An idle actor here is spawned with a mailbox of 8 slots for a 16-byte
 // message and parked in Receive(). "bytes/actor" counts every byte
