@@ -1,20 +1,21 @@
 // Memory and spawn cost of idle actors, counted by an allocator hook.
 //
 //   ./bazelw run --config=opt //runtime/actor:actor_memory_benchmark -- \
-//       --benchmark_filter=IdleMemory/1000000/
+//       --benchmark_filter=IdleMemory/1000000/8/
 //   ./bazelw run --config=opt //runtime/actor:actor_memory_benchmark -- \
-//       --benchmark_filter=IdleMemory/10000000/
+//       --benchmark_filter=IdleMemory/10000000/8/
 //
-// Run one size per process: the frame pool keeps the chunks a run used, so
-// a second run in the same process reuses them and counts too little. (The
-// trailing slash matters: "IdleMemory/1000000" also matches 10000000.)
+// The arguments are the number of actors and their mailbox capacity. Run
+// one case per process: the frame pool keeps the chunks a run used, so a
+// second run in the same process reuses them and counts too little. (Hence
+// the full name and the trailing slash in the filter: "IdleMemory/1000000"
+// also matches 10000000.)
 //
-// An idle actor here is spawned with a mailbox of 8 slots for a 16-byte
-// message and parked in Receive(). "bytes/actor" counts every byte
-// operator new handed out, plus the frame pool's chunks (control block with
-// mailbox, coroutine frame), excluding the ActorRef vector the benchmark
-// keeps;
-// "MiB_peak_RSS" is the process's peak resident memory.
+// An idle actor here is spawned with a mailbox for a 16-byte message (8
+// slots in the target) and parked in Receive(). "bytes/actor" counts
+// every byte operator new handed out, plus the frame pool's chunks (control
+// block with mailbox, coroutine frame), excluding the ActorRef vector the
+// benchmark keeps; "MiB_peak_RSS" is the process's peak resident memory.
 #include <sys/resource.h>
 
 #include <atomic>
@@ -74,6 +75,7 @@ int64_t PeakRssMiB() {
 
 void BM_Actor_IdleMemory(benchmark::State& state) {
   const int64_t actors = state.range(0);
+  const auto capacity = static_cast<uint32_t>(state.range(1));
   RuntimeOptions options;
   options.threads = 2;
   options.handle_signals = false;
@@ -91,16 +93,17 @@ void BM_Actor_IdleMemory(benchmark::State& state) {
     // queue never has to hold millions of entries).
     std::vector<ThreadEvent> done(runtime.workers());
     auto spawner = [](Runtime& rt, std::vector<ActorRef<Msg>>& out, int64_t n,
+                      uint32_t capacity,
                       ThreadEvent& event) -> internal::Detached {
       for (int64_t i = 0; i < n; ++i) {
-        out.push_back(rt.Spawn(Idle, ActorOptions{.inbox_capacity = 8}));
+        out.push_back(rt.Spawn(Idle, ActorOptions{.inbox_capacity = capacity}));
         if (i % 4096 == 4095) co_await Yield();
       }
       co_await Yield();
       event.Notify();
     };
     for (size_t w = 0; w < runtime.workers(); ++w) {
-      spawner(runtime, refs[w], actors / runtime.workers(), done[w])
+      spawner(runtime, refs[w], actors / runtime.workers(), capacity, done[w])
           .StartOn(runtime.scheduler().worker(w));
     }
     for (ThreadEvent& event : done) event.Wait();
@@ -117,8 +120,10 @@ void BM_Actor_IdleMemory(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Actor_IdleMemory)
-    ->Arg(1'000'000)
-    ->Arg(10'000'000)
+    ->Args({1'000'000, 8})
+    ->Args({10'000'000, 8})
+    ->Args({1'000'000, 1})
+    ->Args({1'000'000, 16})
     ->Iterations(1)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
