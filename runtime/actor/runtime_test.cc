@@ -174,6 +174,57 @@ TEST(Call, DroppedRequestIsCancelled) {
                        HasSubstr("dropped the request without replying")));
 }
 
+// A reply that counts how often it is copied and moved.
+struct Counted {
+  static inline int copies = 0;
+  static inline int moves = 0;
+  int value = 0;
+
+  explicit Counted(int v) : value(v) {}
+  Counted(const Counted& other) : value(other.value) { ++copies; }
+  Counted(Counted&& other) noexcept : value(other.value) { ++moves; }
+  Counted& operator=(const Counted&) = delete;
+  Counted& operator=(Counted&&) = delete;
+};
+struct GetCounted {
+  using Reply = Counted;
+};
+using CountedMsg = std::variant<Request<GetCounted>>;
+
+Task<absl::StatusOr<Counted>> MakeCounted(int value) {
+  co_return Counted(value);
+}
+
+// Answers each call with ReplyWith, as generated code does, and records
+// what answering it cost.
+Task<> CountedServer(Context<CountedMsg>& ctx,
+                     std::shared_ptr<std::vector<int>> cost) {
+  while (std::optional<CountedMsg> message = co_await ctx.Receive()) {
+    auto& call = std::get<0>(*message);
+    Counted::copies = 0;
+    Counted::moves = 0;
+    co_await internal::ReplyWith(call.reply, MakeCounted(7));
+    cost->push_back(Counted::copies);
+    cost->push_back(Counted::moves);
+  }
+}
+
+TEST(Call, ReplyWithMovesTheTasksResultOnceIntoTheCallersSlot) {
+  RuntimeOptions options = TestRuntimeOptions();
+  options.threads = 1;  // the caller does not run while the server counts
+  Runtime runtime(options);
+  auto cost = std::make_shared<std::vector<int>>();
+  ActorRef<CountedMsg> server = runtime.Spawn(CountedServer, cost);
+  auto call = [](ActorRef<CountedMsg> server) -> Task<int> {
+    absl::StatusOr<Counted> reply = co_await server.Call(GetCounted{});
+    co_return reply.ok() ? reply->value : -1;
+  };
+  EXPECT_EQ(BlockOn(runtime, call(server)), 7);
+  // No copy; one move into the task's result (co_return), one from there
+  // into the caller's slot. (`Send(co_await task)` makes three.)
+  EXPECT_THAT(*cost, ElementsAre(0, 2));
+}
+
 TEST(Call, ReplyNeverSentHitsTheDeadline) {
   Runtime runtime(TestRuntimeOptions());
   ActorRef<KvMsg> kv = runtime.Spawn(Kv);
