@@ -110,9 +110,13 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   CallCancellation& cancellation() { return cancellation_; }
 
   // Lets gRPC run OnDone and OnCancel inline, on the thread that completes
-  // the call, as it does for its own DefaultReactor. Otherwise it sends
-  // each call's OnDone, and with it the request for the next call, to its
-  // executor thread: one more thread hand-off per call.
+  // the call (gRPC's, or the worker that calls Finish), as it does for its
+  // own DefaultReactor. Otherwise it sends each call's OnDone, and with it
+  // the request for the next call, to its executor thread: one more thread
+  // hand-off per call, about 3% of an exposed echo daemon's QPS.
+  // Safe because both reactions are short, never block and never call into
+  // gRPC. gRPC's header calls this hook "not API": check it when gRPC is
+  // upgraded.
   bool InternalInlineable() override { return true; }
 
   // Runs `handler` and finishes the RPC with what it returns. The last
