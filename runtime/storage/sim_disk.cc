@@ -9,6 +9,7 @@
 #include "runtime/core/buggify.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/sleep.h"
+#include "runtime/core/status_macros.h"
 
 namespace anvil::internal {
 namespace {
@@ -85,7 +86,14 @@ Task<> SimDisk::Wait(bool sync) {
   if (latency > 0) co_await Sleep(absl::Nanoseconds(latency));
 }
 
+absl::Status SimDisk::CheckPowered(const char* call) const {
+  if (powered_) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(call, " on simulated disk ", name_,
+                                             ": the machine is down"));
+}
+
 absl::Status SimDisk::CheckAlive(Handle file, const char* call) const {
+  ANVIL_RETURN_IF_ERROR(CheckPowered(call));
   if (file.generation != generation_ || !inodes_.contains(file.inode)) {
     return absl::UnavailableError(
         absl::StrCat(call, " on simulated disk ", name_,
@@ -138,6 +146,7 @@ void SimDisk::SetName(const std::string& path, uint64_t inode,
 Task<absl::StatusOr<SimDisk::Handle>> SimDisk::Open(std::string path,
                                                     OpenOptions options) {
   co_await Wait(false);
+  ANVIL_CO_RETURN_IF_ERROR(CheckPowered("open"));
   path = NormalizePath(path);
   Trace("disk.open", Digest(path),
         (options.create ? 1 : 0) | (options.exclusive ? 2 : 0) |
@@ -267,6 +276,7 @@ Task<absl::Status> SimDisk::Sync(Handle file) {
 
 Task<absl::Status> SimDisk::Rename(std::string from, std::string to) {
   co_await Wait(false);
+  ANVIL_CO_RETURN_IF_ERROR(CheckPowered("rename"));
   from = NormalizePath(from);
   to = NormalizePath(to);
   Trace("disk.rename", Digest(from), Digest(to));
@@ -285,6 +295,7 @@ Task<absl::Status> SimDisk::Rename(std::string from, std::string to) {
 
 Task<absl::Status> SimDisk::Remove(std::string path) {
   co_await Wait(false);
+  ANVIL_CO_RETURN_IF_ERROR(CheckPowered("unlink"));
   path = NormalizePath(path);
   Trace("disk.remove", Digest(path));
   if (!names_.contains(path)) co_return Errno(ENOENT, "unlink", name_, path);
@@ -295,6 +306,7 @@ Task<absl::Status> SimDisk::Remove(std::string path) {
 Task<absl::StatusOr<std::vector<std::string>>> SimDisk::List(
     std::string directory) {
   co_await Wait(false);
+  ANVIL_CO_RETURN_IF_ERROR(CheckPowered("opendir"));
   directory = NormalizePath(directory);
   Trace("disk.list", Digest(directory));
   const std::string prefix = directory == "/" ? "/" : directory + "/";
@@ -312,6 +324,7 @@ Task<absl::StatusOr<std::vector<std::string>>> SimDisk::List(
 
 Task<absl::Status> SimDisk::SyncDirectory(std::string directory) {
   co_await Wait(true);
+  ANVIL_CO_RETURN_IF_ERROR(CheckPowered("fsync"));
   directory = NormalizePath(directory);
   Directory& dir = directories_[directory];
   Trace("disk.syncdir", Digest(directory), dir.pending.size());
@@ -346,7 +359,13 @@ void SimDisk::Unlock(const std::string& path, Handle lock) {
   }
 }
 
+void SimDisk::PowerOn() {
+  powered_ = true;
+  Trace("disk.power_on", generation_);
+}
+
 void SimDisk::Crash() {
+  powered_ = false;
   ++generation_;
   ++stats_.crashes;
   locks_.clear();

@@ -23,7 +23,8 @@
 //     for each directory, its synced names plus a prefix of the name changes
 //     since. Files whose names are gone are gone. Handles and locks from
 //     before the crash are dead: every call on them fails UNAVAILABLE (the
-//     process that held them died with the machine).
+//     process that held them died with the machine), and so does every
+//     call until PowerOn().
 //   - Faults, each switchable in SimDiskOptions and drawn from the seed:
 //     latency of every call; EIO on a write (nothing written); EIO on a
 //     sync, after which the file's unsynced writes are gone (what Linux
@@ -110,6 +111,12 @@ class SimDisk : public std::enable_shared_from_this<SimDisk> {
   SimDisk& operator=(const SimDisk&) = delete;
 
   const std::string& name() const { return name_; }
+  // Forgets `random` and `trace` (their owner is going away): from here no
+  // fault fires, every latency is its minimum and nothing is traced.
+  void Detach() {
+    random_ = nullptr;
+    trace_ = nullptr;
+  }
   const SimDiskOptions& options() const { return options_; }
   void set_options(const SimDiskOptions& options) { options_ = options; }
 
@@ -131,8 +138,12 @@ class SimDisk : public std::enable_shared_from_this<SimDisk> {
   Task<absl::StatusOr<Handle>> Lock(std::string path);
   void Unlock(const std::string& path, Handle lock);
 
-  // The machine loses power (see the file comment). Draws from `random`.
+  // The machine loses power (see the file comment; draws from `random`),
+  // and stays off until PowerOn: meanwhile every call fails UNAVAILABLE,
+  // so nothing the dead process still runs reaches the disk.
   void Crash();
+  void PowerOn();
+  bool powered() const { return powered_; }
   // How many times it crashed: handles from an earlier incarnation are dead.
   uint64_t generation() const { return generation_; }
 
@@ -185,6 +196,9 @@ class SimDisk : public std::enable_shared_from_this<SimDisk> {
   bool Chance(double p);
   uint64_t Draw(uint64_t below);
   void Trace(const char* what, uint64_t a = 0, uint64_t b = 0);
+  // UNAVAILABLE while the machine is off, or if `file` is from an earlier
+  // incarnation.
+  absl::Status CheckPowered(const char* call) const;
   absl::Status CheckAlive(Handle file, const char* call) const;
   // The name change `path` -> `inode` (0: removed; `replaces`: a name in
   // the same directory removed in the same step), volatile until its
@@ -199,9 +213,10 @@ class SimDisk : public std::enable_shared_from_this<SimDisk> {
 
   const std::string name_;
   SimDiskOptions options_;
-  std::mt19937_64* const random_;
-  const SimDiskTrace trace_;
+  std::mt19937_64* random_;
+  SimDiskTrace trace_;
   uint64_t generation_ = 1;
+  bool powered_ = true;
   uint64_t next_inode_ = 1;
   std::map<uint64_t, Inode> inodes_;
   std::map<std::string, uint64_t> names_;  // what lookups see

@@ -247,6 +247,15 @@ TEST_F(SimDiskTest, HandlesAndLocksDieWithTheMachine) {
                        HasSubstr("held by another process")));
   disk->Crash();
   EXPECT_EQ(disk->generation(), 2u);
+  // Until it is powered on again nothing reaches it.
+  EXPECT_FALSE(disk->powered());
+  EXPECT_THAT(Run(disk->Open("/log", {})),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("the machine is down")));
+  EXPECT_THAT(Run(disk->Lock("/LOCK")),
+              StatusIs(absl::StatusCode::kUnavailable));
+  disk->PowerOn();
+  EXPECT_THAT(Run(disk->Open("/log", {})), IsOk());
   EXPECT_THAT(Run(disk->Write(file, 0, "x")),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("crashed")));
   EXPECT_THAT(Run(disk->Read(file, 0, 1)),

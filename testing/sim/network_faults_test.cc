@@ -26,17 +26,18 @@ constexpr char kEcho[] = "/test.Echo/Say";
 // A node serving kEcho, which records what arrives and echoes it.
 struct EchoNode {
   std::vector<std::string> arrived;
+  std::vector<int64_t> arrived_at;  // virtual ns
   std::unique_ptr<Server> server;
 };
 
 std::unique_ptr<EchoNode> Serve(Simulation& sim, const std::string& node) {
   auto echo = std::make_unique<EchoNode>();
   MethodHandlers handlers;
-  std::vector<std::string>* arrived = &echo->arrived;
-  handlers[kEcho] = [arrived](
-                        std::string request,
-                        CallContext) -> Task<absl::StatusOr<std::string>> {
-    arrived->push_back(request);
+  EchoNode* state = echo.get();
+  handlers[kEcho] = [state](std::string request,
+                            CallContext) -> Task<absl::StatusOr<std::string>> {
+    state->arrived.push_back(request);
+    state->arrived_at.push_back(Clock::MonotonicNanos());
     co_return request;
   };
   absl::StatusOr<std::unique_ptr<Server>> server =
@@ -142,10 +143,46 @@ TEST(NetworkFaultsTest, DuplicatedRequestsRunTwiceAndAnswerOnce) {
   Simulation sim;
   auto n2 = Serve(sim, "n2");
   sim.network().SetLinks({.duplicate = 1.0});
-  EXPECT_THAT(Call(sim, "n1", "n2", "again"), IsOk());
+  EXPECT_THAT(Call(sim, "n1", "n2", "again"),
+              ::anvil::testing::IsOkAndHolds(std::string("again")));
   ASSERT_THAT(sim.RunFor(absl::Milliseconds(1)), IsOk());
   EXPECT_EQ(n2->arrived, (std::vector<std::string>{"again", "again"}));
-  EXPECT_EQ(sim.network().stats().duplicated, 1u);
+  EXPECT_EQ(sim.network().stats().duplicated, 2u);  // the request, the reply
+}
+
+TEST(NetworkFaultsTest, DuplicatesTravelAtTheirOwnLatency) {
+  Simulation sim;
+  auto n2 = Serve(sim, "n2");
+  sim.network().SetLinks({.min_latency = absl::Milliseconds(1),
+                          .max_latency = absl::Milliseconds(50),
+                          .duplicate = 1.0});
+  int apart = 0;
+  for (int i = 0; i < 10; ++i) {
+    n2->arrived_at.clear();
+    EXPECT_THAT(Call(sim, "n1", "n2", "x"), IsOk());
+    ASSERT_THAT(sim.RunFor(absl::Milliseconds(100)), IsOk());
+    ASSERT_EQ(n2->arrived_at.size(), 2u);
+    if (n2->arrived_at[0] != n2->arrived_at[1]) ++apart;
+  }
+  EXPECT_GE(apart, 8) << "copies arrived at the same instant";
+}
+
+TEST(NetworkFaultsTest, AMachineThatIsDownLosesEverythingUntilItIsUp) {
+  Simulation sim;
+  auto n2 = Serve(sim, "n2");
+  sim.network().SetNodeDown("n2");
+  sim.network().Heal();  // does not bring a machine up
+  EXPECT_EQ(Call(sim, "n1", "n2", "x", absl::Milliseconds(100)).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  EXPECT_TRUE(n2->arrived.empty());
+  // Its server gone too: still lost, not refused, while it is down.
+  n2->server.reset();
+  EXPECT_EQ(Call(sim, "n1", "n2", "y", absl::Milliseconds(100)).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  // Up but serving nothing: refused at once.
+  sim.network().SetNodeUp("n2");
+  EXPECT_EQ(Call(sim, "n1", "n2", "z", absl::Milliseconds(100)).status().code(),
+            absl::StatusCode::kUnavailable);
 }
 
 TEST(NetworkFaultsTest, PartitionsBlockUntilHealed) {

@@ -68,8 +68,18 @@ absl::Status SimCluster::AddNode(const std::string& name, Build build) {
     member.ip = SocketAddress::Parse(
                     absl::StrCat("10.0.", n / 250, ".", n % 250 + 1, ":0"))
                     .value();
-    if (workers > 1 && members_.size() < workers) {
+    member.own_worker = workers > 1 && members_.size() < workers;
+    if (member.own_worker) {
       sim_.SetWorkerHost(member.worker, name, member.ip);
+      member.disk = sim_.NewDisk(name, disk_options_);
+      sim_.SetWorkerDisk(member.worker, member.disk);
+    } else {
+      // The disk of the node that owns the worker, or the default one.
+      for (const auto& [other, owner] : members_) {
+        if (owner.own_worker && owner.worker == member.worker) {
+          member.disk = owner.disk;
+        }
+      }
     }
   }
   member.build = std::move(build);
@@ -89,7 +99,10 @@ absl::Status SimCluster::Restart(const std::string& name) {
 }
 
 absl::Status SimCluster::Start(const std::string& name, Member& member) {
-  sim_.SetHostUp(name);  // booting (again)
+  // Booting (again).
+  sim_.SetHostUp(name);
+  sim_.network().SetNodeUp(name);
+  if (member.own_worker && !member.disk->powered()) member.disk->PowerOn();
   // The node's actors (its daemons', its supervisor's) go to its worker.
   ScopedSpawnWorker on_node_worker(static_cast<int>(member.worker));
   Factory& factory = root_->Child(name);
@@ -134,19 +147,24 @@ absl::Status SimCluster::Down(const std::string& name, bool crash) {
   if (it == members_.end() || it->second.node == nullptr) {
     return absl::NotFoundError(absl::StrCat("node ", name, " is not running"));
   }
-  Node& node = *it->second.node;
-  sim_.ResumeWorker(it->second.worker);  // a paused node cannot stop
-  // A crash: the network loses the node at once, so nothing reaches it, or
-  // comes from it, while its daemons stop.
+  Member& member = it->second;
+  Node& node = *member.node;
+  sim_.ResumeWorker(member.worker);  // a paused node cannot stop
+  // A crash: at once the disk loses power and the network the machine, so
+  // nothing the node does while its objects are torn down is seen.
+  absl::StatusOr<std::string> address = cluster_->peers().AddressOf(name);
   if (crash) {
-    sim_.network().Isolate(name);
+    sim_.network().SetNodeDown(name);
     sim_.SetHostDown(name);  // its sockets die with it
+    if (member.own_worker) member.disk->Crash();
   }
   node.RequestStop();
   const absl::Duration deadline = sim_.elapsed() + kStopBudget;
   absl::Status ran = sim_.RunUntil(
       [&] { return node.stopped() || sim_.elapsed() > deadline; });
-  if (crash) sim_.network().Reconnect(name);
+  // The teardown took the address out of the book; a dead machine's
+  // address stays where it was configured.
+  if (crash && address.ok()) cluster_->peers().SetAddress(name, *address);
   if (!ran.ok()) return ran;
   if (!node.stopped()) {
     return absl::DeadlineExceededError(
@@ -154,7 +172,7 @@ absl::Status SimCluster::Down(const std::string& name, bool crash) {
                      absl::FormatDuration(kStopBudget), " of virtual time"));
   }
   const absl::Status final_status = node.final_status();
-  it->second.node.reset();
+  member.node.reset();
   if (absl::Status destroyed = root_->DestroyChild(name); !destroyed.ok()) {
     return destroyed;
   }
@@ -277,6 +295,13 @@ SocketAddress SimCluster::address_of(const std::string& name, uint16_t port) {
 
 size_t SimCluster::worker_of(const std::string& name) {
   return members_[name].worker;
+}
+
+SimDisk* SimCluster::disk(const std::string& name) {
+  auto it = members_.find(name);
+  if (it == members_.end()) return nullptr;
+  return it->second.disk != nullptr ? it->second.disk.get()
+                                    : &sim_.default_disk();
 }
 
 bool SimCluster::running(const std::string& name) const {

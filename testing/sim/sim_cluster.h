@@ -25,14 +25,30 @@
 // are enough: SimulationOptions::workers - 1, worker 0 being the root's),
 // so a node can be paused or run with a skewed clock.
 //
-// A crash cuts the node off the network at once (callers see their calls
-// time out, as with a dead machine; its own calls are lost), stops it, and
-// destroys its factory: every daemon, and all it held in memory, is gone.
-// (Daemons still see Stop(): coroutines are not killed mid-step.) What a
-// node keeps across a crash is only what it wrote to Disk(name). Restart
-// builds the node again from its build function. Crash and Restart run the
-// simulation (in virtual time) until done; they may be called from
-// Simulation::At actions.
+// Each node that has a worker of its own has a simulated disk of its own,
+// disk(name): the files its code opens (runtime/storage/file.h) are there.
+//
+// Crash is a hard crash, a machine losing power. At that instant:
+//   - its disk keeps what the model says (sim_disk.h): every synced byte
+//     and name, and a seeded prefix of what was not synced, the last write
+//     perhaps torn; its open files and locks die;
+//   - its network goes dark (LoopbackNetwork::SetNodeDown): replies it
+//     owes are never sent, calls to it are lost and time out at their
+//     deadline (nothing refuses them), its own calls are lost, and Heal()
+//     does not bring it back; its sockets die (Simulation::SetHostDown);
+//   - its address stays in the cluster's address book, as a dead machine's
+//     does in a real one's configuration.
+// Then its factory is destroyed: every daemon, and all it held in memory,
+// is gone. The objects are torn down through Stop(), in the dark (the disk
+// is off and every message lost), so nothing they do then is seen outside
+// the process's memory; coroutines are not dropped mid-step, so state a
+// node shares in memory with others (the root's daemons) is the one place
+// where a crash is gentler than a real one. Restart powers the machine on,
+// builds the node again from its build function, and refuses (reset) what
+// was sent to its previous incarnation. Stop, by contrast, is graceful:
+// the node drains, answers, and leaves the address book. Crash, Restart
+// and Stop run the simulation (in virtual time) until done; they may be
+// called from Simulation::At actions.
 //
 // Thread-compatible, like the Simulation.
 #ifndef ANVIL_TESTING_SIM_SIM_CLUSTER_H_
@@ -121,10 +137,13 @@ class SimCluster {
   bool running(const std::string& name) const;
   // The node, or null if it is not running.
   Node* node(const std::string& name);
-  // What survives `name`'s crashes and restarts.
-  std::map<std::string, std::string>& Disk(const std::string& name) {
-    return disks_[name];
-  }
+  // `name`'s simulated disk, which survives its crashes and restarts (set
+  // its faults with set_options); null if there is no such node. A node
+  // without a worker of its own shares that worker's node's disk, and its
+  // crash leaves the disk alone.
+  SimDisk* disk(const std::string& name);
+  // Options for the disks of nodes added from now on.
+  void set_disk_options(SimDiskOptions options) { disk_options_ = options; }
 
  private:
   struct Member {
@@ -132,6 +151,8 @@ class SimCluster {
     std::unique_ptr<Node> node;  // null while down
     size_t worker = 0;           // where its actors run, across restarts
     SocketAddress ip;            // its simulated address (port 0)
+    bool own_worker = false;     // whether the worker (and disk) are its own
+    std::shared_ptr<SimDisk> disk;
   };
   absl::Status Start(const std::string& name, Member& member);
   absl::Status Down(const std::string& name, bool crash);
@@ -145,7 +166,7 @@ class SimCluster {
   std::unique_ptr<Node> root_node_;
   Cluster* cluster_ = nullptr;
   std::map<std::string, Member> members_;
-  std::map<std::string, std::map<std::string, std::string>> disks_;
+  SimDiskOptions disk_options_;
   std::vector<std::string> fault_log_;
   std::vector<std::pair<std::string, std::string>> clogged_;
 };

@@ -71,6 +71,10 @@ Simulation::Simulation(SimulationOptions options)
         return Clock::ToNanos(*latency);
       });
   worker_hosts_.resize(options_.workers);
+  worker_disks_.resize(options_.workers);
+  network_->SetTrace(
+      [this](const char* what, uint64_t a, uint64_t b) { Event(what, a, b); });
+  default_disk_ = NewDisk("default");
 #ifdef ANVIL_SIMULATION
   if (options_.buggify) {
     internal::buggify_context.store(this, std::memory_order_release);
@@ -108,6 +112,10 @@ Simulation::~Simulation() {
   internal::virtual_monotonic_nanos.store(nullptr);
 #endif
   network_->SetRandom(nullptr);  // nodes may hold it; random_ goes away
+  network_->SetTrace(nullptr);
+  for (const std::weak_ptr<SimDisk>& made : disks_) {
+    if (std::shared_ptr<SimDisk> disk = made.lock()) disk->Detach();
+  }
   runtime_.reset();
 }
 
@@ -144,6 +152,19 @@ void Simulation::SetWorkerHost(size_t worker, const std::string& node,
   hosts_->AddHost(node, ip);
   worker_hosts_[worker] = std::make_unique<internal::SimHost>(
       internal::SimHost{hosts_.get(), node, ip.WithPort(0)});
+}
+
+std::shared_ptr<SimDisk> Simulation::NewDisk(const std::string& name,
+                                             SimDiskOptions options) {
+  auto disk = std::make_shared<SimDisk>(
+      name, options, &random_,
+      [this](const char* what, uint64_t a, uint64_t b) { Event(what, a, b); });
+  disks_.push_back(disk);
+  return disk;
+}
+
+void Simulation::SetWorkerDisk(size_t worker, std::shared_ptr<SimDisk> disk) {
+  worker_disks_[worker] = std::move(disk);
 }
 
 void Simulation::SetHostDown(const std::string& node) { hosts_->SetDown(node); }
@@ -198,8 +219,12 @@ bool Simulation::Step(int64_t horizon) {
   internal::virtual_clock_skew = skew_[chosen];
 #endif
   internal::current_sim_host = worker_hosts_[chosen].get();
+  internal::current_sim_disk = worker_disks_[chosen] != nullptr
+                                   ? worker_disks_[chosen].get()
+                                   : default_disk_.get();
   const size_t ran = scheduler.worker(chosen).RunOnce(/*poll_events=*/false);
   internal::current_sim_host = nullptr;
+  internal::current_sim_disk = nullptr;
 #ifdef ANVIL_SIMULATION
   internal::virtual_clock_skew = 0;
 #endif

@@ -44,6 +44,7 @@
 #include "runtime/actor/runtime.h"
 #include "runtime/io/sim_stream.h"
 #include "runtime/io/socket_address.h"
+#include "runtime/storage/sim_disk.h"
 #include "runtime/transport/loopback/loopback_network.h"
 #include "runtime/transport/network.h"
 
@@ -52,6 +53,12 @@ ABSL_DECLARE_FLAG(int, anvil_seeds);
 ABSL_DECLARE_FLAG(bool, anvil_self_check);
 
 namespace anvil::sim {
+
+// The simulated disk of a node, and its faults (runtime/storage/sim_disk.h
+// tells the model): what File and the file-system calls reach in a
+// Simulation.
+using SimDisk = ::anvil::internal::SimDisk;
+using SimDiskOptions = ::anvil::internal::SimDiskOptions;
 
 struct SimulationOptions {
   // Every random choice of the run derives from it.
@@ -126,6 +133,18 @@ class Simulation {
   // it for each node that has a worker of its own.
   void SetWorkerHost(size_t worker, const std::string& node,
                      const SocketAddress& ip);
+  // A new simulated disk, its faults and latencies drawn from random(), its
+  // operations in the trace. Give it to a worker with SetWorkerDisk.
+  std::shared_ptr<SimDisk> NewDisk(const std::string& name,
+                                   SimDiskOptions options = {});
+  // Files opened by code running on `worker` are on `disk` (null: on
+  // default_disk()). SimCluster gives each node that has a worker of its
+  // own a disk of its own.
+  void SetWorkerDisk(size_t worker, std::shared_ptr<SimDisk> disk);
+  // The disk of every worker that has none of its own; no latency, no
+  // faults. Files are never real while the simulation runs a step.
+  SimDisk& default_disk() { return *default_disk_; }
+
   // Node `node`'s machine is down (crashed) or up again, for its sockets:
   // while down its TCP segments are lost; going down ends its connections
   // (a rebooted machine resets what reaches them). SimCluster::Crash and
@@ -140,8 +159,11 @@ class Simulation {
   uint64_t trace_hash() const { return trace_; }
   // With SimulationOptions::record_trace: every event so far, one per line
   // ("<virtual ns> run <worker> <steps>", "... time <ns> 0", "... action",
-  // "... buggify <fired>", "... pause <worker>"). Two runs of a seed give
-  // the same text, byte for byte.
+  // "... buggify <fired>", "... pause <worker>", "... net.request <digest of
+  // method and bytes> <digest of route>", "... net.reply ...", "...
+  // disk.write <inode and offset> <digest of bytes>", ...). Two runs of a
+  // seed give the same text, byte for byte; a change in any byte sent or
+  // written changes the hash.
   const std::string& trace_text() const { return trace_text_; }
 
   // How to replay this run: under `bazel test`, the whole command
@@ -174,6 +196,11 @@ class Simulation {
   // Simulated TCP between nodes, and which node each worker runs as.
   std::unique_ptr<::anvil::internal::SimHosts> hosts_;
   std::vector<std::unique_ptr<::anvil::internal::SimHost>> worker_hosts_;
+  // Each worker's disk (null: the default), and every disk made, to detach
+  // from random_ when the simulation ends.
+  std::shared_ptr<SimDisk> default_disk_;
+  std::vector<std::shared_ptr<SimDisk>> worker_disks_;
+  std::vector<std::weak_ptr<SimDisk>> disks_;
   std::multimap<int64_t, std::function<void()>> scheduled_;
   std::vector<bool> paused_;
   std::vector<int64_t> skew_;

@@ -26,8 +26,20 @@ struct Endpoint {
 struct Delivery {
   bool lost = false;
   bool duplicate = false;
-  int64_t latency = 0;  // ns
+  int64_t latency = 0;            // ns
+  int64_t duplicate_latency = 0;  // ns, of the copy, drawn on its own
 };
+
+// FNV-1a over `bytes`, continuing from `hash`: what the trace records of a
+// message.
+uint64_t Digest(absl::string_view bytes,
+                uint64_t hash = 14695981039346656037u) {
+  for (char c : bytes) {
+    hash ^= static_cast<uint8_t>(c);
+    hash *= 1099511628211u;
+  }
+  return hash;
+}
 
 struct LoopbackNetwork::State {
   mutable Mutex mu;
@@ -43,6 +55,16 @@ struct LoopbackNetwork::State {
   absl::flat_hash_set<std::pair<std::string, std::string>> blocked
       ABSL_GUARDED_BY(mu);
   absl::flat_hash_set<std::string> isolated ABSL_GUARDED_BY(mu);
+  // Machines that are down (SetNodeDown), and how many times each went
+  // down: a message sent to or from an earlier incarnation is not
+  // delivered to a later one.
+  absl::flat_hash_set<std::string> down ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<std::string, uint64_t> incarnations ABSL_GUARDED_BY(mu);
+  // The node that last served each address, so that a call to an address
+  // whose machine is down is lost rather than refused.
+  absl::flat_hash_map<std::string, std::string> address_nodes
+      ABSL_GUARDED_BY(mu);
+  LoopbackNetwork::Trace trace ABSL_GUARDED_BY(mu);
   int64_t connection_timeout ABSL_GUARDED_BY(mu) = 1'000'000'000;
   Stats stats ABSL_GUARDED_BY(mu);
   // How far each node's clock runs ahead (ns; negative: behind).
@@ -61,6 +83,33 @@ struct LoopbackNetwork::State {
     return deadline - offset(from) + offset(to);
   }
 
+  uint64_t Incarnation(const std::string& node) const {
+    MutexLock lock(mu);
+    auto it = incarnations.find(node);
+    return it == incarnations.end() ? 0 : it->second;
+  }
+
+  bool IsDown(const std::string& node) const {
+    MutexLock lock(mu);
+    return down.contains(node);
+  }
+
+  // Whether the machine that served `address` last is down.
+  bool AddressIsDown(const std::string& address) const {
+    MutexLock lock(mu);
+    auto it = address_nodes.find(address);
+    return it != address_nodes.end() && down.contains(it->second);
+  }
+
+  void Record(const char* what, uint64_t a, uint64_t b) const {
+    LoopbackNetwork::Trace sink;
+    {
+      MutexLock lock(mu);
+      sink = trace;
+    }
+    if (sink) sink(what, a, b);
+  }
+
   std::shared_ptr<const Endpoint> Find(const std::string& address) const {
     MutexLock lock(mu);
     auto it = servers.find(address);
@@ -68,13 +117,13 @@ struct LoopbackNetwork::State {
   }
 
   // Draws the fate of a message from `from` to `to` (empty: no node).
-  Delivery Send(const std::string& from, const std::string& to,
-                bool is_request) {
+  Delivery Send(const std::string& from, const std::string& to) {
     MutexLock lock(mu);
     Delivery delivery;
-    if (!from.empty() && !to.empty() &&
-        (blocked.contains({from, to}) || isolated.contains(from) ||
-         isolated.contains(to))) {
+    if (down.contains(from) || down.contains(to) ||
+        (!from.empty() && !to.empty() &&
+         (blocked.contains({from, to}) || isolated.contains(from) ||
+          isolated.contains(to)))) {
       delivery.lost = true;
       ++stats.lost;
       return delivery;
@@ -83,18 +132,21 @@ struct LoopbackNetwork::State {
     const LinkOptions& link = it != link_overrides.end() ? it->second : links;
     const int64_t min = Clock::ToNanos(link.min_latency);
     const int64_t max = std::max(min, Clock::ToNanos(link.max_latency));
-    delivery.latency = min;
-    if (random != nullptr) {
+    auto draw_latency = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) -> int64_t {
+      if (random == nullptr) return min;
       if (link.latency) {
-        delivery.latency =
-            std::max<int64_t>(0, Clock::ToNanos(link.latency(*random)));
-      } else if (max > min) {
-        delivery.latency += static_cast<int64_t>(
-            (*random)() % static_cast<uint64_t>(max - min + 1));
+        return std::max<int64_t>(0, Clock::ToNanos(link.latency(*random)));
       }
+      if (max <= min) return min;
+      return min + static_cast<int64_t>((*random)() %
+                                        static_cast<uint64_t>(max - min + 1));
+    };
+    delivery.latency = draw_latency();
+    if (random != nullptr) {
       delivery.lost = link.drop > 0 && Chance() < link.drop;
-      delivery.duplicate = is_request && !delivery.lost && link.duplicate > 0 &&
-                           Chance() < link.duplicate;
+      delivery.duplicate =
+          !delivery.lost && link.duplicate > 0 && Chance() < link.duplicate;
+      if (delivery.duplicate) delivery.duplicate_latency = draw_latency();
     }
     if (delivery.lost) {
       ++stats.lost;
@@ -164,16 +216,8 @@ absl::StatusOr<std::unique_ptr<Server>> ServeAs(
     return absl::AlreadyExistsError(
         absl::StrCat("loopback: '", address, "' is already served"));
   }
+  state->address_nodes[address] = node;
   return std::make_unique<LoopbackServer>(state, address);
-}
-
-// Runs a duplicate of a request; its reply is discarded.
-internal::Detached CallAgain(std::shared_ptr<const Endpoint> endpoint,
-                             MethodHandler handler, std::string request,
-                             int64_t deadline) {
-  absl::StatusOr<std::string> ignored =
-      co_await handler(std::move(request), CallContext(deadline));
-  (void)ignored;
 }
 
 // Resumes the awaiting coroutine on `worker` (null, or the current one:
@@ -188,6 +232,30 @@ struct HopTo {
   }
   void await_resume() const noexcept {}
 };
+
+// The copy of a duplicated request: it arrives `latency` after it left,
+// and is served if the server there is still the machine it was sent to
+// (`incarnation` of `destination`), where the server runs; its reply is
+// discarded. `server_deadline` is on the server's clock.
+internal::Detached CallAgain(std::shared_ptr<LoopbackNetwork::State> state,
+                             std::string address, std::string method,
+                             std::string request, std::string destination,
+                             uint64_t incarnation, int64_t latency,
+                             int64_t server_deadline) {
+  if (latency > 0) co_await Sleep(absl::Nanoseconds(latency));
+  if (state->IsDown(destination) ||
+      state->Incarnation(destination) != incarnation) {
+    co_return;
+  }
+  std::shared_ptr<const Endpoint> endpoint = state->Find(address);
+  if (endpoint == nullptr) co_return;
+  auto handler = endpoint->handlers.find(method);
+  if (handler == endpoint->handlers.end()) co_return;
+  co_await HopTo{handler->second.home()};
+  absl::StatusOr<std::string> ignored = co_await handler->second(
+      std::move(request), CallContext(server_deadline));
+  (void)ignored;
+}
 
 class LoopbackChannel final : public Channel {
  public:
@@ -241,13 +309,38 @@ class LoopbackChannel final : public Channel {
       int64_t deadline) {
     std::shared_ptr<const Endpoint> endpoint = state->Find(address);
     if (endpoint == nullptr) {
+      // A machine that is down does not answer; one that is up but serves
+      // nothing there refuses the connection.
+      if (state->AddressIsDown(address)) {
+        co_return co_await Lost(state, address, method, deadline);
+      }
       co_return absl::UnavailableError(
           absl::StrCat("loopback: no server at '", address, "'"));
     }
     const std::string destination = endpoint->node;
-    const Delivery there = state->Send(source, destination, true);
+    const uint64_t caller_incarnation = state->Incarnation(source);
+    const uint64_t server_incarnation = state->Incarnation(destination);
+    state->Record("net.request", Digest(request, Digest(method)),
+                  Digest(destination, Digest(source)));
+    const Delivery there = state->Send(source, destination);
+    if (there.duplicate) {
+      // The copy leaves with the original and travels on its own.
+      CallAgain(state, address, method, request, destination,
+                server_incarnation, there.duplicate_latency,
+                state->TranslateDeadline(deadline, source, destination))
+          .StartOn(*internal::Worker::Current());
+    }
     if (there.latency > 0) co_await Sleep(absl::Nanoseconds(there.latency));
-    if (there.lost) co_return co_await Lost(state, address, method, deadline);
+    if (there.lost || state->IsDown(destination)) {
+      co_return co_await Lost(state, address, method, deadline);
+    }
+    if (state->Incarnation(destination) != server_incarnation) {
+      // Sent to a machine that crashed and came back: its new kernel
+      // resets the old connection.
+      co_return absl::UnavailableError(absl::StrCat(
+          "loopback: connection to '", address,
+          "' reset (its machine restarted while the request travelled)"));
+    }
     // The server may have gone while the request travelled.
     endpoint = state->Find(address);
     if (endpoint == nullptr) {
@@ -269,10 +362,6 @@ class LoopbackChannel final : public Channel {
     internal::Worker* const home = handler->second.home();
     const int64_t server_deadline =
         state->TranslateDeadline(deadline, source, destination);
-    if (there.duplicate) {
-      CallAgain(endpoint, handler->second, request, server_deadline)
-          .StartOn(home != nullptr ? *home : *caller);
-    }
     // The caller gives up at its deadline even if the server never
     // answers (a paused node): its own timer, as a gRPC client's.
     absl::StatusOr<std::string> reply;
@@ -285,9 +374,28 @@ class LoopbackChannel final : public Channel {
           ServeAt(home, handler->second, std::move(request), server_deadline));
     }
     co_await HopTo{caller};
-    const Delivery back = state->Send(destination, source, false);
-    if (back.latency > 0) co_await Sleep(absl::Nanoseconds(back.latency));
-    if (back.lost) co_return co_await Lost(state, address, method, deadline);
+    // A server that crashed while serving sends nothing (what it did in
+    // the dark stays there), nor does a reply reach a caller whose machine
+    // crashed meanwhile.
+    if (state->Incarnation(destination) != server_incarnation ||
+        state->Incarnation(source) != caller_incarnation) {
+      co_return co_await Lost(state, address, method, deadline);
+    }
+    state->Record("net.reply",
+                  reply.ok()
+                      ? Digest(*reply)
+                      : Digest(reply.status().message(),
+                               static_cast<uint64_t>(reply.status().code())),
+                  Digest(source, Digest(destination)));
+    const Delivery back = state->Send(destination, source);
+    // A duplicated reply: the caller takes whichever copy arrives first.
+    const int64_t latency = back.duplicate
+                                ? std::min(back.latency, back.duplicate_latency)
+                                : back.latency;
+    if (latency > 0) co_await Sleep(absl::Nanoseconds(latency));
+    if (back.lost || state->Incarnation(source) != caller_incarnation) {
+      co_return co_await Lost(state, address, method, deadline);
+    }
     co_return reply;
   }
 
@@ -395,6 +503,22 @@ void LoopbackNetwork::Reconnect(const std::string& node) {
   state_->isolated.erase(node);
 }
 
+void LoopbackNetwork::SetNodeDown(const std::string& node) {
+  MutexLock lock(state_->mu);
+  state_->down.insert(node);
+  ++state_->incarnations[node];
+}
+
+void LoopbackNetwork::SetNodeUp(const std::string& node) {
+  MutexLock lock(state_->mu);
+  state_->down.erase(node);
+}
+
+void LoopbackNetwork::SetTrace(Trace trace) {
+  MutexLock lock(state_->mu);
+  state_->trace = std::move(trace);
+}
+
 void LoopbackNetwork::Heal() {
   MutexLock lock(state_->mu);
   state_->blocked.clear();
@@ -403,7 +527,7 @@ void LoopbackNetwork::Heal() {
 
 std::optional<absl::Duration> LoopbackNetwork::RouteMessage(
     const std::string& from, const std::string& to) {
-  const Delivery delivery = state_->Send(from, to, /*is_request=*/false);
+  const Delivery delivery = state_->Send(from, to);
   if (delivery.lost) return std::nullopt;
   return absl::Nanoseconds(delivery.latency);
 }

@@ -6,8 +6,8 @@
 // It is also where simulation (testing/sim) puts its network faults. Each
 // simulated node sees the network through ForNode(name), so the network
 // knows who sends to whom; each message (a request, a reply) then travels
-// its link with a latency, may be lost or (requests) delivered twice, and
-// partitions block links:
+// its link with a latency, may be lost or delivered twice, and partitions
+// and machines that are down (SetNodeDown) block links:
 //
 //   anvil::LoopbackNetwork network(runtime);
 //   network.SetRandom(&sim.random());           // latency and loss draws
@@ -57,8 +57,10 @@ struct LinkOptions {
   std::function<absl::Duration(std::mt19937_64& random)> latency;
   // Probability that a message is lost.
   double drop = 0;
-  // Probability that a request is delivered twice (the second reply is
-  // discarded), as a retransmission would.
+  // Probability that a message is delivered twice, the copy after a
+  // latency of its own, as a retransmission would: a duplicated request is
+  // served twice (the copy's reply is discarded); of a duplicated reply the
+  // caller takes whichever copy arrives first.
   double duplicate = 0;
 };
 
@@ -109,13 +111,31 @@ class LoopbackNetwork final : public Network {
   void Isolate(const std::string& node);
   // Undoes Isolate(node).
   void Reconnect(const std::string& node);
-  // Removes every block and isolation (links keep their options).
+  // Removes every block and isolation (links keep their options). Machines
+  // that are down stay down.
   void Heal();
+
+  // `node`'s machine is down (crashed) or up again. While it is down every
+  // message to or from it is lost, as is a call to an address it served,
+  // whatever partitions say; a message sent to or from it before it went
+  // down never reaches it after, and one that arrives after it came back
+  // up is refused (UNAVAILABLE: connection reset), as a rebooted kernel
+  // resets the connections it does not know. SimCluster::Crash and Restart
+  // call these.
+  void SetNodeDown(const std::string& node);
+  void SetNodeUp(const std::string& node);
+
+  // Event sink for the simulation's trace: ("net.request", digest of method
+  // and bytes, digest of the route), ("net.reply", digest of the reply or
+  // error, digest of the route). Called on the calling worker, outside the
+  // network's lock.
+  using Trace = std::function<void(const char* what, uint64_t a, uint64_t b)>;
+  void SetTrace(Trace trace);
 
   struct Stats {
     uint64_t delivered = 0;   // messages that arrived
     uint64_t lost = 0;        // dropped, or on a blocked link
-    uint64_t duplicated = 0;  // requests delivered twice
+    uint64_t duplicated = 0;  // messages delivered twice
   };
   Stats stats() const;
 
