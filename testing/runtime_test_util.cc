@@ -5,6 +5,11 @@
 
 namespace anvil::testing {
 
+Runtime& SharedTestRuntime() {
+  static Runtime* const runtime = new Runtime(TestRuntimeOptions());
+  return *runtime;
+}
+
 void RunUntilIdle(Runtime& runtime, std::vector<size_t> workers) {
   anvil::internal::Scheduler& scheduler = runtime.scheduler();
   if (workers.empty()) {

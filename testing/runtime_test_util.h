@@ -17,6 +17,9 @@
 //   ref.TrySend(Increment{});
 //   anvil::testing::Step(manual);    // the actor takes the message
 //
+//   // A coroutine API that needs a worker, without a runtime of the test's:
+//   absl::Status s = anvil::testing::Await(log->Append("record"));
+//
 // Thread-safe; call them from the test's thread, not from a worker.
 #ifndef ANVIL_TESTING_RUNTIME_TEST_UTIL_H_
 #define ANVIL_TESTING_RUNTIME_TEST_UTIL_H_
@@ -90,6 +93,17 @@ inline void BlockOn(Runtime& runtime, Task<void> task, int worker = -1) {
     co_return true;
   };
   BlockOn(runtime, wrap(std::move(task)), worker);
+}
+
+// The test binary's shared runtime (TestRuntimeOptions), made on first use
+// and never shut down: for tests that await coroutine APIs (files, stores)
+// and need a worker but no runtime of their own.
+Runtime& SharedTestRuntime();
+
+// BlockOn(SharedTestRuntime(), task).
+template <typename T>
+T Await(Task<T> task) {
+  return BlockOn(SharedTestRuntime(), std::move(task));
 }
 
 // For a runtime with RuntimeOptions::manual_workers: runs one round on

@@ -80,9 +80,11 @@ Task<> SimDisk::Wait(bool sync) {
       Clock::ToNanos(sync ? options_.max_sync_latency : options_.max_latency));
   int64_t latency =
       min + static_cast<int64_t>(Draw(static_cast<uint64_t>(max - min) + 1));
-  // A slow moment of the device (a queue behind a flush, a remapped
-  // sector): 50-550 ms.
-  if (ANVIL_BUGGIFY) latency += 50'000'000 + Draw(500'000'000);
+  // Now and then a slow moment of the device (a queue behind a flush, a
+  // remapped sector): 50-550 ms.
+  if (ANVIL_BUGGIFY && Chance(0.02)) {
+    latency += 50'000'000 + static_cast<int64_t>(Draw(500'000'000));
+  }
   if (latency > 0) co_await Sleep(absl::Nanoseconds(latency));
 }
 

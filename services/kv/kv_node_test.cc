@@ -3,8 +3,6 @@
 // engine, and configurations that must be refused.
 #include "services/kv/kv_node.h"
 
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -16,11 +14,11 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "runtime/storage/file_system.h"
 #include "services/kv/log_store.h"
 #include "testing/sim/sim_cluster.h"
 #include "testing/sim/simulation.h"
 #include "testing/status_matchers.h"
-#include "testing/temp_path.h"
 
 namespace anvil::kv {
 namespace {
@@ -197,9 +195,8 @@ TEST_F(KvNodeTest, FollowersPassCallsToTheLeader) {
 }
 
 TEST_F(KvNodeTest, TheDurableEngineKeepsWritesAcrossCrashesOfEveryNode) {
-  const std::string dir = ::anvil::testing::TempPath("durable");
-  std::filesystem::create_directories(dir);
-  StartCluster({.members = {"n1", "n2", "n3"}, .data_dir = dir});
+  // On each node's simulated disk.
+  StartCluster({.members = {"n1", "n2", "n3"}, .data_dir = "/var/lib/kv"});
   Leader();
   ASSERT_THAT(Put("n1", "k", "kept"), IsOk());
   for (const std::string& name : members_) {
@@ -244,29 +241,35 @@ TEST_F(KvNodeTest, TheDurableEngineNeedsADataDirectory) {
 }
 
 TEST_F(KvNodeTest, ACorruptLogStopsTheNodeNamingTheFile) {
-  const std::string dir = ::anvil::testing::TempPath("corrupt");
-  std::filesystem::create_directories(dir);
-  const std::string path = dir + "/n1.wal";
-  {
-    absl::StatusOr<std::unique_ptr<DurableLogStore>> store =
-        DurableLogStore::Open(path);
-    ASSERT_THAT(store, IsOk());
-    ASSERT_THAT((*store)->Append(1, {{.term = 1, .command = "aaaa"},
-                                     {.term = 1, .command = "bbbb"}}),
-                IsOk());
-    ASSERT_THAT((*store)->SetHardState({.term = 1}), IsOk());
-  }
-  {
-    std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
-    file.seekp(12);
-    file.put('\x7f');  // inside the first record, not its torn tail
-  }
-  cluster_ = std::make_unique<SimCluster>(sim_, [dir](Factory& root) {
-    BindKv(root, {.members = {"n1"}, .data_dir = dir});
-  });
-  absl::Status refused = cluster_->AddNode("n1", BuildKvNode);
+  StartCluster({.members = {"n1"}, .data_dir = "/var/lib/kv"});
+  Leader();
+  ASSERT_THAT(Put("n1", "a", "1"), IsOk());
+  ASSERT_THAT(Put("n1", "b", "2"), IsOk());
+  ASSERT_THAT(cluster_->Stop("n1"), IsOk());
+  // Inside the first record, far from the log's end: damage, not a tear.
+  ASSERT_TRUE(cluster_->disk("n1")->Corrupt(
+      "/var/lib/kv/n1.wal",
+      WriteAheadLog::kMagic.size() + WriteAheadLog::kHeaderBytes, "\x7f"));
+  absl::Status refused = cluster_->Restart("n1");
   EXPECT_EQ(refused.code(), absl::StatusCode::kDataLoss) << refused;
-  EXPECT_THAT(refused.message(), HasSubstr("n1.wal"));
+  EXPECT_THAT(refused.message(), HasSubstr("/var/lib/kv/n1.wal"));
+}
+
+TEST_F(KvNodeTest, TheNodesFilesAreLockedAgainstASecondProcess) {
+  StartCluster({.members = {"n1"}, .data_dir = "/var/lib/kv"});
+  // Another process on n1's machine, as a second kvd would be.
+  auto second = std::make_shared<std::optional<absl::Status>>();
+  sim_.runtime().Spawn(
+      [](Context<int>&,
+         std::shared_ptr<std::optional<absl::Status>> out) -> Task<> {
+        out->emplace((co_await LockFile("/var/lib/kv/n1.lock")).status());
+      },
+      second,
+      ActorOptions{.worker = static_cast<int>(cluster_->worker_of("n1"))});
+  ASSERT_THAT(sim_.RunUntil([&] { return second->has_value(); }), IsOk());
+  EXPECT_THAT(**second,
+              ::anvil::testing::StatusIs(absl::StatusCode::kFailedPrecondition,
+                                         HasSubstr("held")));
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "runtime/actor/blocking.h"
+#include "runtime/storage/file_system.h"
 
 namespace anvil::kv {
 
@@ -34,14 +34,23 @@ Task<absl::Status> KvStorage::Prepare() {
         "the durable storage engine needs a data directory "
         "(KvOptions::data_dir)");
   }
-  const std::string path = absl::StrCat(options.data_dir, "/", node_, ".wal");
+  // One process per node's files: a second kvd with the same data
+  // directory and node name must not write the same log.
+  const std::string prefix = absl::StrCat(options.data_dir, "/", node_);
+  absl::StatusOr<FileLock> lock = co_await LockFile(prefix + ".lock");
+  if (!lock.ok()) {
+    co_return absl::FailedPreconditionError(absl::StrCat(
+        "node ", node_, " cannot use data directory ", options.data_dir,
+        ": another process runs this node on it (", lock.status().message(),
+        ")"));
+  }
   WriteAheadLog::Options wal;
   wal.sync_each_append = options.fsync;
   absl::StatusOr<std::unique_ptr<DurableLogStore>> opened =
-      co_await RunBlocking([&] { return DurableLogStore::Open(path, wal); });
+      co_await DurableLogStore::Open(prefix + ".wal", wal);
   if (!opened.ok()) co_return opened.status();
   store_ = *std::move(opened);
-  durable_ = true;
+  lock_ = *std::move(lock);
   co_return absl::OkStatus();
 }
 

@@ -1,6 +1,8 @@
 // KvStorage: the kv store's Storage daemon: opens the node's LogStore (in
 // memory, or durable at <data_dir>/<node>.wal, as KvConfig says) in
-// Prepare, and hands it to Raft, its only user.
+// Prepare, and hands it to Raft, its only user. A durable store holds the
+// lock <data_dir>/<node>.lock while the daemon lives, so that two
+// processes never run one node on the same files.
 //
 //   root.Bind<anvil::kv::StorageDaemon, anvil::kv::KvStorage>();
 //   // Raft's constructor: KvStorage::From(deps.storage)->store()
@@ -14,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "runtime/daemon/serves_until_stopped.h"
+#include "runtime/storage/file_system.h"
 #include "services/kv/kv.anvil.h"
 #include "services/kv/kv_config.h"
 #include "services/kv/log_store.h"
@@ -29,20 +32,19 @@ class KvStorage final : public ServesUntilStopped<StorageDaemon> {
   static absl::StatusOr<KvStorage*> From(StorageDaemon& daemon);
 
   // Opens and recovers the store. INVALID_ARGUMENT for a durable engine
-  // with no data_dir; the store's own errors (DATA_LOSS for a corrupt
+  // with no data_dir; FAILED_PRECONDITION if another process holds the
+  // node's lock there; the store's own errors (DATA_LOSS for a corrupt
   // log).
   Task<absl::Status> Prepare() override;
 
   // REQUIRES: Prepare() succeeded.
   LogStore& store() { return *store_; }
-  // Whether writes block (on fsync): use RunBlocking.
-  bool durable() const { return durable_; }
 
  private:
   ClusterConfigDaemon& config_daemon_;
   const std::string node_;
   std::unique_ptr<LogStore> store_;
-  bool durable_ = false;
+  FileLock lock_;  // held while a durable store is open
 };
 
 }  // namespace anvil::kv

@@ -103,21 +103,21 @@ absl::Status LogStore::ApplyAppend(uint64_t from,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<DurableLogStore>> DurableLogStore::Open(
-    const std::string& path, WriteAheadLog::Options options) {
+Task<absl::StatusOr<std::unique_ptr<DurableLogStore>>> DurableLogStore::Open(
+    std::string path, WriteAheadLog::Options options) {
   std::vector<std::string> records;
   absl::StatusOr<std::unique_ptr<WriteAheadLog>> wal =
-      WriteAheadLog::Open(path, options, &records);
-  if (!wal.ok()) return wal.status();
+      co_await WriteAheadLog::Open(path, options, &records);
+  if (!wal.ok()) co_return wal.status();
   auto store =
       std::unique_ptr<DurableLogStore>(new DurableLogStore(*std::move(wal)));
   for (size_t i = 0; i < records.size(); ++i) {
     if (absl::Status replayed = store->Replay(records[i]); !replayed.ok()) {
-      return absl::DataLossError(absl::StrCat("log store ", path, ": record ",
-                                              i, ": ", replayed.message()));
+      co_return absl::DataLossError(absl::StrCat(
+          "log store ", path, ": record ", i, ": ", replayed.message()));
     }
   }
-  return store;
+  co_return store;
 }
 
 absl::Status DurableLogStore::Replay(const std::string& record) {
@@ -149,11 +149,11 @@ absl::Status DurableLogStore::Replay(const std::string& record) {
       absl::StrCat("unknown record type ", static_cast<int>(record[0])));
 }
 
-absl::Status DurableLogStore::Append(uint64_t from,
-                                     const std::vector<LogEntry>& entries) {
+Task<absl::Status> DurableLogStore::Append(
+    uint64_t from, const std::vector<LogEntry>& entries) {
   // Checked before writing: a refused append must not reach the log.
   if (absl::Status in_range = CheckAppend(from); !in_range.ok()) {
-    return in_range;
+    co_return in_range;
   }
   std::string record = "A";
   PutU64(record, from);
@@ -163,22 +163,22 @@ absl::Status DurableLogStore::Append(uint64_t from,
     PutBytes(record, entry.command);
   }
   // Durable first, then visible.
-  if (absl::Status written = wal_->Append(record); !written.ok()) {
-    return written;
+  if (absl::Status written = co_await wal_->Append(record); !written.ok()) {
+    co_return written;
   }
-  return ApplyAppend(from, entries);
+  co_return ApplyAppend(from, entries);
 }
 
-absl::Status DurableLogStore::SetHardState(const HardState& state) {
+Task<absl::Status> DurableLogStore::SetHardState(const HardState& state) {
   std::string record = "H";
   PutU64(record, state.term);
   PutU64(record, state.commit);
   PutBytes(record, state.vote);
-  if (absl::Status written = wal_->Append(record); !written.ok()) {
-    return written;
+  if (absl::Status written = co_await wal_->Append(record); !written.ok()) {
+    co_return written;
   }
   hard_state_ = state;
-  return absl::OkStatus();
+  co_return absl::OkStatus();
 }
 
 }  // namespace anvil::kv

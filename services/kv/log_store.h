@@ -4,10 +4,13 @@
 // DurableLogStore (every change written to a WriteAheadLog and fsync'ed
 // before the call returns, recovered on open).
 //
-//   absl::StatusOr<std::unique_ptr<LogStore>> store =
-//       DurableLogStore::Open("/var/lib/kv/n1.wal");
-//   ANVIL_RETURN_IF_ERROR((*store)->Append(/*from_index=*/1, entries));
-//   ANVIL_RETURN_IF_ERROR((*store)->SetHardState({.term = 3, .vote = "n2"}));
+//   absl::StatusOr<std::unique_ptr<DurableLogStore>> store =
+//       co_await DurableLogStore::Open("/var/lib/kv/n1.wal");
+//   if (!store.ok()) co_return store.status();
+//   ANVIL_CO_RETURN_IF_ERROR(
+//       co_await (*store)->Append(/*from_index=*/1, entries));
+//   ANVIL_CO_RETURN_IF_ERROR(
+//       co_await (*store)->SetHardState({.term = 3, .vote = "n2"}));
 //
 // Indexes start at 1; entry i has index i. Append(from, entries) replaces
 // everything from `from` on (Raft's truncation of a conflicting suffix)
@@ -15,8 +18,9 @@
 // entry index past the end; what the WAL reports for I/O (a durable store
 // refuses writes after an I/O error).
 //
-// Thread-compatible. DurableLogStore blocks on fsync: use it through
-// RunBlocking (runtime/actor/blocking.h) from an actor.
+// Thread-compatible: one actor at a time, one call at a time, each awaited
+// on a worker (DurableLogStore's writes go through the storage seam,
+// runtime/storage/file.h, which keeps the event loop free).
 #ifndef ANVIL_SERVICES_KV_LOG_STORE_H_
 #define ANVIL_SERVICES_KV_LOG_STORE_H_
 
@@ -27,6 +31,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "runtime/core/task.h"
 #include "services/kv/write_ahead_log.h"
 
 namespace anvil::kv {
@@ -51,9 +56,11 @@ class LogStore {
   virtual ~LogStore() = default;
 
   // Replaces the entries from index `from` on with `entries`.
-  virtual absl::Status Append(uint64_t from,
-                              const std::vector<LogEntry>& entries) = 0;
-  virtual absl::Status SetHardState(const HardState& state) = 0;
+  // Durable when the task finishes OK (for a durable store). REQUIRES:
+  // `entries` and `state` outlive the call (co_await it at once).
+  virtual Task<absl::Status> Append(uint64_t from,
+                                    const std::vector<LogEntry>& entries) = 0;
+  virtual Task<absl::Status> SetHardState(const HardState& state) = 0;
 
   // Index of the last entry; 0 when empty.
   uint64_t last_index() const { return entries_.size(); }
@@ -76,13 +83,13 @@ class LogStore {
 
 class MemoryLogStore final : public LogStore {
  public:
-  absl::Status Append(uint64_t from,
-                      const std::vector<LogEntry>& entries) override {
-    return ApplyAppend(from, entries);
+  Task<absl::Status> Append(uint64_t from,
+                            const std::vector<LogEntry>& entries) override {
+    co_return ApplyAppend(from, entries);
   }
-  absl::Status SetHardState(const HardState& state) override {
+  Task<absl::Status> SetHardState(const HardState& state) override {
     hard_state_ = state;
-    return absl::OkStatus();
+    co_return absl::OkStatus();
   }
 };
 
@@ -92,12 +99,12 @@ class DurableLogStore final : public LogStore {
   // DATA_LOSS if the WAL is corrupt or holds a record this code cannot
   // read. `options.sync_each_append = false` skips the fsyncs: changes
   // survive the process (a simulated crash) but not the machine.
-  static absl::StatusOr<std::unique_ptr<DurableLogStore>> Open(
-      const std::string& path, WriteAheadLog::Options options = {});
+  static Task<absl::StatusOr<std::unique_ptr<DurableLogStore>>> Open(
+      std::string path, WriteAheadLog::Options options = {});
 
-  absl::Status Append(uint64_t from,
-                      const std::vector<LogEntry>& entries) override;
-  absl::Status SetHardState(const HardState& state) override;
+  Task<absl::Status> Append(uint64_t from,
+                            const std::vector<LogEntry>& entries) override;
+  Task<absl::Status> SetHardState(const HardState& state) override;
 
  private:
   explicit DurableLogStore(std::unique_ptr<WriteAheadLog> wal)

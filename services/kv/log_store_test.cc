@@ -8,12 +8,14 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "testing/runtime_test_util.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_path.h"
 
 namespace anvil::kv {
 namespace {
 
+using ::anvil::testing::Await;
 using ::anvil::testing::IsOk;
 using ::anvil::testing::IsOkAndHolds;
 using ::anvil::testing::TempPath;
@@ -34,7 +36,7 @@ class LogStoreTest : public ::testing::TestWithParam<bool> {
           ::testing::UnitTest::GetInstance()->current_test_info()->name();
       for (char& c : name) c = c == '/' ? '_' : c;
       path_ = TempPath(name + ".wal");
-      auto durable = DurableLogStore::Open(path_);
+      auto durable = Await(DurableLogStore::Open(path_));
       ASSERT_THAT(durable, IsOk());
       store_ = *std::move(durable);
     } else {
@@ -49,10 +51,10 @@ class LogStoreTest : public ::testing::TestWithParam<bool> {
 TEST_P(LogStoreTest, AppendsReadsAndTruncatesAConflictingSuffix) {
   EXPECT_EQ(store_->last_index(), 0u);
   EXPECT_THAT(store_->TermAt(0), IsOkAndHolds(0u));
-  ASSERT_THAT(store_->Append(1, Entries(1, {"a", "b", "c"})), IsOk());
+  ASSERT_THAT(Await(store_->Append(1, Entries(1, {"a", "b", "c"}))), IsOk());
   EXPECT_EQ(store_->last_index(), 3u);
   // A new leader overwrites entries 2.. with its own.
-  ASSERT_THAT(store_->Append(2, Entries(2, {"x"})), IsOk());
+  ASSERT_THAT(Await(store_->Append(2, Entries(2, {"x"}))), IsOk());
   EXPECT_EQ(store_->last_index(), 2u);
   EXPECT_THAT(store_->TermAt(2), IsOkAndHolds(2u));
   absl::StatusOr<std::vector<LogEntry>> read = store_->Read(1, 10);
@@ -62,19 +64,20 @@ TEST_P(LogStoreTest, AppendsReadsAndTruncatesAConflictingSuffix) {
 }
 
 TEST_P(LogStoreTest, OutOfRangeIsRefusedAndChangesNothing) {
-  ASSERT_THAT(store_->Append(1, Entries(1, {"a"})), IsOk());
-  absl::Status gap = store_->Append(3, Entries(1, {"c"}));
+  ASSERT_THAT(Await(store_->Append(1, Entries(1, {"a"}))), IsOk());
+  absl::Status gap = Await(store_->Append(3, Entries(1, {"c"})));
   EXPECT_EQ(gap.code(), absl::StatusCode::kOutOfRange);
   EXPECT_TRUE(absl::StrContains(gap.message(), "1..1")) << gap;
-  EXPECT_EQ(store_->Append(0, {}).code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(Await(store_->Append(0, {})).code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(store_->TermAt(2).status().code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(store_->Read(0, 1).status().code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(store_->last_index(), 1u);
 }
 
 TEST_P(LogStoreTest, KeepsTheHardState) {
-  ASSERT_THAT(store_->SetHardState({.term = 4, .vote = "n2", .commit = 7}),
-              IsOk());
+  ASSERT_THAT(
+      Await(store_->SetHardState({.term = 4, .vote = "n2", .commit = 7})),
+      IsOk());
   EXPECT_EQ(store_->hard_state(),
             (HardState{.term = 4, .vote = "n2", .commit = 7}));
 }
@@ -87,13 +90,15 @@ INSTANTIATE_TEST_SUITE_P(Engines, LogStoreTest, ::testing::Bool(),
 TEST(DurableLogStoreTest, RecoversEverythingAcknowledged) {
   const std::string path = TempPath("recover.wal");
   {
-    auto store = DurableLogStore::Open(path);
+    auto store = Await(DurableLogStore::Open(path));
     ASSERT_THAT(store, IsOk());
-    ASSERT_THAT((*store)->Append(1, Entries(1, {"a", "b", "c"})), IsOk());
-    ASSERT_THAT((*store)->SetHardState({.term = 2, .vote = "n3"}), IsOk());
-    ASSERT_THAT((*store)->Append(3, Entries(2, {"z"})), IsOk());
+    ASSERT_THAT(Await((*store)->Append(1, Entries(1, {"a", "b", "c"}))),
+                IsOk());
+    ASSERT_THAT(Await((*store)->SetHardState({.term = 2, .vote = "n3"})),
+                IsOk());
+    ASSERT_THAT(Await((*store)->Append(3, Entries(2, {"z"}))), IsOk());
   }
-  auto reopened = DurableLogStore::Open(path);
+  auto reopened = Await(DurableLogStore::Open(path));
   ASSERT_THAT(reopened, IsOk());
   EXPECT_EQ((*reopened)->last_index(), 3u);
   EXPECT_THAT((*reopened)->Read(1, 10), IsOkAndHolds(std::vector<LogEntry>{
@@ -105,11 +110,11 @@ TEST(DurableLogStoreTest, UnreadableRecordIsDataLoss) {
   const std::string path = TempPath("unreadable.wal");
   {
     std::vector<std::string> ignored;
-    auto wal = WriteAheadLog::Open(path, {}, &ignored);
+    auto wal = Await(WriteAheadLog::Open(path, {}, &ignored));
     ASSERT_THAT(wal, IsOk());
-    ASSERT_THAT((*wal)->Append("Qnot a record"), IsOk());
+    ASSERT_THAT(Await((*wal)->Append("Qnot a record")), IsOk());
   }
-  auto store = DurableLogStore::Open(path);
+  auto store = Await(DurableLogStore::Open(path));
   EXPECT_EQ(store.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_TRUE(absl::StrContains(store.status().message(), "record 0"))
       << store.status();

@@ -8,11 +8,11 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "runtime/actor/blocking.h"
 #include "runtime/actor/concurrent_calls.h"
 #include "runtime/actor/runtime.h"
 #include "runtime/core/async_event.h"
 #include "runtime/core/sleep.h"
+#include "runtime/core/status_macros.h"
 #include "runtime/core/with_deadline.h"
 
 namespace anvil::kv {
@@ -418,18 +418,14 @@ Task<absl::Status> RaftNode::Process() {
 
 Task<absl::Status> RaftNode::Persist(RaftCore::Ready& ready) {
   LogStore& store = storage_->store();
-  auto write = [&store, &ready]() -> absl::Status {
-    if (!ready.append.empty()) {
-      if (absl::Status appended = store.Append(ready.append_from, ready.append);
-          !appended.ok()) {
-        return appended;
-      }
-    }
-    if (ready.hard_state) return store.SetHardState(*ready.hard_state);
-    return absl::OkStatus();
-  };
-  if (!storage_->durable()) co_return write();
-  co_return co_await RunBlocking(write);
+  if (!ready.append.empty()) {
+    ANVIL_CO_RETURN_IF_ERROR(
+        co_await store.Append(ready.append_from, ready.append));
+  }
+  if (ready.hard_state) {
+    ANVIL_CO_RETURN_IF_ERROR(co_await store.SetHardState(*ready.hard_state));
+  }
+  co_return absl::OkStatus();
 }
 
 void RaftNode::Apply(uint64_t index, const LogEntry& entry) {

@@ -1,8 +1,8 @@
 // RaftNode: the kv store's Raft daemon. Drives a RaftCore on the daemon's
 // actor: ticks from a ticker actor, peers' RPCs through RaftPeer, replies
 // from one sender actor per peer; persists through the node's Storage
-// (fsync on a RunBlocking thread) before it sends or applies anything, and
-// applies committed commands to the node's KvStateMachine.
+// (awaiting its fsync on the storage seam) before it sends or applies
+// anything, and applies committed commands to the node's KvStateMachine.
 //
 //   root.Bind<anvil::kv::RaftDaemon, anvil::kv::RaftNode>();
 //   // KvStore: co_await raft.Submit(command, call), raft.Read(get, call)
@@ -18,8 +18,8 @@
 // storage error is fatal: the daemon stops and its node reports the
 // error.
 //
-// Thread-safety: everything runs on the daemon's actor; the storage is
-// written from one RunBlocking call at a time.
+// Thread-safety: everything runs on the daemon's actor, which writes the
+// storage one call at a time.
 #ifndef ANVIL_SERVICES_KV_RAFT_NODE_H_
 #define ANVIL_SERVICES_KV_RAFT_NODE_H_
 

@@ -1,29 +1,19 @@
 #include "services/kv/write_ahead_log.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <array>
-#include <cstring>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/core/log.h"
+#include "runtime/core/status_macros.h"
+#include "runtime/storage/file_system.h"
 
 namespace anvil::kv {
 namespace {
 
-constexpr size_t kHeaderBytes = 8;
-
-absl::Status ErrnoError(absl::string_view what, const std::string& path) {
-  const int error = errno;
-  return absl::Status(
-      error == ENOENT ? absl::StatusCode::kNotFound
-                      : absl::StatusCode::kInternal,
-      absl::StrCat("wal ", path, ": ", what, ": ", std::strerror(error)));
-}
+// The unit a disk writes whole (sim_disk.h's model; Linux's logical block).
+constexpr uint64_t kSectorBytes = 512;
 
 std::array<uint32_t, 256> MakeCrcTable() {
   std::array<uint32_t, 256> table{};
@@ -49,19 +39,85 @@ uint32_t GetU32(const char* in) {
   return value;
 }
 
-// Reads the whole file at `fd`.
-absl::StatusOr<std::string> ReadAll(int fd, const std::string& path) {
-  std::string contents;
-  char buffer[1 << 16];
-  while (true) {
-    const ssize_t n = read(fd, buffer, sizeof(buffer));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("read", path);
-    }
-    if (n == 0) return contents;
-    contents.append(buffer, static_cast<size_t>(n));
+// What recovery found: the records, and where the intact log ends.
+struct Parsed {
+  std::vector<std::string> records;
+  uint64_t valid_end = 0;
+};
+
+// The record at `offset` of `data`, if it is whole and intact.
+enum class RecordState { kIntact, kShort, kBadHeader, kTooLarge, kBadPayload };
+RecordState Check(absl::string_view data, uint64_t offset, uint32_t max_bytes,
+                  uint64_t* end) {
+  if (data.size() - offset < WriteAheadLog::kHeaderBytes) {
+    return RecordState::kShort;
   }
+  const char* header = data.data() + offset;
+  if (WriteAheadLog::Crc32c(absl::string_view(header, 8)) !=
+      GetU32(header + 8)) {
+    return RecordState::kBadHeader;
+  }
+  const uint32_t length = GetU32(header);
+  if (length > max_bytes) return RecordState::kTooLarge;
+  *end = offset + WriteAheadLog::kHeaderBytes + length;
+  if (*end > data.size()) return RecordState::kShort;
+  const absl::string_view payload(header + WriteAheadLog::kHeaderBytes, length);
+  if (WriteAheadLog::Crc32c(payload) != GetU32(header + 4)) {
+    return RecordState::kBadPayload;
+  }
+  return RecordState::kIntact;
+}
+
+// Whether an intact record starts anywhere after `offset`.
+bool IntactRecordAfter(absl::string_view data, uint64_t offset,
+                       uint32_t max_bytes) {
+  for (uint64_t at = offset + 1;
+       at + WriteAheadLog::kHeaderBytes <= data.size(); ++at) {
+    uint64_t end = 0;
+    if (Check(data, at, max_bytes, &end) == RecordState::kIntact) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<Parsed> Parse(absl::string_view data, uint32_t max_bytes,
+                             const std::string& path) {
+  Parsed parsed;
+  parsed.valid_end = WriteAheadLog::kMagic.size();
+  // The final sector: the only place a crash can leave half-written.
+  const uint64_t final_sector =
+      data.empty() ? 0 : (data.size() - 1) / kSectorBytes * kSectorBytes;
+  uint64_t offset = WriteAheadLog::kMagic.size();
+  while (offset < data.size()) {
+    uint64_t end = 0;
+    const RecordState state = Check(data, offset, max_bytes, &end);
+    if (state == RecordState::kIntact) {
+      parsed.records.emplace_back(
+          data.substr(offset + WriteAheadLog::kHeaderBytes,
+                      end - offset - WriteAheadLog::kHeaderBytes));
+      offset = end;
+      parsed.valid_end = end;
+      continue;
+    }
+    const bool in_final_sector =
+        state == RecordState::kShort ||
+        (state == RecordState::kBadHeader &&
+         offset + WriteAheadLog::kHeaderBytes > final_sector) ||
+        (state == RecordState::kBadPayload && end > final_sector);
+    if (in_final_sector && !IntactRecordAfter(data, offset, max_bytes)) {
+      return parsed;  // a torn tail
+    }
+    const char* what = state == RecordState::kBadHeader ? "header fails its"
+                       : state == RecordState::kTooLarge
+                           ? "header is intact but claims more than the "
+                             "record limit, against its"
+                           : "payload fails its";
+    return absl::DataLossError(absl::StrCat(
+        "wal ", path, ": the record at offset ", offset, " is corrupt (its ",
+        what, " checksum) and ", data.size() - offset,
+        " bytes of the log are at or after it: this is damage, not a torn "
+        "write; the node must not start from this log"));
+  }
+  return parsed;
 }
 
 }  // namespace
@@ -75,126 +131,108 @@ uint32_t WriteAheadLog::Crc32c(absl::string_view data) {
   return crc ^ 0xFFFFFFFFu;
 }
 
-absl::StatusOr<std::unique_ptr<WriteAheadLog>> WriteAheadLog::Open(
-    const std::string& path, Options options,
-    std::vector<std::string>* recovered) {
-  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoError("open", path);
-  absl::StatusOr<std::string> contents = ReadAll(fd, path);
-  if (!contents.ok()) {
-    close(fd);
-    return contents.status();
-  }
-  // Parse; `valid` is the end of the last good record.
-  std::vector<std::string> records;
-  size_t offset = 0;
-  size_t valid = 0;
-  while (offset < contents->size()) {
-    const size_t left = contents->size() - offset;
-    if (left < kHeaderBytes) break;  // torn header
-    const uint32_t length = GetU32(contents->data() + offset);
-    const uint32_t crc = GetU32(contents->data() + offset + 4);
-    if (length > options.max_record_bytes || length > left - kHeaderBytes) {
-      break;  // torn (or garbage) tail
-    }
-    const absl::string_view payload(contents->data() + offset + kHeaderBytes,
-                                    length);
-    const size_t end = offset + kHeaderBytes + length;
-    if (Crc32c(payload) != crc) {
-      if (end < contents->size()) {
-        close(fd);
-        return absl::DataLossError(absl::StrCat(
-            "wal ", path, ": record at offset ", offset, " (", length,
-            " bytes) fails its checksum and ", contents->size() - end,
-            " bytes follow it: the log is corrupt, not torn"));
-      }
-      break;  // the last record, partly written
-    }
-    records.emplace_back(payload);
-    offset = end;
-    valid = end;
-  }
-  if (valid < contents->size()) {
-    Log().warn("wal {}: dropping a torn tail of {} bytes at offset {}", path,
-               contents->size() - valid, valid);
-    if (ftruncate(fd, static_cast<off_t>(valid)) != 0 || fsync(fd) != 0) {
-      absl::Status error = ErrnoError("truncate torn tail", path);
-      close(fd);
-      return error;
-    }
-  }
-  if (lseek(fd, static_cast<off_t>(valid), SEEK_SET) < 0) {
-    absl::Status error = ErrnoError("seek", path);
-    close(fd);
-    return error;
-  }
-  for (std::string& record : records) recovered->push_back(std::move(record));
-  return std::unique_ptr<WriteAheadLog>(
-      new WriteAheadLog(path, options, fd, valid));
+std::string WriteAheadLog::Frame(absl::string_view record) {
+  std::string out(kHeaderBytes, '\0');
+  PutU32(static_cast<uint32_t>(record.size()), out.data());
+  PutU32(Crc32c(record), out.data() + 4);
+  PutU32(Crc32c(absl::string_view(out.data(), 8)), out.data() + 8);
+  out.append(record.data(), record.size());
+  return out;
 }
 
-WriteAheadLog::WriteAheadLog(std::string path, Options options, int fd,
-                             uint64_t size)
-    : path_(std::move(path)), options_(options), fd_(fd), size_(size) {}
+Task<absl::StatusOr<std::unique_ptr<WriteAheadLog>>> WriteAheadLog::Open(
+    std::string path, Options options, std::vector<std::string>* recovered) {
+  absl::StatusOr<File> file = co_await File::Open(path, {.create = true});
+  if (!file.ok()) co_return file.status();
+  absl::StatusOr<std::string> contents = co_await file->ReadAll();
+  if (!contents.ok()) co_return contents.status();
 
-WriteAheadLog::~WriteAheadLog() { close(fd_); }
+  // Empty, or its creation was cut short.
+  const bool fresh = contents->size() < kMagic.size() &&
+                     kMagic.substr(0, contents->size()) == *contents;
+  if (fresh) {
+    // Write the format's first bytes and make the file and its name
+    // durable.
+    ANVIL_CO_RETURN_IF_ERROR(co_await file->Truncate(0));
+    ANVIL_CO_RETURN_IF_ERROR(co_await file->Write(0, kMagic));
+    ANVIL_CO_RETURN_IF_ERROR(co_await file->Sync());
+    const size_t slash = path.rfind('/');
+    ANVIL_CO_RETURN_IF_ERROR(
+        co_await SyncDirectory(slash == std::string::npos ? "."
+                               : slash == 0               ? "/"
+                                            : path.substr(0, slash)));
+    co_return std::unique_ptr<WriteAheadLog>(
+        new WriteAheadLog(*std::move(file), options));
+  }
+  if (!absl::StartsWith(*contents, kMagic)) {
+    co_return absl::FailedPreconditionError(absl::StrCat(
+        "wal ", path,
+        ": not a write-ahead log of this format (its first "
+        "bytes are not \"",
+        kMagic, "\"); it may be from an older version, or another file"));
+  }
+  absl::StatusOr<Parsed> parsed =
+      Parse(*contents, options.max_record_bytes, path);
+  if (!parsed.ok()) co_return parsed.status();
+  if (parsed->valid_end < contents->size()) {
+    Log().warn(
+        "wal {}: dropping a torn tail of {} bytes at offset {} (written "
+        "after the last fsync, never acknowledged)",
+        path, contents->size() - parsed->valid_end, parsed->valid_end);
+    ANVIL_CO_RETURN_IF_ERROR(co_await file->Truncate(parsed->valid_end));
+    ANVIL_CO_RETURN_IF_ERROR(co_await file->Sync());
+  }
+  for (std::string& record : parsed->records) {
+    recovered->push_back(std::move(record));
+  }
+  co_return std::unique_ptr<WriteAheadLog>(
+      new WriteAheadLog(*std::move(file), options));
+}
 
-absl::Status WriteAheadLog::Fail(absl::Status status) {
-  broken_ = absl::FailedPreconditionError(absl::StrCat(
-      "wal ", path_, " refuses writes after an error: ", status.message()));
+absl::Status WriteAheadLog::Fail(const absl::Status& status) {
+  broken_ = absl::FailedPreconditionError(
+      absl::StrCat("wal ", path(), " refuses calls after an I/O error (",
+                   status.message(), "); reopen it to recover"));
   return status;
 }
 
-absl::Status WriteAheadLog::Write(absl::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = write(fd_, bytes.data(), bytes.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Fail(ErrnoError("write", path_));
-    }
-    bytes.remove_prefix(static_cast<size_t>(n));
-    size_ += static_cast<uint64_t>(n);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status WriteAheadLog::AppendBatch(
+Task<absl::Status> WriteAheadLog::AppendBatch(
     const std::vector<std::string>& records) {
-  if (!broken_.ok()) return broken_;
+  if (!broken_.ok()) co_return broken_;
   std::string bytes;
   for (const std::string& record : records) {
     if (record.size() > options_.max_record_bytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "wal ", path_, ": a record of ", record.size(),
+      co_return absl::InvalidArgumentError(absl::StrCat(
+          "wal ", path(), ": a record of ", record.size(),
           " bytes is larger than the limit of ", options_.max_record_bytes));
     }
-    char header[kHeaderBytes];
-    PutU32(static_cast<uint32_t>(record.size()), header);
-    PutU32(Crc32c(record), header + 4);
-    bytes.append(header, kHeaderBytes);
-    bytes.append(record);
+    bytes += Frame(record);
   }
-  if (absl::Status written = Write(bytes); !written.ok()) return written;
-  return options_.sync_each_append ? Sync() : absl::OkStatus();
+  if (absl::Status written = co_await file_.Append(bytes); !written.ok()) {
+    co_return Fail(written);
+  }
+  if (!options_.sync_each_append) co_return absl::OkStatus();
+  co_return co_await Sync();
 }
 
-absl::Status WriteAheadLog::Append(absl::string_view record) {
-  return AppendBatch({std::string(record)});
+Task<absl::Status> WriteAheadLog::Append(absl::string_view record) {
+  co_return co_await AppendBatch({std::string(record)});
 }
 
-absl::Status WriteAheadLog::Sync() {
-  if (!broken_.ok()) return broken_;
-  if (fdatasync(fd_) != 0) return Fail(ErrnoError("fdatasync", path_));
-  return absl::OkStatus();
+Task<absl::Status> WriteAheadLog::Sync() {
+  if (!broken_.ok()) co_return broken_;
+  if (absl::Status synced = co_await file_.Sync(); !synced.ok()) {
+    co_return Fail(synced);
+  }
+  co_return absl::OkStatus();
 }
 
-absl::Status WriteAheadLog::Reset() {
-  if (!broken_.ok()) return broken_;
-  if (ftruncate(fd_, 0) != 0) return Fail(ErrnoError("truncate", path_));
-  if (lseek(fd_, 0, SEEK_SET) < 0) return Fail(ErrnoError("seek", path_));
-  size_ = 0;
-  if (fsync(fd_) != 0) return Fail(ErrnoError("fsync", path_));
-  return absl::OkStatus();
+Task<absl::Status> WriteAheadLog::Reset() {
+  if (!broken_.ok()) co_return broken_;
+  if (absl::Status cut = co_await file_.Truncate(kMagic.size()); !cut.ok()) {
+    co_return Fail(cut);
+  }
+  co_return co_await Sync();
 }
 
 }  // namespace anvil::kv

@@ -91,11 +91,17 @@ absl::Status SimCluster::Restart(const std::string& name) {
   if (it == members_.end()) {
     return absl::NotFoundError(absl::StrCat("no node ", name));
   }
-  if (it->second.node != nullptr) {
+  Member& member = it->second;
+  if (member.going_down) {
+    // Called from an action inside its teardown: once that is done.
+    member.restart_when_down = true;
+    return absl::OkStatus();
+  }
+  if (member.node != nullptr) {
     return absl::AlreadyExistsError(
         absl::StrCat("node ", name, " is already running"));
   }
-  return Start(name, it->second);
+  return Start(name, member);
 }
 
 absl::Status SimCluster::Start(const std::string& name, Member& member) {
@@ -144,11 +150,13 @@ absl::Status SimCluster::Crash(const std::string& name) {
 
 absl::Status SimCluster::Down(const std::string& name, bool crash) {
   auto it = members_.find(name);
-  if (it == members_.end() || it->second.node == nullptr) {
+  if (it == members_.end() || it->second.node == nullptr ||
+      it->second.going_down) {
     return absl::NotFoundError(absl::StrCat("node ", name, " is not running"));
   }
   Member& member = it->second;
   Node& node = *member.node;
+  member.going_down = true;
   sim_.ResumeWorker(member.worker);  // a paused node cannot stop
   // A crash: at once the disk loses power and the network the machine, so
   // nothing the node does while its objects are torn down is seen.
@@ -165,6 +173,7 @@ absl::Status SimCluster::Down(const std::string& name, bool crash) {
   // The teardown took the address out of the book; a dead machine's
   // address stays where it was configured.
   if (crash && address.ok()) cluster_->peers().SetAddress(name, *address);
+  member.going_down = false;
   if (!ran.ok()) return ran;
   if (!node.stopped()) {
     return absl::DeadlineExceededError(
@@ -175,6 +184,13 @@ absl::Status SimCluster::Down(const std::string& name, bool crash) {
   member.node.reset();
   if (absl::Status destroyed = root_->DestroyChild(name); !destroyed.ok()) {
     return destroyed;
+  }
+  if (member.restart_when_down) {
+    member.restart_when_down = false;
+    Log(absl::StrCat("restart ", name, " (asked for while it went down)"));
+    if (absl::Status restarted = Start(name, member); !restarted.ok()) {
+      Log(absl::StrCat("restart of ", name, " failed: ", restarted.ToString()));
+    }
   }
   return crash ? absl::OkStatus() : final_status;
 }
@@ -194,7 +210,7 @@ void SimCluster::NextFault(const RandomFaults& options) {
   std::mt19937_64& random = sim_.random();
   std::vector<std::string> up, down;
   for (const auto& [name, member] : members_) {
-    (member.node != nullptr ? up : down).push_back(name);
+    (member.node != nullptr && !member.going_down ? up : down).push_back(name);
   }
   std::vector<int> kinds;  // 0 partition, 1 heal, 2 crash, 3 restart, 4 clog
   if (options.partitions && members_.size() >= 2) kinds.push_back(0);
@@ -227,13 +243,19 @@ void SimCluster::NextFault(const RandomFaults& options) {
       case 2: {
         const std::string& victim = up[random() % up.size()];
         Log(absl::StrCat("crash ", victim));
-        (void)Crash(victim);
+        if (absl::Status crashed = Crash(victim); !crashed.ok()) {
+          Log(absl::StrCat("crash of ", victim,
+                           " failed: ", crashed.ToString()));
+        }
         break;
       }
       case 3: {
         const std::string& back = down[random() % down.size()];
         Log(absl::StrCat("restart ", back));
-        (void)Restart(back);
+        if (absl::Status restarted = Restart(back); !restarted.ok()) {
+          Log(absl::StrCat("restart of ", back,
+                           " failed: ", restarted.ToString()));
+        }
         break;
       }
       case 4: {
@@ -262,10 +284,16 @@ void SimCluster::EndFaults() {
   sim_.network().Heal();
   for (const auto& [from, to] : clogged_) sim_.network().ClearLink(from, to);
   clogged_.clear();
+  std::vector<std::string> failed;
   for (auto& [name, member] : members_) {
-    if (member.node == nullptr) (void)Restart(name);
+    if (member.node != nullptr && !member.going_down) continue;
+    if (absl::Status restarted = Restart(name); !restarted.ok()) {
+      failed.push_back(absl::StrCat(name, " (", restarted.ToString(), ")"));
+    }
   }
-  Log("end of faults: healed, every node up");
+  Log(failed.empty() ? "end of faults: healed, every node up"
+                     : absl::StrCat("end of faults: healed; failed to restart ",
+                                    absl::StrJoin(failed, ", ")));
 }
 
 absl::Status SimCluster::Pause(const std::string& name) {
@@ -306,7 +334,8 @@ SimDisk* SimCluster::disk(const std::string& name) {
 
 bool SimCluster::running(const std::string& name) const {
   auto it = members_.find(name);
-  return it != members_.end() && it->second.node != nullptr;
+  return it != members_.end() && it->second.node != nullptr &&
+         !it->second.going_down;
 }
 
 Node* SimCluster::node(const std::string& name) {

@@ -109,7 +109,10 @@ class SimCluster {
   absl::Status Stop(const std::string& name);
   // Crashes `name` (see the file comment). NOT_FOUND if it is not running.
   absl::Status Crash(const std::string& name);
-  // Builds and starts `name` again after Stop or Crash.
+  // Builds and starts `name` again after Stop or Crash. Called while `name`
+  // goes down (from a Simulation::At action that runs inside its
+  // teardown), it returns OK and starts the node once it is down; a
+  // failure then is in fault_log().
   absl::Status Restart(const std::string& name);
 
   // Injects faults at random times (see RandomFaults), from
@@ -152,6 +155,10 @@ class SimCluster {
     size_t worker = 0;           // where its actors run, across restarts
     SocketAddress ip;            // its simulated address (port 0)
     bool own_worker = false;     // whether the worker (and disk) are its own
+    // In Down (Stop or Crash): its teardown is running the simulation.
+    bool going_down = false;
+    // Restart was called during that teardown: start it once down.
+    bool restart_when_down = false;
     std::shared_ptr<SimDisk> disk;
   };
   absl::Status Start(const std::string& name, Member& member);
