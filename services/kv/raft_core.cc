@@ -7,6 +7,13 @@
 #include "absl/strings/str_cat.h"
 
 namespace anvil::kv {
+namespace {
+
+// What an entry adds to an AppendEntries message besides its command: its
+// term and the protobuf framing, at most.
+constexpr size_t kEntryOverheadBytes = 16;
+
+}  // namespace
 
 RaftCore::RaftCore(std::string id, std::vector<std::string> members,
                    Options options, uint64_t seed)
@@ -268,9 +275,16 @@ void RaftCore::HandleAppendReply(const std::string& from,
     if (progress.next <= last_index()) SendAppend(from);
     return;
   }
-  // Rejected: retry after the point the follower says it matches (but not
-  // before what it acknowledged).
-  const uint64_t retry = std::max(reply.match_index(), progress.match) + 1;
+  // Rejected: retry after the point the follower says its log matches. If
+  // that is before what it acknowledged, it lost entries (its log's tail
+  // was cut, or its disk wiped): believe it, or it never catches up. (A
+  // late reply can also say so; resending is then all it costs. Lowering
+  // `match` never commits anything.)
+  if (reply.match_index() < progress.match) {
+    progress.match = reply.match_index();
+    ++followers_behind_acknowledged_;
+  }
+  const uint64_t retry = reply.match_index() + 1;
   if (retry < progress.next) {
     progress.next = retry;
     SendAppend(from);
@@ -340,12 +354,21 @@ void RaftCore::SendAppend(const std::string& peer) {
   const uint64_t prev = progress.next - 1;
   request.set_prev_index(prev);
   request.set_prev_term(TermAt(prev));
-  const uint64_t end =
+  // At most max_append_entries entries and max_append_bytes of commands,
+  // but at least one entry: the message must stay below the transport's
+  // limit (gRPC's 4 MiB), or the follower never catches up.
+  const uint64_t last =
       std::min<uint64_t>(last_index(), prev + options_.max_append_entries);
-  for (uint64_t index = prev + 1; index <= end; ++index) {
+  uint64_t end = prev;
+  size_t bytes = 0;
+  while (end < last) {
+    const size_t size = log_[end].command.size() + kEntryOverheadBytes;
+    if (end > prev && bytes + size > options_.max_append_bytes) break;
+    bytes += size;
     RaftEntry* entry = request.add_entries();
-    entry->set_term(log_[index - 1].term);
-    entry->set_command(log_[index - 1].command);
+    entry->set_term(log_[end].term);
+    entry->set_command(log_[end].command);
+    ++end;
   }
   request.set_leader_commit(commit_);
   request.set_read_round(read_round_);

@@ -56,8 +56,11 @@ class RaftCore {
     int election_ticks = 10;
     // A leader sends every follower an AppendEntries this often.
     int heartbeat_ticks = 2;
-    // Entries per AppendEntries.
+    // Entries per AppendEntries, and bytes of their commands (a single
+    // larger entry goes alone). Keep it well below the transport's message
+    // limit (gRPC: 4 MiB).
     size_t max_append_entries = 256;
+    size_t max_append_bytes = 1 << 20;
   };
 
   // A request for a peer. Its reply goes to HandleVoteReply or
@@ -135,6 +138,12 @@ class RaftCore {
   // The term of entry `index` (0 for 0 and past the end).
   uint64_t TermAt(uint64_t index) const;
   const std::vector<std::string>& members() const { return members_; }
+  // How often, as leader, this node heard a follower say its log ends
+  // before what it had acknowledged: it lost entries, and is sent them
+  // again.
+  uint64_t followers_behind_acknowledged() const {
+    return followers_behind_acknowledged_;
+  }
   // FAILED_PRECONDITION naming the leader (or saying none is known).
   absl::Status NotLeader() const;
 
@@ -183,6 +192,7 @@ class RaftCore {
   // simulation replays).
   std::map<std::string, Progress> progress_;
   uint64_t read_round_ = 0;
+  uint64_t followers_behind_acknowledged_ = 0;
 
   bool hard_state_dirty_ = false;
   uint64_t unstable_from_ = 0;  // lowest index changed since TakeReady; 0: none

@@ -32,6 +32,21 @@ class Group {
 
   RaftCore& operator[](const std::string& name) { return *nodes_.at(name); }
 
+  // Restarts `name` from a disk that kept only its hard state and its
+  // first `keep` entries (a cut WAL, a wiped disk).
+  void RestartWithLogCut(const std::string& name, size_t keep) {
+    RaftCore& old = *nodes_.at(name);
+    std::vector<LogEntry> log;
+    for (uint64_t index = 1; index <= keep; ++index) {
+      log.push_back({.term = old.TermAt(index)});
+    }
+    auto fresh = std::make_unique<RaftCore>(name, old.members(),
+                                            RaftCore::Options{}, /*seed=*/99);
+    fresh->Restore({.term = old.term()}, std::move(log));
+    nodes_[name] = std::move(fresh);
+    committed_[name].resize(std::min(committed_[name].size(), keep));
+  }
+
   // Cuts `name` off from every other node (both ways).
   void Isolate(const std::string& name) { isolated_.insert(name); }
   void Heal() { isolated_.clear(); }
@@ -300,6 +315,66 @@ TEST(RaftCoreTest, AppendRejectsAGapAndPointsBackToTheConflict) {
   RaftCore::Ready ready = follower.TakeReady();
   EXPECT_EQ(ready.append_from, 2u);
   EXPECT_EQ(ready.append, (std::vector<LogEntry>{{.term = 3}}));
+}
+
+TEST(RaftCoreTest, AFollowerThatLostAcknowledgedEntriesCatchesUp) {
+  Group group({"n1", "n2", "n3"});
+  const std::string leader = group.ElectLeader();
+  ASSERT_THAT(group[leader].Propose({"a", "b", "c", "d"}), IsOk());
+  group.Deliver();
+  const uint64_t acknowledged = group[leader].last_index();
+  std::vector<std::string> followers;
+  for (const char* name : {"n1", "n2", "n3"}) {
+    if (name != leader) followers.push_back(name);
+  }
+  // One follower comes back with an empty log; the other goes away. The
+  // leader's writes now need the first to catch up from nothing.
+  group.RestartWithLogCut(followers[0], 0);
+  group.Isolate(followers[1]);
+  ASSERT_THAT(group[leader].Propose({"e"}), IsOk());
+  group.Tick(10);
+  EXPECT_EQ(group[leader].role(), Role::kLeader);
+  EXPECT_EQ(group[followers[0]].last_index(), acknowledged + 1);
+  EXPECT_EQ(group[leader].commit_index(), acknowledged + 1)
+      << "the write never committed: the follower never caught up";
+  EXPECT_GE(group[leader].followers_behind_acknowledged(), 1u);
+  EXPECT_THAT(Commands(group.committed(followers[0])),
+              ::testing::ElementsAre("a", "b", "c", "d", "e"));
+}
+
+TEST(RaftCoreTest, AppendEntriesStayBelowTheByteBound) {
+  RaftCore::Options options;
+  options.max_append_bytes = 1 << 20;
+  RaftCore leader("l", {"l", "f"}, options, 1);
+  ElectWithVoteOf(leader, "f");
+  ASSERT_EQ(leader.role(), Role::kLeader);
+  (void)leader.TakeReady();
+  // Five 600 KB values, one 3 MB one: at most one of the first per
+  // message, the big one alone.
+  std::vector<std::string> values(5, std::string(600'000, 'v'));
+  values.push_back(std::string(3'000'000, 'B'));
+  ASSERT_THAT(leader.Propose(values), IsOk());
+  uint64_t delivered = 0;
+  for (int round = 0; round < 20 && delivered < leader.last_index(); ++round) {
+    RaftCore::Ready ready = leader.TakeReady();
+    for (RaftCore::Message& message : ready.messages) {
+      auto& append = std::get<AppendRequest>(message.request);
+      size_t bytes = 0;
+      for (const RaftEntry& entry : append.entries()) {
+        bytes += entry.command().size();
+      }
+      EXPECT_TRUE(bytes <= options.max_append_bytes ||
+                  append.entries_size() == 1)
+          << append.entries_size() << " entries, " << bytes << " bytes";
+      AppendReply reply;
+      reply.set_term(leader.term());
+      reply.set_success(true);
+      reply.set_match_index(append.prev_index() + append.entries_size());
+      delivered = std::max<uint64_t>(delivered, reply.match_index());
+      leader.HandleAppendReply("f", reply);
+    }
+  }
+  EXPECT_EQ(delivered, leader.last_index());
 }
 
 TEST(RaftCoreTest, ReadsWaitForTheLeadersFirstCommitAndAMajority) {

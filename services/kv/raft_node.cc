@@ -249,6 +249,15 @@ Task<absl::StatusOr<SubmitReply>> RaftNode::Submit(CallContext& call,
   if (absl::Status admitted = Admit(); !admitted.ok()) co_return admitted;
   auto waiter = std::make_shared<Waiter>();
   request.SerializeToString(&waiter->command);
+  if (waiter->command.size() > kMaxCommandBytes) {
+    // It could never reach a follower: one entry alone would be an
+    // AppendEntries over the transport's message limit.
+    co_return absl::InvalidArgumentError(absl::StrCat(
+        "a command of ", waiter->command.size(),
+        " bytes is larger than the limit of ", kMaxCommandBytes,
+        " (the transport's 4 MiB message limit, less room for the rest of "
+        "an AppendEntries)"));
+  }
   unproposed_.push_back(waiter);
   ScheduleFlush();
   if (absl::Status done = co_await Await(waiter, call); !done.ok()) {

@@ -42,6 +42,10 @@
 
 namespace anvil::kv {
 
+// The largest command Submit accepts: one entry alone must fit in an
+// AppendEntries below gRPC's default 4 MiB message limit.
+inline constexpr size_t kMaxCommandBytes = (4 << 20) - (64 << 10);
+
 class RaftNode final : public RaftDaemon {
  public:
   explicit RaftNode(const RaftDeps& deps);

@@ -167,6 +167,23 @@ TEST(NetworkFaultsTest, DuplicatesTravelAtTheirOwnLatency) {
   EXPECT_GE(apart, 8) << "copies arrived at the same instant";
 }
 
+TEST(NetworkFaultsTest, MessagesOverTheLimitAreRefusedAsGrpcDoes) {
+  Simulation sim;
+  auto n2 = Serve(sim, "n2");
+  const std::string big((4 << 20) + 1, 'x');
+  EXPECT_THAT(
+      Call(sim, "n1", "n2", big),
+      ::anvil::testing::StatusIs(
+          absl::StatusCode::kResourceExhausted,
+          ::testing::HasSubstr("larger than max (4194305 vs. 4194304)")));
+  EXPECT_TRUE(n2->arrived.empty());
+  sim.network().SetMaxMessageBytes(8 << 20);
+  EXPECT_THAT(Call(sim, "n1", "n2", big), IsOk());
+  // The echoed reply is checked too.
+  sim.network().SetMaxMessageBytes(4 << 20);
+  EXPECT_THAT(Call(sim, "n1", "n2", std::string(4 << 20, 'y')), IsOk());
+}
+
 TEST(NetworkFaultsTest, AMachineThatIsDownLosesEverythingUntilItIsUp) {
   Simulation sim;
   auto n2 = Serve(sim, "n2");

@@ -10,6 +10,7 @@
 #include "runtime/core/clock.h"
 #include "runtime/core/detached.h"
 #include "runtime/core/sleep.h"
+#include "runtime/core/status_macros.h"
 #include "runtime/core/with_deadline.h"
 #include "runtime/core/worker.h"
 
@@ -66,6 +67,7 @@ struct LoopbackNetwork::State {
       ABSL_GUARDED_BY(mu);
   LoopbackNetwork::Trace trace ABSL_GUARDED_BY(mu);
   int64_t connection_timeout ABSL_GUARDED_BY(mu) = 1'000'000'000;
+  size_t max_message_bytes ABSL_GUARDED_BY(mu) = 4 << 20;
   Stats stats ABSL_GUARDED_BY(mu);
   // How far each node's clock runs ahead (ns; negative: behind).
   absl::flat_hash_map<std::string, int64_t> clock_offsets ABSL_GUARDED_BY(mu);
@@ -160,6 +162,16 @@ struct LoopbackNetwork::State {
   // Uniform in [0, 1).
   double Chance() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     return static_cast<double>((*random)() >> 11) * 0x1.0p-53;
+  }
+
+  // RESOURCE_EXHAUSTED if a receiver refuses `message` for its size, as
+  // gRPC words it.
+  absl::Status CheckSize(const std::string& message) const {
+    MutexLock lock(mu);
+    if (message.size() <= max_message_bytes) return absl::OkStatus();
+    return absl::ResourceExhaustedError(
+        absl::StrCat("Received message larger than max (", message.size(),
+                     " vs. ", max_message_bytes, ")"));
   }
 
   int64_t ConnectionTimeout() const {
@@ -317,6 +329,7 @@ class LoopbackChannel final : public Channel {
       co_return absl::UnavailableError(
           absl::StrCat("loopback: no server at '", address, "'"));
     }
+    ANVIL_CO_RETURN_IF_ERROR(state->CheckSize(request));
     const std::string destination = endpoint->node;
     const uint64_t caller_incarnation = state->Incarnation(source);
     const uint64_t server_incarnation = state->Incarnation(destination);
@@ -396,6 +409,7 @@ class LoopbackChannel final : public Channel {
     if (back.lost || state->Incarnation(source) != caller_incarnation) {
       co_return co_await Lost(state, address, method, deadline);
     }
+    if (reply.ok()) ANVIL_CO_RETURN_IF_ERROR(state->CheckSize(*reply));
     co_return reply;
   }
 
@@ -470,6 +484,11 @@ void LoopbackNetwork::SetClockOffset(const std::string& node,
                                      absl::Duration offset) {
   MutexLock lock(state_->mu);
   state_->clock_offsets[node] = absl::ToInt64Nanoseconds(offset);
+}
+
+void LoopbackNetwork::SetMaxMessageBytes(size_t bytes) {
+  MutexLock lock(state_->mu);
+  state_->max_message_bytes = bytes;
 }
 
 void LoopbackNetwork::SetConnectionTimeout(absl::Duration timeout) {

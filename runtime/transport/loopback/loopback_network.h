@@ -92,6 +92,10 @@ class LoopbackNetwork final : public Network {
                LinkOptions options);
   // Removes what SetLink set.
   void ClearLink(const std::string& from, const std::string& to);
+  // The largest request or reply a receiver accepts, as gRPC's default
+  // receive limit: a larger one fails RESOURCE_EXHAUSTED at the caller.
+  // Default 4 MiB.
+  void SetMaxMessageBytes(size_t bytes);
   // How long a caller without a deadline waits for a lost message before
   // UNAVAILABLE. Default 1 s.
   void SetConnectionTimeout(absl::Duration timeout);
