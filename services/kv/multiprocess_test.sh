@@ -96,4 +96,16 @@ for _ in $(seq 50); do
 done
 "${kvctl}" --servers="${restarted_port}" status
 [[ "${keys}" -ge "${acked}" ]]
+
+# A second kvd for n1 on the same data directory (on a port of its own) is
+# refused, and changes nothing: the first still serves.
+p4=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+if timeout 20 "${kvd}" --node=n1 --members=n1,n2,n3 \
+    --anvil_peers="n1=127.0.0.1:${p4},n2=127.0.0.1:${p2},n3=127.0.0.1:${p3}" \
+    --data_dir="${dir}" >"${dir}/second.out" 2>&1; then
+  echo "a second kvd for n1 ran on the same data directory"; exit 1
+fi
+grep -q "another process runs this node" "${dir}/second.out" || {
+  echo "the second kvd did not say why it stopped:"; cat "${dir}/second.out"; exit 1; }
+ctl get key1 >/dev/null
 echo PASS
