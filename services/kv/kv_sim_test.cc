@@ -8,8 +8,9 @@
 // disk, where a crash keeps only what was synced (and perhaps some of the
 // rest, a torn write included).
 //
-//   ./bazelw test //services/kv:kv_sim_test                     # 12 seeds
+//   ./bazelw test //services/kv:kv_sim_test                     # 60 seeds
 //   ./bazelw test //services/kv:kv_sim_test --test_arg=--anvil_seeds=2000
+//   ./bazelw test //services/kv:kv_sim_campaign    # 10,000, a census
 //   ./bazelw test //services/kv:kv_sim_test --test_arg=--anvil_seed=7 \
 //       --test_output=all                                   # replay one
 #include <cstdio>
@@ -315,7 +316,7 @@ absl::Status RunSeed(Simulation& sim) {
 
 TEST(KvSimTest, LinearizableUnderPartitionsCrashesAndLoss) {
   EXPECT_THAT(ForEachSeed(RunSeed,
-                          /*default_seeds=*/12,
+                          /*default_seeds=*/60,
                           {.workers = kNodes.size() + 1,
                            .time_limit = absl::Minutes(10)}),
               ::anvil::testing::IsOk());

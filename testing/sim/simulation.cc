@@ -6,18 +6,31 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
 #include "runtime/core/buggify.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/scheduler.h"
+#include "runtime/core/status_macros.h"
 #include "runtime/core/worker.h"
 
 ABSL_FLAG(uint64_t, anvil_seed, 0,
           "Replays one simulation seed (0: run the seeds of --anvil_seeds).");
 ABSL_FLAG(int, anvil_seeds, 0,
-          "Simulation seeds to run, 1..N (0: the test's default).");
+          "Simulation seeds to run: N of them from --anvil_seed_start (0: "
+          "the test's default count).");
+ABSL_FLAG(uint64_t, anvil_seed_start, 1, "The first seed --anvil_seeds runs.");
+ABSL_FLAG(bool, anvil_census, false,
+          "Runs every seed, failing or not, and reports all that failed "
+          "(default: stop at the first).");
+ABSL_FLAG(absl::Duration, anvil_seed_budget, absl::InfiniteDuration(),
+          "Wall-clock time for a seed loop: once spent, no new seed starts, "
+          "and the loop reports how many ran (not a failure).");
 ABSL_FLAG(bool, anvil_self_check, false,
           "Runs each simulation seed twice and fails if the traces differ.");
 
@@ -269,14 +282,79 @@ absl::Status Simulation::RunFor(absl::Duration duration) {
                                                   ") spent; ", ReproCommand()));
 }
 
-std::string Simulation::ReproCommand() const {
-  // Under `bazel test`, the whole command; the flag alone elsewhere.
-  if (const char* target = std::getenv("TEST_TARGET"); target != nullptr) {
-    return absl::StrCat("replay: ./bazelw test ", target,
-                        " --test_arg=--anvil_seed=", options_.seed,
-                        " --test_output=all");
+namespace {
+
+// The flags that choose seeds: a replay replaces them with --anvil_seed.
+bool IsSeedSelection(absl::string_view arg) {
+  for (absl::string_view flag :
+       {"--anvil_seed=", "--anvil_seeds=", "--anvil_seed_start=",
+        "--anvil_census", "--anvil_seed_budget=", "--gtest_filter="}) {
+    if (absl::StartsWith(arg, flag)) return true;
   }
-  return absl::StrCat("replay with --anvil_seed=", options_.seed);
+  return false;
+}
+
+// This process's arguments after argv[0], from /proc/self/cmdline.
+std::vector<std::string> CommandLineArguments() {
+  std::vector<std::string> args;
+  std::FILE* file = std::fopen("/proc/self/cmdline", "rb");
+  if (file == nullptr) return args;
+  std::string all;
+  char buffer[4096];
+  while (size_t n = std::fread(buffer, 1, sizeof(buffer), file)) {
+    all.append(buffer, n);
+  }
+  std::fclose(file);
+  for (absl::string_view arg : absl::StrSplit(all, '\0', absl::SkipEmpty())) {
+    args.emplace_back(arg);
+  }
+  if (!args.empty()) args.erase(args.begin());
+  return args;
+}
+
+// "Suite.Name" of the running GoogleTest test, or empty.
+std::string CurrentTest() {
+  const ::testing::TestInfo* test =
+      ::testing::UnitTest::GetInstance()->current_test_info();
+  if (test == nullptr) return "";
+  return absl::StrCat(test->test_suite_name(), ".", test->name());
+}
+
+// `arg` quoted for a shell if it needs it.
+std::string ShellQuoted(const std::string& arg) {
+  if (!arg.empty() &&
+      arg.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
+                            "VWXYZ0123456789-_=./:,+@%") == std::string::npos) {
+    return arg;
+  }
+  return absl::StrCat("'", absl::StrReplaceAll(arg, {{"'", "'\\''"}}), "'");
+}
+
+}  // namespace
+
+std::string Simulation::ReproCommand() const {
+  // This run's arguments but the seed selection, then this seed, and only
+  // this test.
+  std::vector<std::string> args;
+  for (std::string& arg : CommandLineArguments()) {
+    if (!IsSeedSelection(arg)) args.push_back(std::move(arg));
+  }
+  args.push_back(absl::StrCat("--anvil_seed=", options_.seed));
+  const std::string test = CurrentTest();
+  if (const char* target = std::getenv("TEST_TARGET"); target != nullptr) {
+    std::string command = absl::StrCat("replay: ./bazelw test ", target);
+    for (const std::string& arg : args) {
+      absl::StrAppend(&command, " ", ShellQuoted("--test_arg=" + arg));
+    }
+    if (!test.empty()) absl::StrAppend(&command, " --test_filter=", test);
+    return absl::StrCat(command, " --test_output=all");
+  }
+  if (!test.empty()) args.push_back("--gtest_filter=" + test);
+  std::string command = "replay with";
+  for (const std::string& arg : args) {
+    absl::StrAppend(&command, " ", ShellQuoted(arg));
+  }
+  return command;
 }
 
 absl::Status ForEachSeed(
@@ -288,9 +366,15 @@ absl::Status ForEachSeed(
   } else {
     const int flag = absl::GetFlag(FLAGS_anvil_seeds);
     const int count = flag > 0 ? flag : default_seeds;
-    for (int s = 1; s <= count; ++s) seeds.push_back(static_cast<uint64_t>(s));
+    const uint64_t start =
+        std::max<uint64_t>(1, absl::GetFlag(FLAGS_anvil_seed_start));
+    for (int s = 0; s < count; ++s) seeds.push_back(start + s);
   }
   self_check = self_check || absl::GetFlag(FLAGS_anvil_self_check);
+  const bool census = absl::GetFlag(FLAGS_anvil_census);
+  const absl::Duration budget = absl::GetFlag(FLAGS_anvil_seed_budget);
+  // Wall-clock time, outside every simulation (none exists between seeds).
+  const absl::Time began = absl::Now();
 
   // One run of `seed`; its trace hash in `trace`.
   auto run = [&](uint64_t seed, uint64_t& trace) -> absl::Status {
@@ -309,12 +393,13 @@ absl::Status ForEachSeed(
         status.code(), absl::StrCat("seed ", seed, ": ", status.message(), " (",
                                     sim.ReproCommand(), ")"));
   };
-  for (uint64_t seed : seeds) {
+  // One seed, checked twice with self_check.
+  auto check = [&](uint64_t seed) -> absl::Status {
     uint64_t first = 0;
-    if (absl::Status status = run(seed, first); !status.ok()) return status;
-    if (!self_check) continue;
+    ANVIL_RETURN_IF_ERROR(run(seed, first));
+    if (!self_check) return absl::OkStatus();
     uint64_t second = 0;
-    if (absl::Status status = run(seed, second); !status.ok()) return status;
+    ANVIL_RETURN_IF_ERROR(run(seed, second));
     if (first != second) {
       return absl::InternalError(absl::StrFormat(
           "seed %d is not reproducible: trace %016x, then %016x (a real "
@@ -322,8 +407,38 @@ absl::Status ForEachSeed(
           "check again with --anvil_seed=%d --anvil_self_check",
           seed, first, second, seed));
     }
+    return absl::OkStatus();
+  };
+
+  std::vector<uint64_t> failed;
+  absl::Status first_failure;
+  size_t ran = 0;
+  for (uint64_t seed : seeds) {
+    if (absl::Now() - began > budget) {
+      std::fprintf(stderr,
+                   "sim: the wall-clock budget of %s is spent after %zu of "
+                   "%zu seeds; the rest are not run\n",
+                   absl::FormatDuration(budget).c_str(), ran, seeds.size());
+      break;
+    }
+    ++ran;
+    absl::Status status = check(seed);
+    if (status.ok()) continue;
+    if (!census) return status;
+    failed.push_back(seed);
+    if (first_failure.ok()) first_failure = status;
   }
-  return absl::OkStatus();
+  if (census) {
+    std::fprintf(stderr, "sim census: %zu seeds run, %zu failed%s%s\n", ran,
+                 failed.size(), failed.empty() ? "" : ": ",
+                 absl::StrJoin(failed, " ").c_str());
+  }
+  if (failed.empty()) return absl::OkStatus();
+  return absl::Status(
+      first_failure.code(),
+      absl::StrCat(failed.size(), " of ", ran, " seeds failed (",
+                   absl::StrJoin(failed, " "),
+                   "); the first: ", first_failure.message()));
 }
 
 }  // namespace anvil::sim

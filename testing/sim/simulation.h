@@ -10,9 +10,12 @@
 //   absl::Status status = sim.RunUntil([&] { return done; });
 //   EXPECT_TRUE(status.ok()) << status << "\n" << sim.ReproCommand();
 //
-// Over many seeds, stopping at the first failure (flags --anvil_seed=N
-// replays one, --anvil_seeds=K runs 1..K, --anvil_self_check runs each seed
-// twice and fails if the traces differ):
+// Over many seeds, stopping at the first failure (flags: --anvil_seed=N
+// replays one; --anvil_seeds=K runs K from --anvil_seed_start=S, default 1;
+// --anvil_census runs them all and reports every failing one;
+// --anvil_seed_budget=30m stops starting seeds after that much wall-clock
+// time; --anvil_self_check runs each seed twice and fails if the traces
+// differ):
 //
 //   absl::Status status = anvil::sim::ForEachSeed(
 //       [](anvil::sim::Simulation& sim) -> absl::Status { ... });
@@ -50,6 +53,9 @@
 
 ABSL_DECLARE_FLAG(uint64_t, anvil_seed);
 ABSL_DECLARE_FLAG(int, anvil_seeds);
+ABSL_DECLARE_FLAG(uint64_t, anvil_seed_start);
+ABSL_DECLARE_FLAG(bool, anvil_census);
+ABSL_DECLARE_FLAG(absl::Duration, anvil_seed_budget);
 ABSL_DECLARE_FLAG(bool, anvil_self_check);
 
 namespace anvil::sim {
@@ -166,9 +172,11 @@ class Simulation {
   // written changes the hash.
   const std::string& trace_text() const { return trace_text_; }
 
-  // How to replay this run: under `bazel test`, the whole command
-  // ("./bazelw test //pkg:target --test_arg=--anvil_seed=42 ..."); else the
-  // flag ("--anvil_seed=42").
+  // How to replay this run: this process's arguments with the seed
+  // selection replaced by --anvil_seed=<this seed>, and only the running
+  // GoogleTest test. Under `bazel test`, the whole command ("replay:
+  // ./bazelw test //pkg:target --test_arg=--other --test_arg=--anvil_seed=42
+  // --test_filter=Suite.Test --test_output=all"); else the arguments.
   std::string ReproCommand() const;
 
  private:
@@ -209,12 +217,16 @@ class Simulation {
 };
 
 // Runs `scenario` in a fresh Simulation for each seed the flags ask for
-// (--anvil_seed=N: that seed only; else seeds 1..--anvil_seeds, or 1..
-// `default_seeds`), with `options` for everything but the seed. Stops at
-// the first seed whose scenario fails, returning its error with the seed
-// and the replay flag. With --anvil_self_check (or `self_check`), runs
-// each seed twice and fails if the trace hashes differ. Prints one line per
-// seed run: seed, steps, virtual time, trace hash.
+// (--anvil_seed=N: that seed only; else --anvil_seeds (or `default_seeds`)
+// seeds from --anvil_seed_start), with `options` for everything but the
+// seed. Stops at the first seed whose scenario fails, returning its error
+// with the seed and the replay command; with --anvil_census, runs every
+// seed and fails naming all that failed, with the first one's error. With
+// --anvil_seed_budget, starts no seed once that much wall-clock time has
+// passed (and says so; not a failure). With --anvil_self_check (or
+// `self_check`), runs each seed twice and fails if the trace hashes
+// differ. Prints one line per seed run: seed, steps, virtual time, trace
+// hash; and with --anvil_census a closing "sim census:" line.
 absl::Status ForEachSeed(
     const std::function<absl::Status(Simulation&)>& scenario,
     int default_seeds = 20, SimulationOptions options = {},

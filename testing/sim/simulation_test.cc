@@ -11,6 +11,8 @@
 #include <variant>
 #include <vector>
 
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -190,6 +192,60 @@ TEST(SimulationTest, ForEachSeedStopsAtTheFirstFailure) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInternal);
   EXPECT_TRUE(absl::StrContains(status.message(), "seed 3")) << status;
   EXPECT_TRUE(absl::StrContains(status.message(), "--anvil_seed=3")) << status;
+}
+
+TEST(SimulationTest, ACensusRunsEverySeedFromTheStartAndNamesTheFailures) {
+  absl::FlagSaver restore_flags;
+  absl::SetFlag(&FLAGS_anvil_seeds, 6);
+  absl::SetFlag(&FLAGS_anvil_seed_start, 100);
+  absl::SetFlag(&FLAGS_anvil_census, true);
+  std::vector<uint64_t> seen;
+  absl::Status status = ForEachSeed(
+      [&](Simulation& sim) -> absl::Status {
+        seen.push_back(sim.seed());
+        if (sim.seed() % 2 == 1) return absl::InternalError("odd seed");
+        return RunRing(sim, 3, 1, 5);
+      },
+      /*default_seeds=*/10);
+  EXPECT_EQ(seen, (std::vector<uint64_t>{100, 101, 102, 103, 104, 105}));
+  EXPECT_THAT(status, ::anvil::testing::StatusIs(
+                          absl::StatusCode::kInternal,
+                          ::testing::HasSubstr(
+                              "3 of 6 seeds failed (101 103 105); the first: "
+                              "seed 101: odd seed")));
+}
+
+TEST(SimulationTest, TheReplayCommandNamesTheSeedAndTheTest) {
+  absl::FlagSaver restore_flags;
+  absl::SetFlag(&FLAGS_anvil_seeds, 3);
+  absl::Status status = ForEachSeed(
+      [&](Simulation& sim) -> absl::Status {
+        return sim.seed() == 2 ? absl::InternalError("broken")
+                               : absl::OkStatus();
+      },
+      /*default_seeds=*/10);
+  EXPECT_THAT(status.message(), ::testing::HasSubstr("--anvil_seed=2"));
+  EXPECT_THAT(status.message(),
+              ::testing::Not(::testing::HasSubstr("--anvil_seeds=")));
+  EXPECT_THAT(status.message(),
+              ::testing::HasSubstr(
+                  "SimulationTest.TheReplayCommandNamesTheSeedAndTheTest"));
+}
+
+TEST(SimulationTest, AWallClockBudgetStopsStartingSeeds) {
+  absl::FlagSaver restore_flags;
+  absl::SetFlag(&FLAGS_anvil_seed_budget, absl::ZeroDuration());
+  int runs = 0;
+  EXPECT_THAT(ForEachSeed(
+                  [&](Simulation&) -> absl::Status {
+                    ++runs;
+                    return absl::OkStatus();
+                  },
+                  /*default_seeds=*/50),
+              IsOk());
+  // The budget is checked before each seed: with none, the first may
+  // start only if no time at all passed.
+  EXPECT_LE(runs, 1);
 }
 
 TEST(SimulationTest, SelfCheckPassesForADeterministicRun) {
