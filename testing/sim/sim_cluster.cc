@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
 namespace anvil::sim {
@@ -92,6 +93,7 @@ absl::Status SimCluster::Restart(const std::string& name) {
     return absl::NotFoundError(absl::StrCat("no node ", name));
   }
   Member& member = it->second;
+  Reap(name, member);
   if (member.going_down) {
     // Called from an action inside its teardown: once that is done.
     member.restart_when_down = true;
@@ -205,24 +207,84 @@ void SimCluster::ScheduleRandomFaults(RandomFaults options) {
   sim_.At(options.end, [this] { EndFaults(); });
 }
 
+void SimCluster::Reap(const std::string& name, Member& member) {
+  if (member.node == nullptr || member.going_down || !member.node->stopped()) {
+    return;
+  }
+  Log(absl::StrCat(name, " had stopped on its own: ",
+                   member.node->final_status().ToString()));
+  member.node.reset();
+  if (absl::Status destroyed = root_->DestroyChild(name); !destroyed.ok()) {
+    Log(absl::StrCat("destroying ", name, " failed: ", destroyed.ToString()));
+  }
+}
+
+void SimCluster::UpAndDown(std::vector<std::string>& up,
+                           std::vector<std::string>& down) {
+  for (auto& [name, member] : members_) {
+    Reap(name, member);
+    (running(name) ? up : down).push_back(name);
+  }
+}
+
+void SimCluster::HealNetwork() {
+  sim_.network().Heal();
+  for (const auto& [from, to] : clogged_) sim_.network().ClearLink(from, to);
+  clogged_.clear();
+}
+
 void SimCluster::NextFault(const RandomFaults& options) {
   if (sim_.elapsed() >= options.end) return;
   std::mt19937_64& random = sim_.random();
   std::vector<std::string> up, down;
-  for (const auto& [name, member] : members_) {
-    (member.node != nullptr && !member.going_down ? up : down).push_back(name);
+  UpAndDown(up, down);
+  std::vector<std::string> all;
+  for (const auto& [name, member] : members_) all.push_back(name);
+  enum Kind {
+    kPartition,
+    kBlock,
+    kHeal,
+    kCrash,
+    kRestart,
+    kClog,
+    kLossy,
+    kPause,
+    kSkew,
+    kDisk,
+    kDuplicate
+  };
+  std::vector<Kind> kinds;
+  const bool pairs = all.size() >= 2;
+  if (options.partitions && pairs) {
+    kinds.insert(kinds.end(), {kPartition, kBlock});
   }
-  std::vector<int> kinds;  // 0 partition, 1 heal, 2 crash, 3 restart, 4 clog
-  if (options.partitions && members_.size() >= 2) kinds.push_back(0);
-  if (options.partitions || options.clogs) kinds.push_back(1);
-  if (options.crashes && !up.empty()) kinds.push_back(2);
-  if (options.crashes && !down.empty()) kinds.push_back(3);
-  if (options.clogs && members_.size() >= 2) kinds.push_back(4);
+  if (options.partitions || options.clogs || options.lossy_links ||
+      options.duplication) {
+    kinds.push_back(kHeal);
+  }
+  if (options.crashes && !up.empty()) kinds.push_back(kCrash);
+  if (options.crashes && !down.empty()) kinds.push_back(kRestart);
+  if (options.clogs && pairs) kinds.push_back(kClog);
+  if (options.lossy_links && pairs) kinds.push_back(kLossy);
+  if (options.duplication && pairs) kinds.push_back(kDuplicate);
+  if (options.pauses && !up.empty()) kinds.push_back(kPause);
+  if (options.clock_skew && !up.empty()) kinds.push_back(kSkew);
+  if (options.disk_faults && !up.empty()) kinds.push_back(kDisk);
+  // A random ordered pair of distinct nodes.
+  auto pick_link = [&]() -> std::pair<std::string, std::string> {
+    const size_t i = random() % all.size();
+    const size_t j = (i + 1 + random() % (all.size() - 1)) % all.size();
+    return {all[i], all[j]};
+  };
+  // Milliseconds uniform in [low, high].
+  auto millis = [&](int64_t low, int64_t high) {
+    return absl::Milliseconds(
+        low + static_cast<int64_t>(random() % (high - low + 1)));
+  };
   if (!kinds.empty()) {
-    std::vector<std::string> all;
-    for (const auto& [name, member] : members_) all.push_back(name);
-    switch (kinds[random() % kinds.size()]) {
-      case 0: {
+    const Kind kind = kinds[random() % kinds.size()];
+    switch (kind) {
+      case kPartition: {
         std::shuffle(all.begin(), all.end(), random);
         const size_t split = 1 + random() % (all.size() - 1);
         std::vector<std::string> a(all.begin(), all.begin() + split);
@@ -232,15 +294,17 @@ void SimCluster::NextFault(const RandomFaults& options) {
                          absl::StrJoin(b, " ")));
         break;
       }
-      case 1:
-        sim_.network().Heal();
-        for (const auto& [from, to] : clogged_) {
-          sim_.network().ClearLink(from, to);
-        }
-        clogged_.clear();
+      case kBlock: {
+        const auto [from, to] = pick_link();
+        sim_.network().Block(from, to);
+        Log(absl::StrCat("block ", from, " -> ", to, " (one way)"));
+        break;
+      }
+      case kHeal:
+        HealNetwork();
         Log("heal");
         break;
-      case 2: {
+      case kCrash: {
         const std::string& victim = up[random() % up.size()];
         Log(absl::StrCat("crash ", victim));
         if (absl::Status crashed = Crash(victim); !crashed.ok()) {
@@ -249,7 +313,7 @@ void SimCluster::NextFault(const RandomFaults& options) {
         }
         break;
       }
-      case 3: {
+      case kRestart: {
         const std::string& back = down[random() % down.size()];
         Log(absl::StrCat("restart ", back));
         if (absl::Status restarted = Restart(back); !restarted.ok()) {
@@ -258,18 +322,82 @@ void SimCluster::NextFault(const RandomFaults& options) {
         }
         break;
       }
-      case 4: {
-        const size_t i = random() % all.size();
-        const size_t j = (i + 1 + random() % (all.size() - 1)) % all.size();
-        const std::string& from = all[i];
-        const std::string& to = all[j];
-        const absl::Duration latency =
-            absl::Milliseconds(1000 + static_cast<int64_t>(random() % 2000));
+      case kClog: {
+        const auto [from, to] = pick_link();
+        const absl::Duration latency = millis(1000, 3000);
         sim_.network().SetLink(
             from, to, {.min_latency = latency, .max_latency = latency});
         clogged_.emplace_back(from, to);
         Log(absl::StrCat("clog ", from, " -> ", to, " (",
                          absl::FormatDuration(latency), ")"));
+        break;
+      }
+      case kLossy:
+      case kDuplicate: {
+        const bool duplicate = kind == kDuplicate;
+        const auto [from, to] = pick_link();
+        LinkOptions link = sim_.network().link(from, to);
+        const double rate =
+            0.2 + 0.4 * static_cast<double>(random() % 101) / 100.0;
+        (duplicate ? link.duplicate : link.drop) = rate;
+        sim_.network().SetLink(from, to, link);
+        clogged_.emplace_back(from, to);
+        Log(absl::StrFormat("%s %s -> %s (%.0f%%)",
+                            duplicate ? "duplicate" : "drop", from, to,
+                            rate * 100));
+        break;
+      }
+      case kPause: {
+        const std::string node = up[random() % up.size()];
+        const absl::Duration pause = millis(200, 2000);
+        (void)Pause(node);
+        paused_.push_back(node);
+        Log(absl::StrCat("pause ", node, " for ", absl::FormatDuration(pause)));
+        sim_.At(sim_.elapsed() + pause, [this, node] {
+          if (Resume(node).ok()) Log(absl::StrCat("resume ", node));
+          paused_.erase(std::remove(paused_.begin(), paused_.end(), node),
+                        paused_.end());
+        });
+        break;
+      }
+      case kSkew: {
+        const std::string& node = up[random() % up.size()];
+        const absl::Duration skew = millis(0, 1000) - absl::Milliseconds(500);
+        SetClockSkew(node, skew);
+        Log(absl::StrCat("skew ", node, "'s clock by ",
+                         absl::FormatDuration(skew)));
+        break;
+      }
+      case kDisk: {
+        const std::string node = up[random() % up.size()];
+        SimDisk* disk = this->disk(node);
+        if (disk == nullptr || !members_[node].own_worker) break;
+        SimDiskOptions faulty = disk_options_;
+        faulty.min_latency = absl::Milliseconds(1);
+        faulty.max_latency = millis(1, 50);
+        faulty.min_sync_latency = absl::Milliseconds(5);
+        faulty.max_sync_latency = millis(5, 100);
+        faulty.write_error = 0.01;
+        faulty.sync_error = 0.01;
+        if (options.disk_corruption) {
+          faulty.read_corruption = 0.01;
+          faulty.misdirected_write = 0.01;
+        }
+        disk->set_options(faulty);
+        faulty_disks_.push_back(node);
+        const absl::Duration lasts = millis(500, 3000);
+        Log(absl::StrCat(
+            "disk of ", node, " faulty for ", absl::FormatDuration(lasts),
+            " (up to ", absl::FormatDuration(faulty.max_latency), " a call, ",
+            absl::FormatDuration(faulty.max_sync_latency), " a sync, 1% EIO",
+            options.disk_corruption ? ", corruption" : "", ")"));
+        sim_.At(sim_.elapsed() + lasts, [this, node] {
+          auto it = std::find(faulty_disks_.begin(), faulty_disks_.end(), node);
+          if (it == faulty_disks_.end()) return;  // EndFaults healed it
+          faulty_disks_.erase(it);
+          this->disk(node)->set_options(disk_options_);
+          Log(absl::StrCat("disk of ", node, " healthy"));
+        });
         break;
       }
     }
@@ -281,12 +409,16 @@ void SimCluster::NextFault(const RandomFaults& options) {
 }
 
 void SimCluster::EndFaults() {
-  sim_.network().Heal();
-  for (const auto& [from, to] : clogged_) sim_.network().ClearLink(from, to);
-  clogged_.clear();
-  std::vector<std::string> failed;
-  for (auto& [name, member] : members_) {
-    if (member.node != nullptr && !member.going_down) continue;
+  HealNetwork();
+  for (const std::string& node : faulty_disks_) {
+    disk(node)->set_options(disk_options_);
+  }
+  faulty_disks_.clear();
+  for (const std::string& node : paused_) (void)Resume(node);
+  paused_.clear();
+  std::vector<std::string> up, down, failed;
+  UpAndDown(up, down);
+  for (const std::string& name : down) {
     if (absl::Status restarted = Restart(name); !restarted.ok()) {
       failed.push_back(absl::StrCat(name, " (", restarted.ToString(), ")"));
     }
@@ -335,7 +467,7 @@ SimDisk* SimCluster::disk(const std::string& name) {
 bool SimCluster::running(const std::string& name) const {
   auto it = members_.find(name);
   return it != members_.end() && it->second.node != nullptr &&
-         !it->second.going_down;
+         !it->second.going_down && !it->second.node->stopped();
 }
 
 Node* SimCluster::node(const std::string& name) {

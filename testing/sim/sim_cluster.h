@@ -79,11 +79,33 @@ struct RandomFaults {
   absl::Duration end = absl::Seconds(30);
   // Mean time between two faults (uniform on [0, 2 * mean]).
   absl::Duration mean_interval = absl::Seconds(2);
-  // Which kinds: random partitions (two sides) and healing; node crashes
-  // and restarts; clogged links (one direction slowed to 1-3 s).
+  // Which kinds, each drawn as often as the others:
+  //   partitions: two sides cut apart, or one link blocked one way; heals.
   bool partitions = true;
+  //   crashes: hard crashes (see SimCluster::Crash) and restarts; also
+  //   restarts a node that stopped on its own (a fatal storage error).
   bool crashes = true;
+  //   clogs: one direction of a link slowed to 1-3 s.
   bool clogs = true;
+  //   lossy links: one direction loses 20-60% of its messages until the
+  //   next heal.
+  bool lossy_links = true;
+  //   duplication: one direction delivers 20-60% of its messages twice
+  //   (each copy at its own latency) until the next heal. A request
+  //   delivered twice is served twice: what a retrying client does, which
+  //   a service that is not idempotent (or exactly-once) cannot survive.
+  bool duplication = true;
+  //   pauses: a node stops for 0.2-2 s (a long GC pause, a VM migration).
+  bool pauses = true;
+  //   clock skew: a node's clocks jump to up to 500 ms ahead or behind.
+  bool clock_skew = true;
+  //   disk faults: for 0.5-3 s a node's disk is slow (1-50 ms a call, 5-100
+  //   ms a sync) and fails 1% of writes and syncs with EIO.
+  bool disk_faults = true;
+  //   With disk_faults, also latent corruption: bit flips on 1% of reads
+  //   and 1% misdirected writes. Off by default: a node whose log is
+  //   corrupt refuses to start (DATA_LOSS), for good.
+  bool disk_corruption = false;
 };
 
 class SimCluster {
@@ -116,7 +138,10 @@ class SimCluster {
   absl::Status Restart(const std::string& name);
 
   // Injects faults at random times (see RandomFaults), from
-  // Simulation::At actions; each is logged in fault_log().
+  // Simulation::At actions; each is logged in fault_log(). At `end` the
+  // network heals (blocks, clogs, lossy links), disks are healthy again,
+  // paused nodes resume and every node that is down restarts; clock skew
+  // stays. A test's liveness phase starts there: see kv_sim_test.
   void ScheduleRandomFaults(RandomFaults options);
   // "2.31s: partition n1 | n2 n3", one line per fault, in order.
   const std::vector<std::string>& fault_log() const { return fault_log_; }
@@ -162,6 +187,13 @@ class SimCluster {
     std::shared_ptr<SimDisk> disk;
   };
   absl::Status Start(const std::string& name, Member& member);
+  // If `member`'s node stopped on its own (a fatal error), destroys it, so
+  // that it counts as down.
+  void Reap(const std::string& name, Member& member);
+  // The running nodes, and the others.
+  void UpAndDown(std::vector<std::string>& up, std::vector<std::string>& down);
+  // Removes every block, clog and lossy link.
+  void HealNetwork();
   absl::Status Down(const std::string& name, bool crash);
   // Applies one random fault and schedules the next.
   void NextFault(const RandomFaults& options);
@@ -175,7 +207,10 @@ class SimCluster {
   std::map<std::string, Member> members_;
   SimDiskOptions disk_options_;
   std::vector<std::string> fault_log_;
+  // Links given their own options by a fault (clogs, lossy links).
   std::vector<std::pair<std::string, std::string>> clogged_;
+  std::vector<std::string> paused_;
+  std::vector<std::string> faulty_disks_;
 };
 
 }  // namespace anvil::sim

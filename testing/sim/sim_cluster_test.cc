@@ -428,7 +428,9 @@ TEST(SimClusterTest, RandomFaultsAreDrawnFromTheSeed) {
     EXPECT_TRUE(absl::StrContains(log.back(), "every node up"));
     all += absl::StrJoin(log, "\n") + "\n";
   }
-  for (const char* kind : {"partition", "heal", "crash", "restart", "clog"}) {
+  for (const char* kind :
+       {"partition", "block", "heal", "crash", "restart", "clog", "drop",
+        "duplicate", "pause", "skew", "disk of"}) {
     EXPECT_TRUE(absl::StrContains(all, kind)) << kind << " in:\n" << all;
   }
 }

@@ -474,6 +474,13 @@ void LoopbackNetwork::SetLink(const std::string& from, const std::string& to,
   state_->link_overrides[{from, to}] = options;
 }
 
+LinkOptions LoopbackNetwork::link(const std::string& from,
+                                  const std::string& to) const {
+  MutexLock lock(state_->mu);
+  auto it = state_->link_overrides.find({from, to});
+  return it != state_->link_overrides.end() ? it->second : state_->links;
+}
+
 void LoopbackNetwork::ClearLink(const std::string& from,
                                 const std::string& to) {
   MutexLock lock(state_->mu);

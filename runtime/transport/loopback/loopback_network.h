@@ -90,6 +90,8 @@ class LoopbackNetwork final : public Network {
   // clogged one (a large latency).
   void SetLink(const std::string& from, const std::string& to,
                LinkOptions options);
+  // The options the link `from` -> `to` travels with now.
+  LinkOptions link(const std::string& from, const std::string& to) const;
   // Removes what SetLink set.
   void ClearLink(const std::string& from, const std::string& to);
   // The largest request or reply a receiver accepts, as gRPC's default
