@@ -21,6 +21,7 @@
 #include <cstdint>
 
 #include "absl/time/time.h"
+#include "runtime/core/buggify.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/timer_heap.h"
 #include "runtime/core/worker.h"
@@ -51,6 +52,11 @@ class [[nodiscard]] SleepUntilAwaiter : private TimerNode {
     worker_ = Worker::Current();
     assert(worker_ != nullptr && "Sleep() needs a runtime worker");
     waiter_ = waiter;
+    // A timer may fire late (a busy worker, a descheduled thread): 1-50
+    // ms, varied by the deadline.
+    if (ANVIL_BUGGIFY("timer.late_fire")) {
+      deadline += 1'000'000 * (1 + (deadline / 1000) % 50);
+    }
     worker_->timers().Add(this);
   }
   void await_resume() const noexcept {}

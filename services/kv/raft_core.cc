@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/core/buggify.h"
 
 namespace anvil::kv {
 namespace {
@@ -57,6 +58,10 @@ void RaftCore::ResetElectionTimer() {
       options_.election_ticks +
       static_cast<int>(random_() % static_cast<uint64_t>(
                                        std::max(1, options_.election_ticks)));
+  // A follower that gives up on its leader far too soon.
+  if (ANVIL_BUGGIFY("kv.early_election")) {
+    election_timeout_ = std::max(2, options_.election_ticks / 3);
+  }
 }
 
 void RaftCore::Tick() {
@@ -357,8 +362,10 @@ void RaftCore::SendAppend(const std::string& peer) {
   // At most max_append_entries entries and max_append_bytes of commands,
   // but at least one entry: the message must stay below the transport's
   // limit (gRPC's 4 MiB), or the follower never catches up.
-  const uint64_t last =
-      std::min<uint64_t>(last_index(), prev + options_.max_append_entries);
+  // One entry at a time: catch-up the slow way.
+  const size_t max_entries =
+      ANVIL_BUGGIFY("kv.tiny_append_batches") ? 1 : options_.max_append_entries;
+  const uint64_t last = std::min<uint64_t>(last_index(), prev + max_entries);
   uint64_t end = prev;
   size_t bytes = 0;
   while (end < last) {

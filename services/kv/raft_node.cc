@@ -11,6 +11,7 @@
 #include "runtime/actor/concurrent_calls.h"
 #include "runtime/actor/runtime.h"
 #include "runtime/core/async_event.h"
+#include "runtime/core/buggify.h"
 #include "runtime/core/sleep.h"
 #include "runtime/core/status_macros.h"
 #include "runtime/core/with_deadline.h"
@@ -333,6 +334,8 @@ Task<> RaftNode::AppendReplied(CallContext&, const AppendOutcome& outcome) {
 
 void RaftNode::ScheduleFlush() {
   if (flush_scheduled_) return;
+  // Proposals wait for the next Tick (up to one tick longer).
+  if (ANVIL_BUGGIFY("kv.delayed_flush")) return;
   // If the mailbox is full the next Tick flushes instead.
   flush_scheduled_ = ref().Flush(google::protobuf::Empty()).ok();
 }

@@ -69,7 +69,7 @@ absl::StatusOr<std::string> Call(
 }
 
 TEST(NetworkFaultsTest, LatencyIsSpentInVirtualTime) {
-  Simulation sim;
+  Simulation sim({.buggify = false});
   auto n2 = Serve(sim, "n2");
   sim.network().SetLinks({.min_latency = absl::Milliseconds(5),
                           .max_latency = absl::Milliseconds(5)});
@@ -80,7 +80,7 @@ TEST(NetworkFaultsTest, LatencyIsSpentInVirtualTime) {
 }
 
 TEST(NetworkFaultsTest, LatencyMayFollowAnyDistribution) {
-  Simulation sim({.seed = 8});
+  Simulation sim({.seed = 8, .buggify = false});
   auto n2 = Serve(sim, "n2");
   sim.network().SetLinks({.latency = [](std::mt19937_64& random) {
     // Exponential, mean 5 ms.
@@ -100,7 +100,7 @@ TEST(NetworkFaultsTest, LatencyMayFollowAnyDistribution) {
 }
 
 TEST(NetworkFaultsTest, RandomLatencyReordersMessages) {
-  Simulation sim({.seed = 3});
+  Simulation sim({.seed = 3, .buggify = false});
   auto n2 = Serve(sim, "n2");
   sim.network().SetLinks({.min_latency = absl::Milliseconds(1),
                           .max_latency = absl::Milliseconds(20)});
@@ -124,7 +124,7 @@ TEST(NetworkFaultsTest, RandomLatencyReordersMessages) {
 }
 
 TEST(NetworkFaultsTest, LostMessagesEndAtTheDeadlineOrConnectionTimeout) {
-  Simulation sim;
+  Simulation sim({.buggify = false});
   auto n2 = Serve(sim, "n2");
   sim.network().SetLinks({.drop = 1.0});
   absl::StatusOr<std::string> reply =
@@ -140,7 +140,7 @@ TEST(NetworkFaultsTest, LostMessagesEndAtTheDeadlineOrConnectionTimeout) {
 }
 
 TEST(NetworkFaultsTest, DuplicatedRequestsRunTwiceAndAnswerOnce) {
-  Simulation sim;
+  Simulation sim({.buggify = false});
   auto n2 = Serve(sim, "n2");
   sim.network().SetLinks({.duplicate = 1.0});
   EXPECT_THAT(Call(sim, "n1", "n2", "again"),
@@ -151,7 +151,7 @@ TEST(NetworkFaultsTest, DuplicatedRequestsRunTwiceAndAnswerOnce) {
 }
 
 TEST(NetworkFaultsTest, DuplicatesTravelAtTheirOwnLatency) {
-  Simulation sim;
+  Simulation sim({.buggify = false});
   auto n2 = Serve(sim, "n2");
   sim.network().SetLinks({.min_latency = absl::Milliseconds(1),
                           .max_latency = absl::Milliseconds(50),
@@ -168,7 +168,7 @@ TEST(NetworkFaultsTest, DuplicatesTravelAtTheirOwnLatency) {
 }
 
 TEST(NetworkFaultsTest, MessagesOverTheLimitAreRefusedAsGrpcDoes) {
-  Simulation sim;
+  Simulation sim({.buggify = false});
   auto n2 = Serve(sim, "n2");
   const std::string big((4 << 20) + 1, 'x');
   EXPECT_THAT(
@@ -185,7 +185,7 @@ TEST(NetworkFaultsTest, MessagesOverTheLimitAreRefusedAsGrpcDoes) {
 }
 
 TEST(NetworkFaultsTest, AMachineThatIsDownLosesEverythingUntilItIsUp) {
-  Simulation sim;
+  Simulation sim({.buggify = false});
   auto n2 = Serve(sim, "n2");
   sim.network().SetNodeDown("n2");
   sim.network().Heal();  // does not bring a machine up
@@ -203,7 +203,7 @@ TEST(NetworkFaultsTest, AMachineThatIsDownLosesEverythingUntilItIsUp) {
 }
 
 TEST(NetworkFaultsTest, PartitionsBlockUntilHealed) {
-  Simulation sim;
+  Simulation sim({.buggify = false});
   auto n1 = Serve(sim, "n1");
   auto n2 = Serve(sim, "n2");
   const absl::Duration timeout = absl::Milliseconds(50);
@@ -237,7 +237,7 @@ TEST(NetworkFaultsTest, PartitionsBlockUntilHealed) {
 }
 
 TEST(NetworkFaultsTest, ClogSlowsOneLinkOnly) {
-  Simulation sim;
+  Simulation sim({.buggify = false});
   auto n2 = Serve(sim, "n2");
   sim.network().SetLink(
       "n1", "n2",

@@ -354,9 +354,10 @@ void SimCluster::NextFault(const RandomFaults& options) {
         paused_.push_back(node);
         Log(absl::StrCat("pause ", node, " for ", absl::FormatDuration(pause)));
         sim_.At(sim_.elapsed() + pause, [this, node] {
+          auto it = std::find(paused_.begin(), paused_.end(), node);
+          if (it == paused_.end()) return;  // EndFaults resumed it
+          paused_.erase(it);
           if (Resume(node).ok()) Log(absl::StrCat("resume ", node));
-          paused_.erase(std::remove(paused_.begin(), paused_.end(), node),
-                        paused_.end());
         });
         break;
       }

@@ -92,19 +92,20 @@ Simulation::Simulation(SimulationOptions options)
   if (options_.buggify) {
     internal::buggify_context.store(this, std::memory_order_release);
     internal::buggify_hook.store(
-        [](void* sim, const char* file, int line) {
-          return static_cast<Simulation*>(sim)->Buggify(file, line);
+        [](void* sim, const char* name, const char* file, int line) {
+          return static_cast<Simulation*>(sim)->Buggify(name, file, line);
         },
         std::memory_order_release);
   }
 #endif
 }
 
-bool Simulation::Buggify(const char* file, int line) {
+bool Simulation::Buggify(const char* name, const char* file, int line) {
   auto [site, first] = buggify_sites_.try_emplace({file, line}, false);
   if (first) site->second = random_() % 4 == 0;
   const bool fires = site->second && random_() % 4 == 0;
-  Event("buggify", fires ? 1 : 0);
+  if (fires) buggify_fired_.insert(name);
+  Event("buggify", static_cast<uint64_t>(line), fires ? 1 : 0);
   return fires;
 }
 
@@ -389,9 +390,12 @@ absl::Status ForEachSeed(
         absl::FormatDuration(sim.elapsed()).c_str(),
         static_cast<unsigned long long>(trace), status.ok() ? "ok" : "FAILED");
     if (status.ok()) return status;
+    const std::vector<std::string> fired = sim.buggify_fired();
     return absl::Status(
-        status.code(), absl::StrCat("seed ", seed, ": ", status.message(), " (",
-                                    sim.ReproCommand(), ")"));
+        status.code(),
+        absl::StrCat("seed ", seed, ": ", status.message(), " (",
+                     sim.ReproCommand(), "; BUGGIFY sites that fired: ",
+                     fired.empty() ? "none" : absl::StrJoin(fired, ", "), ")"));
   };
   // One seed, checked twice with self_check.
   auto check = [&](uint64_t seed) -> absl::Status {

@@ -38,6 +38,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -158,6 +159,12 @@ class Simulation {
   void SetHostDown(const std::string& node);
   void SetHostUp(const std::string& node);
 
+  // The names of the ANVIL_BUGGIFY sites that fired so far, sorted. A
+  // failing ForEachSeed run names them.
+  std::vector<std::string> buggify_fired() const {
+    return {buggify_fired_.begin(), buggify_fired_.end()};
+  }
+
   // Steps taken so far (one step: one worker runs what it has ready).
   uint64_t steps() const { return steps_; }
   // A hash of every step so far: which worker ran, how much, and when. Two
@@ -189,8 +196,8 @@ class Simulation {
   void Event(const char* kind, uint64_t a = 0, uint64_t b = 0);
   // When `worker`'s earliest timer is due, in unskewed virtual time.
   int64_t UnskewedDeadline(size_t worker);
-  // One evaluation of the ANVIL_BUGGIFY site at `file`:`line`.
-  bool Buggify(const char* file, int line);
+  // One evaluation of the ANVIL_BUGGIFY site `name` at `file`:`line`.
+  bool Buggify(const char* name, const char* file, int line);
 
   const SimulationOptions options_;
   std::mt19937_64 random_;
@@ -212,8 +219,10 @@ class Simulation {
   std::multimap<int64_t, std::function<void()>> scheduled_;
   std::vector<bool> paused_;
   std::vector<int64_t> skew_;
-  // ANVIL_BUGGIFY sites seen in this run, and whether each is on.
+  // ANVIL_BUGGIFY sites seen in this run, and whether each is on; the
+  // names of those that fired.
   std::map<std::pair<std::string, int>, bool> buggify_sites_;
+  std::set<std::string> buggify_fired_;
 };
 
 // Runs `scenario` in a fresh Simulation for each seed the flags ask for

@@ -284,7 +284,7 @@ int BuggifyFires(Simulation& sim) {
       [](Context<int>&, std::shared_ptr<int> count,
          std::shared_ptr<bool> finished) -> Task<> {
         for (int i = 0; i < 100; ++i) {
-          if (ANVIL_BUGGIFY) ++*count;
+          if (ANVIL_BUGGIFY("test.site")) ++*count;
           co_await Sleep(absl::Milliseconds(1));
         }
         *finished = true;
@@ -304,6 +304,9 @@ TEST(SimulationTest, BuggifySitesAreOnForSomeSeedsAndReplay) {
     }
     Simulation again({.seed = seed});
     EXPECT_EQ(BuggifyFires(again), first) << "seed " << seed;
+    const std::vector<std::string> fired = again.buggify_fired();
+    EXPECT_EQ(std::count(fired.begin(), fired.end(), "test.site"),
+              first > 0 ? 1 : 0);
     if (first > 0) {
       ++seeds_on;
       // On for the run: fires about a quarter of the time.
@@ -317,6 +320,19 @@ TEST(SimulationTest, BuggifySitesAreOnForSomeSeedsAndReplay) {
 
   Simulation off({.seed = 1, .buggify = false});
   EXPECT_EQ(BuggifyFires(off), 0);
+}
+
+TEST(SimulationTest, AFailingSeedNamesTheBuggifySitesThatFired) {
+  absl::FlagSaver restore_flags;
+  absl::SetFlag(&FLAGS_anvil_seeds, 40);
+  absl::Status status = ForEachSeed([](Simulation& sim) -> absl::Status {
+    if (BuggifyFires(sim) > 0) return absl::InternalError("it fired");
+    return absl::OkStatus();
+  });
+  EXPECT_THAT(status,
+              ::anvil::testing::StatusIs(
+                  absl::StatusCode::kInternal,
+                  ::testing::HasSubstr("BUGGIFY sites that fired: test.site")));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/core/buggify.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/detached.h"
 #include "runtime/core/sleep.h"
@@ -157,6 +158,12 @@ struct LoopbackNetwork::State {
       if (delivery.duplicate) ++stats.duplicated;
     }
     return delivery;
+  }
+
+  // Uniform in [0, below); 0 without a generator.
+  uint64_t Draw(uint64_t below) {
+    MutexLock lock(mu);
+    return random == nullptr ? 0 : (*random)() % below;
   }
 
   // Uniform in [0, 1).
@@ -330,6 +337,20 @@ class LoopbackChannel final : public Channel {
           absl::StrCat("loopback: no server at '", address, "'"));
     }
     ANVIL_CO_RETURN_IF_ERROR(state->CheckSize(request));
+    // A connection that fails now and works the next time (a reset, a
+    // full accept queue): nothing was sent. On a tenth of the calls when
+    // the site is on.
+    if (ANVIL_BUGGIFY("transport.transient_unavailable") &&
+        state->Draw(10) == 0) {
+      co_return absl::UnavailableError(
+          absl::StrCat("loopback: connection to '", address,
+                       "' failed (transient; a BUGGIFY fault)"));
+    }
+    // A slow connect (SYN retransmitted, a slow handshake): 0.2-1 s, on a
+    // tenth of the calls when the site is on.
+    if (ANVIL_BUGGIFY("transport.slow_connect") && state->Draw(10) == 0) {
+      co_await Sleep(absl::Milliseconds(200 + state->Draw(800)));
+    }
     const std::string destination = endpoint->node;
     const uint64_t caller_incarnation = state->Incarnation(source);
     const uint64_t server_incarnation = state->Incarnation(destination);
