@@ -167,6 +167,18 @@ TEST(NetworkFaultsTest, DuplicatesTravelAtTheirOwnLatency) {
   EXPECT_GE(apart, 8) << "copies arrived at the same instant";
 }
 
+TEST(NetworkFaultsTest, TheTraceCoversEveryByteSent) {
+  // Same seed, same schedule; one byte differs in what is sent.
+  auto trace_of = [](const std::string& payload) {
+    Simulation sim({.buggify = false});
+    auto n2 = Serve(sim, "n2");
+    EXPECT_THAT(Call(sim, "n1", "n2", payload), IsOk());
+    return sim.trace_hash();
+  };
+  EXPECT_EQ(trace_of("payload-a"), trace_of("payload-a"));
+  EXPECT_NE(trace_of("payload-a"), trace_of("payload-b"));
+}
+
 TEST(NetworkFaultsTest, MessagesOverTheLimitAreRefusedAsGrpcDoes) {
   Simulation sim({.buggify = false});
   auto n2 = Serve(sim, "n2");

@@ -200,6 +200,29 @@ TEST(SimClusterTest, ACrashKeepsWhatTheNodeSyncedAndPerhapsNotTheRest) {
   EXPECT_GT(lost, 0);
 }
 
+// Writes `data` to `path` and syncs it.
+Task<absl::Status> WriteSynced(std::string path, std::string data) {
+  ANVIL_CO_ASSIGN_OR_RETURN(File file,
+                            co_await File::Open(path, {.create = true}));
+  ANVIL_CO_RETURN_IF_ERROR(co_await file.Append(data));
+  co_return co_await file.Sync();
+}
+
+TEST(SimClusterTest, TheTraceCoversEveryByteWritten) {
+  auto trace_of = [](const std::string& data) {
+    Simulation sim({.buggify = false});
+    SimCluster cluster(
+        sim, [](Factory& root) { root.Bind<EchoDaemon, EchoImpl>(); });
+    EXPECT_THAT(cluster.AddNode("n1", EchoNode(cluster, "n1")), IsOk());
+    EXPECT_THAT(
+        RunOn(sim, cluster.worker_of("n1"), WriteSynced("/data/f", data)),
+        IsOk());
+    return sim.trace_hash();
+  };
+  EXPECT_EQ(trace_of("bytes-1"), trace_of("bytes-1"));
+  EXPECT_NE(trace_of("bytes-1"), trace_of("bytes-2"));
+}
+
 TEST(SimClusterTest, HealDuringACrashDoesNotBringTheNodeBack) {
   Simulation sim({.buggify = false});
   SimCluster cluster(sim,
