@@ -38,12 +38,13 @@ Task<absl::Status> KvStorage::Prepare() {
   // directory and node name must not write the same log.
   const std::string prefix = absl::StrCat(options.data_dir, "/", node_);
   absl::StatusOr<FileLock> lock = co_await LockFile(prefix + ".lock");
-  if (!lock.ok()) {
+  if (absl::IsFailedPrecondition(lock.status())) {
     co_return absl::FailedPreconditionError(absl::StrCat(
         "node ", node_, " cannot use data directory ", options.data_dir,
         ": another process runs this node on it (", lock.status().message(),
         ")"));
   }
+  if (!lock.ok()) co_return lock.status();  // e.g. NOT_FOUND: no directory
   WriteAheadLog::Options wal;
   wal.sync_each_append = options.fsync;
   absl::StatusOr<std::unique_ptr<DurableLogStore>> opened =

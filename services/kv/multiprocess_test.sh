@@ -108,4 +108,13 @@ fi
 grep -q "another process runs this node" "${dir}/second.out" || {
   echo "the second kvd did not say why it stopped:"; cat "${dir}/second.out"; exit 1; }
 ctl get key1 >/dev/null
+
+# A data directory that does not exist is named, not taken for a lock held.
+if timeout 20 "${kvd}" --node=n1 --members=n1 \
+    --anvil_peers="n1=127.0.0.1:${p4}" \
+    --data_dir="${dir}/missing" >"${dir}/missing.out" 2>&1; then
+  echo "kvd ran without its data directory"; exit 1
+fi
+grep -q "${dir}/missing/n1.lock: No such file or directory" "${dir}/missing.out" || {
+  echo "kvd did not name the missing directory:"; cat "${dir}/missing.out"; exit 1; }
 echo PASS
