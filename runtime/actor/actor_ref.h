@@ -41,6 +41,7 @@
 #include "absl/time/time.h"
 #include "runtime/actor/actor_cell.h"
 #include "runtime/actor/request.h"
+#include "runtime/core/buggify.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/task.h"
 #include "runtime/core/worker.h"
@@ -319,6 +320,12 @@ class ActorRef {
     using Reply = typename CallMessage::ReplyType;
     auto state = std::make_shared<internal::ReplyState<Reply>>();
     using Base = Request<typename CallMessage::RequestType, Reply>;
+    // A mailbox that looks full for an instant: the caller must cope with
+    // RESOURCE_EXHAUSTED (nothing was sent), as with a full one.
+    if (ANVIL_BUGGIFY_WITH_PROB("mailbox.spurious_full", 0.01)) {
+      return internal::CallAwaiter<Reply>(absl::ResourceExhaustedError(
+          "mailbox full (spurious; a BUGGIFY fault)"));
+    }
     absl::Status sent;
     // Built in place: each move of a protobuf request costs.
     if constexpr (std::is_same_v<CallMessage, Base>) {

@@ -82,7 +82,7 @@ Task<> SimDisk::Wait(bool sync) {
       min + static_cast<int64_t>(Draw(static_cast<uint64_t>(max - min) + 1));
   // Now and then a slow moment of the device (a queue behind a flush, a
   // remapped sector): 50-550 ms.
-  if (ANVIL_BUGGIFY("storage.slow_disk") && Chance(0.02)) {
+  if (ANVIL_BUGGIFY_WITH_PROB("storage.slow_disk", 0.02)) {
     latency += 50'000'000 + static_cast<int64_t>(Draw(500'000'000));
   }
   if (latency > 0) co_await Sleep(absl::Nanoseconds(latency));

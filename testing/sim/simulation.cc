@@ -92,18 +92,23 @@ Simulation::Simulation(SimulationOptions options)
   if (options_.buggify) {
     internal::buggify_context.store(this, std::memory_order_release);
     internal::buggify_hook.store(
-        [](void* sim, const char* name, const char* file, int line) {
-          return static_cast<Simulation*>(sim)->Buggify(name, file, line);
+        [](void* sim, const char* name, const char* file, int line,
+           double probability) {
+          return static_cast<Simulation*>(sim)->Buggify(name, file, line,
+                                                        probability);
         },
         std::memory_order_release);
   }
 #endif
 }
 
-bool Simulation::Buggify(const char* name, const char* file, int line) {
+bool Simulation::Buggify(const char* name, const char* file, int line,
+                         double probability) {
   auto [site, first] = buggify_sites_.try_emplace({file, line}, false);
   if (first) site->second = random_() % 4 == 0;
-  const bool fires = site->second && random_() % 4 == 0;
+  const bool fires =
+      site->second &&
+      static_cast<double>(random_() >> 11) * 0x1.0p-53 < probability;
   if (fires) buggify_fired_.insert(name);
   Event("buggify", static_cast<uint64_t>(line), fires ? 1 : 0);
   return fires;

@@ -196,8 +196,10 @@ class Simulation {
   void Event(const char* kind, uint64_t a = 0, uint64_t b = 0);
   // When `worker`'s earliest timer is due, in unskewed virtual time.
   int64_t UnskewedDeadline(size_t worker);
-  // One evaluation of the ANVIL_BUGGIFY site `name` at `file`:`line`.
-  bool Buggify(const char* name, const char* file, int line);
+  // One evaluation of the ANVIL_BUGGIFY site `name` at `file`:`line`,
+  // which fires with `probability` if it is on.
+  bool Buggify(const char* name, const char* file, int line,
+               double probability);
 
   const SimulationOptions options_;
   std::mt19937_64 random_;

@@ -338,17 +338,16 @@ class LoopbackChannel final : public Channel {
     }
     ANVIL_CO_RETURN_IF_ERROR(state->CheckSize(request));
     // A connection that fails now and works the next time (a reset, a
-    // full accept queue): nothing was sent. On a tenth of the calls when
-    // the site is on.
-    if (ANVIL_BUGGIFY("transport.transient_unavailable") &&
-        state->Draw(10) == 0) {
+    // full accept queue): nothing was sent. On 2.5% of the calls when the
+    // site is on.
+    if (ANVIL_BUGGIFY_WITH_PROB("transport.transient_unavailable", 0.025)) {
       co_return absl::UnavailableError(
           absl::StrCat("loopback: connection to '", address,
                        "' failed (transient; a BUGGIFY fault)"));
     }
-    // A slow connect (SYN retransmitted, a slow handshake): 0.2-1 s, on a
-    // tenth of the calls when the site is on.
-    if (ANVIL_BUGGIFY("transport.slow_connect") && state->Draw(10) == 0) {
+    // A slow connect (SYN retransmitted, a slow handshake): 0.2-1 s, on
+    // 2.5% of the calls when the site is on.
+    if (ANVIL_BUGGIFY_WITH_PROB("transport.slow_connect", 0.025)) {
       co_await Sleep(absl::Milliseconds(200 + state->Draw(800)));
     }
     const std::string destination = endpoint->node;
