@@ -332,10 +332,14 @@ absl::Status RunSeed(Simulation& sim) {
           absl::StrCat("key ", key, ": ", result.explanation));
     }
   }
-  // Once settled, the cluster serves: most calls succeed (with 2% loss
-  // per message and a forward to the leader, some time out). Otherwise it
-  // did not recover.
-  if (w.settled_acknowledged < 2 * w.settled_failed ||
+  // Once settled, the cluster serves: most calls succeed. Some fail: 2%
+  // loss per message and a forward to the leader; and, on the seeds that
+  // switch them on, BUGGIFY's transient UNAVAILABLE, spurious full
+  // mailboxes and slow disk moments, which keep going after the faults.
+  // Of some 40 calls, a bar of two successes per failure was missed by 2
+  // seeds in 10,000 that way; one per failure still tells a cluster that
+  // serves from one that did not recover.
+  if (w.settled_acknowledged < w.settled_failed ||
       w.settled_acknowledged == 0) {
     return absl::InternalError(absl::StrCat(
         "after the faults, only ", w.settled_acknowledged,
