@@ -8,21 +8,12 @@
 #include "absl/strings/str_cat.h"
 #include "runtime/core/buggify.h"
 #include "runtime/core/clock.h"
+#include "runtime/core/fnv1a.h"
 #include "runtime/core/sleep.h"
 #include "runtime/core/status_macros.h"
 
 namespace anvil::internal {
 namespace {
-
-// FNV-1a over `bytes`: what the trace records of the data a call moves.
-uint64_t Digest(absl::string_view bytes) {
-  uint64_t hash = 14695981039346656037u;
-  for (char c : bytes) {
-    hash ^= static_cast<uint8_t>(c);
-    hash *= 1099511628211u;
-  }
-  return hash;
-}
 
 absl::Status Errno(int error, absl::string_view call, absl::string_view disk,
                    absl::string_view path) {
@@ -152,7 +143,7 @@ Task<absl::StatusOr<SimDisk::Handle>> SimDisk::Open(std::string path,
   co_await Wait(false);
   ANVIL_CO_RETURN_IF_ERROR(CheckPowered("open"));
   path = NormalizePath(path);
-  Trace("disk.open", Digest(path),
+  Trace("disk.open", Fnv1a(path),
         (options.create ? 1 : 0) | (options.exclusive ? 2 : 0) |
             (options.truncate ? 4 : 0));
   auto it = names_.find(path);
@@ -207,7 +198,7 @@ Task<absl::StatusOr<std::string>> SimDisk::Read(Handle file, uint64_t offset,
     ++stats_.corrupted_reads;
     Trace("disk.corrupt", file.inode, offset + at);
   }
-  Trace("disk.read", file.inode ^ (offset << 20), Digest(out));
+  Trace("disk.read", file.inode ^ (offset << 20), Fnv1a(out));
   co_return out;
 }
 
@@ -218,7 +209,7 @@ Task<absl::Status> SimDisk::Write(Handle file, uint64_t offset,
     co_return alive;
   }
   ++stats_.writes;
-  Trace("disk.write", file.inode ^ (offset << 20), Digest(data));
+  Trace("disk.write", file.inode ^ (offset << 20), Fnv1a(data));
   if (Chance(options_.write_error)) {
     ++stats_.write_errors;
     co_return Errno(EIO, "write", name_, absl::StrCat("inode ", file.inode));
@@ -283,7 +274,7 @@ Task<absl::Status> SimDisk::Rename(std::string from, std::string to) {
   ANVIL_CO_RETURN_IF_ERROR(CheckPowered("rename"));
   from = NormalizePath(from);
   to = NormalizePath(to);
-  Trace("disk.rename", Digest(from), Digest(to));
+  Trace("disk.rename", Fnv1a(from), Fnv1a(to));
   auto it = names_.find(from);
   if (it == names_.end()) co_return Errno(ENOENT, "rename", name_, from);
   const uint64_t inode = it->second;
@@ -301,7 +292,7 @@ Task<absl::Status> SimDisk::Remove(std::string path) {
   co_await Wait(false);
   ANVIL_CO_RETURN_IF_ERROR(CheckPowered("unlink"));
   path = NormalizePath(path);
-  Trace("disk.remove", Digest(path));
+  Trace("disk.remove", Fnv1a(path));
   if (!names_.contains(path)) co_return Errno(ENOENT, "unlink", name_, path);
   SetName(path, 0);
   co_return absl::OkStatus();
@@ -312,7 +303,7 @@ Task<absl::StatusOr<std::vector<std::string>>> SimDisk::List(
   co_await Wait(false);
   ANVIL_CO_RETURN_IF_ERROR(CheckPowered("opendir"));
   directory = NormalizePath(directory);
-  Trace("disk.list", Digest(directory));
+  Trace("disk.list", Fnv1a(directory));
   const std::string prefix = directory == "/" ? "/" : directory + "/";
   std::vector<std::string> entries;
   for (const auto& [path, inode] : names_) {
@@ -331,7 +322,7 @@ Task<absl::Status> SimDisk::SyncDirectory(std::string directory) {
   ANVIL_CO_RETURN_IF_ERROR(CheckPowered("fsync"));
   directory = NormalizePath(directory);
   Directory& dir = directories_[directory];
-  Trace("disk.syncdir", Digest(directory), dir.pending.size());
+  Trace("disk.syncdir", Fnv1a(directory), dir.pending.size());
   if (!dir.pending.empty() && Chance(options_.sync_error)) {
     ++stats_.sync_errors;
     co_return Errno(EIO, "fsync", name_, directory);
@@ -345,7 +336,7 @@ Task<absl::StatusOr<SimDisk::Handle>> SimDisk::Lock(std::string path) {
       co_await Open(path, OpenOptions{.create = true});
   if (!file.ok()) co_return file.status();
   path = NormalizePath(path);
-  Trace("disk.lock", Digest(path));
+  Trace("disk.lock", Fnv1a(path));
   auto [it, taken] = locks_.try_emplace(path, generation_);
   if (!taken) {
     co_return absl::FailedPreconditionError(

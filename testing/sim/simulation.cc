@@ -110,7 +110,7 @@ bool Simulation::Buggify(const char* name, const char* file, int line,
       site->second &&
       static_cast<double>(random_() >> 11) * 0x1.0p-53 < probability;
   if (fires) buggify_fired_.insert(name);
-  Event("buggify", static_cast<uint64_t>(line), fires ? 1 : 0);
+  Event("buggify", Fnv1a(name), fires ? 1 : 0);
   return fires;
 }
 
@@ -139,11 +139,10 @@ Simulation::~Simulation() {
 }
 
 void Simulation::Record(uint64_t value) {
-  // FNV-1a over the value's bytes.
-  for (int i = 0; i < 8; ++i) {
-    trace_ ^= (value >> (8 * i)) & 0xff;
-    trace_ *= 1099511628211u;
-  }
+  // FNV-1a over the value's bytes, little endian.
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(value >> (8 * i));
+  trace_ = Fnv1a(absl::string_view(bytes, sizeof(bytes)), trace_);
 }
 
 void Simulation::Event(const char* kind, uint64_t a, uint64_t b) {

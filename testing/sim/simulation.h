@@ -46,6 +46,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "runtime/actor/runtime.h"
+#include "runtime/core/fnv1a.h"
 #include "runtime/io/sim_stream.h"
 #include "runtime/io/socket_address.h"
 #include "runtime/storage/sim_disk.h"
@@ -172,10 +173,10 @@ class Simulation {
   uint64_t trace_hash() const { return trace_; }
   // With SimulationOptions::record_trace: every event so far, one per line
   // ("<virtual ns> run <worker> <steps>", "... time <ns> 0", "... action",
-  // "... buggify <fired>", "... pause <worker>", "... net.request <digest of
-  // method and bytes> <digest of route>", "... net.reply ...", "...
-  // disk.write <inode and offset> <digest of bytes>", ...). Two runs of a
-  // seed give the same text, byte for byte; a change in any byte sent or
+  // "... buggify <digest of its name> <fired>", "... pause <worker>", "...
+  // net.request <digest of method and bytes> <digest of route>", "... net.reply
+  // ...", "... disk.write <inode and offset> <digest of bytes>", ...). Two runs
+  // of a seed give the same text, byte for byte; a change in any byte sent or
   // written changes the hash.
   const std::string& trace_text() const { return trace_text_; }
 
@@ -206,7 +207,7 @@ class Simulation {
   int64_t now_;
   const int64_t start_;
   uint64_t steps_ = 0;
-  uint64_t trace_ = 14695981039346656037u;  // FNV-1a offset basis
+  uint64_t trace_ = kFnv1aOffsetBasis;
   std::string trace_text_;
   std::unique_ptr<Runtime> runtime_;
   std::shared_ptr<LoopbackNetwork> network_;

@@ -10,6 +10,7 @@
 #include "runtime/core/buggify.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/detached.h"
+#include "runtime/core/fnv1a.h"
 #include "runtime/core/sleep.h"
 #include "runtime/core/status_macros.h"
 #include "runtime/core/with_deadline.h"
@@ -31,17 +32,6 @@ struct Delivery {
   int64_t latency = 0;            // ns
   int64_t duplicate_latency = 0;  // ns, of the copy, drawn on its own
 };
-
-// FNV-1a over `bytes`, continuing from `hash`: what the trace records of a
-// message.
-uint64_t Digest(absl::string_view bytes,
-                uint64_t hash = 14695981039346656037u) {
-  for (char c : bytes) {
-    hash ^= static_cast<uint8_t>(c);
-    hash *= 1099511628211u;
-  }
-  return hash;
-}
 
 struct LoopbackNetwork::State {
   mutable Mutex mu;
@@ -353,8 +343,8 @@ class LoopbackChannel final : public Channel {
     const std::string destination = endpoint->node;
     const uint64_t caller_incarnation = state->Incarnation(source);
     const uint64_t server_incarnation = state->Incarnation(destination);
-    state->Record("net.request", Digest(request, Digest(method)),
-                  Digest(destination, Digest(source)));
+    state->Record("net.request", Fnv1a(request, Fnv1a(method)),
+                  Fnv1a(destination, Fnv1a(source)));
     const Delivery there = state->Send(source, destination);
     if (there.duplicate) {
       // The copy leaves with the original and travels on its own.
@@ -416,10 +406,10 @@ class LoopbackChannel final : public Channel {
     }
     state->Record("net.reply",
                   reply.ok()
-                      ? Digest(*reply)
-                      : Digest(reply.status().message(),
-                               static_cast<uint64_t>(reply.status().code())),
-                  Digest(source, Digest(destination)));
+                      ? Fnv1a(*reply)
+                      : Fnv1a(reply.status().message(),
+                              static_cast<uint64_t>(reply.status().code())),
+                  Fnv1a(source, Fnv1a(destination)));
     const Delivery back = state->Send(destination, source);
     // A duplicated reply: the caller takes whichever copy arrives first.
     const int64_t latency = back.duplicate
