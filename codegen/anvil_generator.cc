@@ -43,6 +43,34 @@ bool IsProcessScoped(const ServiceDescriptor& service) {
   return OptionsOf(service).scope() == anvil::PROCESS;
 }
 
+// The exposure the options declare, the deprecated `expose: true` read as
+// PUBLIC. REQUIRES: the file passed Validate.
+Exposure ExposureOf(const ServiceDescriptor& service) {
+  const DaemonOptions& options = OptionsOf(service);
+  if (options.exposure() != EXPOSURE_UNSPECIFIED) return options.exposure();
+  return options.expose() ? anvil::PUBLIC : anvil::NOT_EXPOSED;
+}
+
+bool IsExposed(const ServiceDescriptor& service) {
+  return IsDaemon(service) && ExposureOf(service) != anvil::NOT_EXPOSED;
+}
+
+// The runtime's anvil::DaemonExposure value, as C++.
+std::string CppExposure(const ServiceDescriptor& service) {
+  switch (ExposureOf(service)) {
+    case anvil::CLUSTER:
+      return "::anvil::DaemonExposure::kCluster";
+    case anvil::PUBLIC:
+      return "::anvil::DaemonExposure::kPublic";
+    default:
+      return "::anvil::DaemonExposure::kNotExposed";
+  }
+}
+
+bool IsInternal(const MethodDescriptor& method) {
+  return method.options().GetExtension(anvil::method).internal();
+}
+
 // "file.proto:line:col" of the service's declaration (1-based), or the
 // file name when the source is unknown.
 std::string Where(const ServiceDescriptor& service) {
@@ -122,7 +150,18 @@ std::vector<std::string> Validate(
                                            method.output_type()->full_name())));
       }
     }
-    if (OptionsOf(*service).expose()) {
+    const DaemonOptions& options = OptionsOf(*service);
+    if (options.expose() && options.exposure() != EXPOSURE_UNSPECIFIED &&
+        options.exposure() != anvil::PUBLIC) {
+      problems.push_back(Problem(
+          *service,
+          absl::StrCat("says both expose: true (PUBLIC) and exposure: ",
+                       Exposure_Name(options.exposure()),
+                       "; drop the deprecated expose")));
+    }
+    if (IsExposed(*service)) {
+      int served = 0;
+      std::vector<std::string> internal;
       for (int m = 0; m < service->method_count(); ++m) {
         const MethodDescriptor& method = *service->method(m);
         if (method.client_streaming() || method.server_streaming()) {
@@ -130,7 +169,22 @@ std::vector<std::string> Validate(
               *service, absl::StrCat("is exposed, but method ", method.name(),
                                      " streams; anvil does not support "
                                      "streaming methods yet")));
+        } else if (IsInternal(method)) {
+          internal.push_back(method.name());
+        } else {
+          ++served;
         }
+      }
+      if (served == 0) {
+        problems.push_back(Problem(
+            *service,
+            absl::StrCat("is exposed (", Exposure_Name(ExposureOf(*service)),
+                         ") but has no method to serve",
+                         internal.empty()
+                             ? ""
+                             : absl::StrCat(": every method is internal (",
+                                            absl::StrJoin(internal, ", "),
+                                            ")"))));
       }
     }
   }
@@ -187,6 +241,7 @@ struct Method {
   std::string reply;    // C++ type
   bool one_way = false;
   bool reentrant = false;
+  bool internal = false;     // never served (Handlers leaves it out)
   uint32_t deadline_ms = 0;  // 0: none
   const MethodDescriptor* descriptor = nullptr;
 };
@@ -204,6 +259,7 @@ std::vector<Method> UnaryMethods(const ServiceDescriptor& service) {
                              .reply = CppType(*method->output_type()),
                              .one_way = options.one_way(),
                              .reentrant = options.reentrant(),
+                             .internal = options.internal(),
                              .deadline_ms = options.deadline_ms(),
                              .descriptor = method});
   }
@@ -286,6 +342,7 @@ void PrintMessagesAndRef(const ServiceDescriptor& service, Printer& p) {
       p.Print(
           "struct $name$$method$Call {\n"
           "  $request$ request;\n"
+          "  std::shared_ptr<::anvil::RemoteCaller> remote_caller;\n"
           "};\n",
           "name", name, "method", method.name, "request", method.request);
     } else {
@@ -329,15 +386,9 @@ void PrintMessagesAndRef(const ServiceDescriptor& service, Printer& p) {
           "  // One-way: RESOURCE_EXHAUSTED if the mailbox is full,\n"
           "  // UNAVAILABLE if the actor is gone or stopping.\n"
           "  ::absl::Status $method$($request$ request) const {\n"
-          "    if (remote_ != nullptr) {\n"
-          "      return ::anvil::internal::SendRemote<$reply$>(\n"
-          "          remote_, \"$full_method$\", std::move(request));\n"
-          "    }\n"
-          "    return actor_.TrySend($name$Message($name$$method$Call{"
-          "std::move(request)}));\n"
+          "    return Send$method$(std::move(request), nullptr);\n"
           "  }\n",
-          "method", method.name, "request", method.request, "reply",
-          method.reply, "name", name, "full_method", full_method);
+          "method", method.name, "request", method.request);
       continue;
     }
     p.Print(
@@ -376,21 +427,42 @@ void PrintMessagesAndRef(const ServiceDescriptor& service, Printer& p) {
       "name", name, "full_name", service.full_name());
   // One helper per two-way method, taking the request by reference so that
   // the public overloads cost no extra move of it.
+  // The remote caller, when a transport serves the call, travels on to the
+  // actor.
   for (const Method& method : methods) {
-    if (method.one_way) continue;
+    const std::string full_method =
+        absl::StrCat("/", service.full_name(), "/", method.name);
+    if (method.one_way) {
+      p.Print(
+          "  ::absl::Status Send$method$(\n"
+          "      $request$&& request,\n"
+          "      std::shared_ptr<::anvil::RemoteCaller> remote_caller) const "
+          "{\n"
+          "    if (remote_ != nullptr) {\n"
+          "      return ::anvil::internal::SendRemote<$reply$>(\n"
+          "          remote_, \"$full_method$\", std::move(request));\n"
+          "    }\n"
+          "    return actor_.TrySend($name$Message($name$$method$Call{\n"
+          "        std::move(request), std::move(remote_caller)}));\n"
+          "  }\n",
+          "method", method.name, "request", method.request, "reply",
+          method.reply, "name", name, "full_method", full_method);
+      continue;
+    }
     p.Print(
         "  ::anvil::ClientCall<$reply$> Start$method$(\n"
-        "      $request$&& request, int64_t deadline) const {\n"
+        "      $request$&& request, int64_t deadline,\n"
+        "      std::shared_ptr<::anvil::RemoteCaller> remote_caller = "
+        "nullptr) const {\n"
         "    if (remote_ != nullptr) {\n"
         "      return ::anvil::internal::CallRemote<$reply$>(\n"
         "          remote_, \"$full_method$\", std::move(request), deadline);\n"
         "    }\n"
-        "    return actor_.CallUntil<$name$$method$Call>(std::move(request), "
-        "deadline);\n"
+        "    return actor_.CallUntil<$name$$method$Call>(\n"
+        "        std::move(request), deadline, std::move(remote_caller));\n"
         "  }\n",
         "reply", method.reply, "request", method.request, "method", method.name,
-        "name", name, "full_method",
-        absl::StrCat("/", service.full_name(), "/", method.name));
+        "name", name, "full_method", full_method);
   }
   p.Print(
       "\n"
@@ -409,27 +481,37 @@ void PrintHandlersDefinition(const ServiceDescriptor& service, Printer& p) {
       "::anvil::MethodHandlers $name$Ref::Handlers($name$Ref local) {\n"
       "  ::anvil::MethodHandlers handlers;\n",
       "name", service.name());
+  bool any_served = false;
   for (const Method& method : methods) {
+    if (method.internal) {
+      p.Print("  // $method$ is internal: never served.\n", "method",
+              method.name);
+      continue;
+    }
+    any_served = true;
     p.Print(
         "  handlers[\"/$full_name$/$method$\"] =\n"
         "      ::anvil::internal::ServeLocally<$request$, $reply$>(\n"
-        "          [local]($request$ request, int64_t deadline) {\n",
+        "          [local]($request$ request,\n"
+        "                  const ::anvil::CallContext& call) {\n",
         "full_name", service.full_name(), "method", method.name, "request",
         method.request, "reply", method.reply);
     if (method.one_way) {
       p.Print(
-          "            (void)deadline;\n"
           "            return ::anvil::internal::OneWayAsCall<$reply$>(\n"
-          "                local.$method$(std::move(request)));\n",
+          "                local.Send$method$(std::move(request),\n"
+          "                    call.shared_remote_caller()));\n",
           "reply", method.reply, "method", method.name);
     } else {
       p.Print(
-          "            return local.$method$Until(std::move(request), "
-          "deadline);\n",
+          "            return local.Start$method$(\n"
+          "                std::move(request), call.deadline(),\n"
+          "                call.shared_remote_caller());\n",
           "method", method.name);
     }
     p.Print("          },\n          local.actor().home_worker());\n");
   }
+  if (!any_served) p.Print("  (void)local;\n");
   p.Print(
       "  return handlers;\n"
       "}\n"
@@ -541,12 +623,17 @@ void PrintDaemonClass(const ServiceDescriptor& service,
       "  $name$Ref ref() const { return $name$Ref(mailbox()); }\n"
       "\n",
       "name", name, "source", source);
-  if (OptionsOf(service).expose()) {
+  if (IsExposed(service)) {
     p.Print(
-        "  // Exposed: its node serves these to other nodes and gRPC\n"
-        "  // clients.\n"
-        "  ::anvil::MethodHandlers ExposedMethods() override;\n"
-        "\n");
+        "  // $exposure$: its node serves $to_whom$.\n"
+        "  ::anvil::ExposedMethods Exposed() override;\n"
+        "\n",
+        "exposure", Exposure_Name(ExposureOf(service)), "to_whom",
+        ExposureOf(service) == anvil::CLUSTER
+            ? "it to the cluster's other nodes\n"
+              "  // only (internal methods to nobody)"
+            : "it to any client (internal\n"
+              "  // methods to nobody)");
   }
   PrintHandlerMethods(methods, p);
   p.Print(
@@ -595,16 +682,17 @@ void PrintDispatch(const ServiceDescriptor& service,
           method.name);
     } else if (method.one_way) {
       p.Print(
-          "        ::anvil::CallContext call_context;\n"
-          "        co_await $method$(call_context, "
-          "std::get<$index$>(*message).request);\n",
+          "        auto& call = std::get<$index$>(*message);\n"
+          "        ::anvil::CallContext call_context =\n"
+          "            ::anvil::internal::ServingContext(call);\n"
+          "        co_await $method$(call_context, call.request);\n",
           "index", absl::StrCat(i), "method", method.name);
     } else {
       p.Print(
           "        auto& call = std::get<$index$>(*message);\n"
           "        if (call.reply.abandoned()) break;  // the caller gave up\n"
-          "        ::anvil::CallContext call_context(\n"
-          "            call.deadline, call.reply.abandoned_flag());\n"
+          "        ::anvil::CallContext call_context =\n"
+          "            ::anvil::internal::ServingContext(call);\n"
           "        co_await ::anvil::internal::ReplyWith(\n"
           "            call.reply, $method$(call_context, call.request));\n",
           "index", absl::StrCat(i), "method", method.name);
@@ -649,13 +737,15 @@ void PrintDaemonDefinitions(const ServiceDescriptor& service, Printer& p) {
       "::anvil::DaemonInfo $name$Daemon::Info() {\n"
       "  return {.name = \"$full_name$\",\n"
       "          .scope = ::anvil::DaemonScope::$scope$,\n"
-      "          .depends_on = {$depends_on$}$expose$};\n"
+      "          .depends_on = {$depends_on$}$exposure$};\n"
       "}\n"
       "\n",
       "name", name, "full_name", service.full_name(), "scope",
       IsProcessScoped(service) ? "kProcess" : "kNode", "depends_on",
-      CppStringList(OptionsOf(service)), "expose",
-      OptionsOf(service).expose() ? ",\n          .expose = true" : "");
+      CppStringList(OptionsOf(service)), "exposure",
+      IsExposed(service)
+          ? absl::StrCat(",\n          .exposure = ", CppExposure(service))
+          : "");
   p.Print("$name$Deps::$name$Deps(::anvil::DaemonContext& context)\n", "name",
           name);
   p.Print("    : context(context)");
@@ -675,13 +765,14 @@ void PrintDaemonDefinitions(const ServiceDescriptor& service, Printer& p) {
       "$capacity$}) {}\n"
       "\n",
       "name", name, "capacity", absl::StrCat(capacity));
-  if (OptionsOf(service).expose()) {
+  if (IsExposed(service)) {
     p.Print(
-        "::anvil::MethodHandlers $name$Daemon::ExposedMethods() {\n"
-        "  return $name$Ref::Handlers(ref());\n"
+        "::anvil::ExposedMethods $name$Daemon::Exposed() {\n"
+        "  return {.exposure = $exposure$,\n"
+        "          .methods = $name$Ref::Handlers(ref())};\n"
         "}\n"
         "\n",
-        "name", name);
+        "name", name, "exposure", CppExposure(service));
   }
   PrintDispatch(
       service,
@@ -740,6 +831,7 @@ void GenerateHeader(const FileDescriptor& file, GeneratorContext& context) {
       "#include \"absl/status/statusor.h\"\n"
       "#include \"absl/time/time.h\"\n"
       "#include \"runtime/actor/call_context.h\"\n"
+      "#include \"runtime/actor/remote_caller.h\"\n"
       "#include \"runtime/actor/request.h\"\n"
       "#include \"runtime/actor/runtime.h\"\n"
       "#include \"runtime/core/clock.h\"\n"

@@ -38,4 +38,8 @@ expect_error bad_not_daemon.proto \
   'service bad.User: depends on bad.Helper, which is not a daemon'
 expect_error bad_one_way.proto \
   'codegen/testdata/bad_one_way.proto:7:1: service bad.Logger: method Write is one_way, so it must return google.protobuf.Empty, not bad.Ack'
+expect_error bad_exposure.proto \
+  'codegen/testdata/bad_exposure.proto:6:1: service bad.Raft: says both expose: true (PUBLIC) and exposure: CLUSTER'
+expect_error bad_all_internal.proto \
+  'codegen/testdata/bad_all_internal.proto:6:1: service bad.Ticker: is exposed (PUBLIC) but has no method to serve: every method is internal (Tick)'
 exit $((failures > 0))

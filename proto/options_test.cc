@@ -33,13 +33,13 @@ TEST(DaemonOptions, ReadsScopeDependenciesAndExposure) {
   EXPECT_EQ(kv.scope(), NODE);
   EXPECT_THAT(kv.depends_on(),
               ElementsAre("anvil.testdata.Storage", "anvil.testdata.Config"));
-  EXPECT_TRUE(kv.expose());
+  EXPECT_EQ(kv.exposure(), PUBLIC);
   EXPECT_EQ(kv.inbox_capacity(), 0u);
 
   const DaemonOptions& storage =
       Service("anvil.testdata.Storage").options().GetExtension(daemon);
   EXPECT_EQ(storage.inbox_capacity(), 64u);
-  EXPECT_FALSE(storage.expose());
+  EXPECT_EQ(storage.exposure(), EXPOSURE_UNSPECIFIED);
 
   EXPECT_EQ(
       Service("anvil.testdata.Config").options().GetExtension(daemon).scope(),
@@ -52,7 +52,7 @@ TEST(DaemonOptions, AbsentOnPlainActors) {
   EXPECT_EQ(plain.options().GetExtension(daemon).scope(), SCOPE_UNSPECIFIED);
 }
 
-TEST(MethodOptions, ReadsOneWayDeadlineAndReentrancy) {
+TEST(MethodOptions, ReadsOneWayDeadlineReentrancyAndInternal) {
   const MethodOptions& flush = Service("anvil.testdata.Storage")
                                    .FindMethodByName("Flush")
                                    ->options()
@@ -67,6 +67,13 @@ TEST(MethodOptions, ReadsOneWayDeadlineAndReentrancy) {
   EXPECT_FALSE(get.one_way());
   EXPECT_EQ(get.deadline_ms(), 250u);
   EXPECT_TRUE(get.reentrant());
+  EXPECT_FALSE(get.internal());
+
+  EXPECT_TRUE(Service("anvil.testdata.KvStore")
+                  .FindMethodByName("Compact")
+                  ->options()
+                  .GetExtension(method)
+                  .internal());
 }
 
 }  // namespace

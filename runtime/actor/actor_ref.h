@@ -313,10 +313,12 @@ class ActorRef {
   }
 
   // As CallAs, with an absolute `deadline` (Clock::MonotonicNanos time,
-  // INT64_MAX for none), which also travels with the request.
+  // INT64_MAX for none), which also travels with the request, as does the
+  // `remote_caller` a transport serves it for.
   template <typename CallMessage>
   internal::CallAwaiter<typename CallMessage::ReplyType> CallUntil(
-      typename CallMessage::RequestType request, int64_t deadline) const {
+      typename CallMessage::RequestType request, int64_t deadline,
+      std::shared_ptr<RemoteCaller> remote_caller = nullptr) const {
     using Reply = typename CallMessage::ReplyType;
     auto state = std::make_shared<internal::ReplyState<Reply>>();
     using Base = Request<typename CallMessage::RequestType, Reply>;
@@ -329,11 +331,12 @@ class ActorRef {
     absl::Status sent;
     // Built in place: each move of a protobuf request costs.
     if constexpr (std::is_same_v<CallMessage, Base>) {
-      sent = TrySend(
-          M(Base{std::move(request), ReplySender<Reply>(state), deadline}));
+      sent = TrySend(M(Base{std::move(request), ReplySender<Reply>(state),
+                            deadline, std::move(remote_caller)}));
     } else {
-      sent = TrySend(M(CallMessage{
-          {std::move(request), ReplySender<Reply>(state), deadline}}));
+      sent = TrySend(
+          M(CallMessage{{std::move(request), ReplySender<Reply>(state),
+                         deadline, std::move(remote_caller)}}));
     }
     if (!sent.ok()) return internal::CallAwaiter<Reply>(std::move(sent));
     return internal::CallAwaiter<Reply>(std::move(state), deadline);

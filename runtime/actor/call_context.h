@@ -1,5 +1,7 @@
 // CallContext: what the code serving a call knows about it: the caller's
-// deadline, and whether the caller still waits for the reply. Generated
+// deadline, whether the caller still waits for the reply, and, for a call
+// from another process, who and where the caller is (RemoteCaller: its
+// proven identity, address and metadata). Generated
 // services pass one to every method, and generated clients take one, so that
 // a call made while serving another inherits its deadline (the earlier of the
 // two wins).
@@ -22,10 +24,12 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "runtime/actor/remote_caller.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/mutex.h"
 
@@ -113,6 +117,17 @@ class CallContext {
   // The transport's cancellation of a remote call being served, or null.
   CallCancellation* cancellation() const { return cancellation_; }
 
+  // Who called from outside the process (see remote_caller.h), or null for
+  // a call from inside it. The transport sets it; generated code passes it
+  // on to the actor serving the call.
+  RemoteCaller* remote_caller() const { return remote_caller_.get(); }
+  const std::shared_ptr<RemoteCaller>& shared_remote_caller() const {
+    return remote_caller_;
+  }
+  void set_remote_caller(std::shared_ptr<RemoteCaller> caller) {
+    remote_caller_ = std::move(caller);
+  }
+
   // The deadline of a call made within this one with its own `timeout`:
   // whichever comes first.
   int64_t DeadlineWithin(absl::Duration timeout) const {
@@ -123,6 +138,7 @@ class CallContext {
   int64_t deadline_ = INT64_MAX;
   const std::atomic<bool>* caller_gone_ = nullptr;
   CallCancellation* cancellation_ = nullptr;
+  std::shared_ptr<RemoteCaller> remote_caller_;
 };
 
 }  // namespace anvil

@@ -81,17 +81,33 @@ class ConcurrentCalls {
   std::shared_ptr<State> state_;
 };
 
+// The CallContext of serving `call` (a Request, or a generated one-way
+// call): its deadline, its caller's reply slot, and the remote caller it
+// carries (moved out of `call`).
+template <typename Call>
+CallContext ServingContext(Call& call) {
+  CallContext context;
+  if constexpr (requires { call.reply; }) {
+    context = CallContext(call.deadline, call.reply.abandoned_flag());
+  }
+  if constexpr (requires { call.remote_caller; }) {
+    if (call.remote_caller != nullptr) {
+      context.set_remote_caller(std::move(call.remote_caller));
+    }
+  }
+  return context;
+}
+
 // Serves one call: skips it if the caller gave up already, else runs
 // `handler(CallContext&, const Request&)` (a Task of the reply, or Task<>
 // for a one-way call, which has no `reply`) and sends its result.
 template <typename Call, typename Handler>
 Task<> ServeCall(Call call, Handler handler) {
+  CallContext context = ServingContext(call);
   if constexpr (requires { call.reply; }) {
     if (call.reply.abandoned()) co_return;
-    CallContext context(call.deadline, call.reply.abandoned_flag());
     co_await ReplyWith(call.reply, handler(context, call.request));
   } else {
-    CallContext context;
     co_await handler(context, call.request);
   }
 }

@@ -35,6 +35,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "runtime/actor/actor_cell.h"
+#include "runtime/actor/remote_caller.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/task.h"
 #include "runtime/core/timer_heap.h"
@@ -180,6 +181,8 @@ struct Request {
   // When the caller gives up (Clock::MonotonicNanos time; INT64_MAX for
   // never): the server may skip work past it (see CallContext).
   int64_t deadline = INT64_MAX;
+  // The caller in another process a transport serves this for, or null.
+  std::shared_ptr<RemoteCaller> remote_caller;
 };
 
 namespace internal {

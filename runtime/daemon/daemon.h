@@ -61,6 +61,26 @@ enum class DaemonScope {
   kProcess,
 };
 
+// To whom its node serves a daemon over the network (the .proto's
+// anvil.Exposure; see docs/transport.md, "Security").
+enum class DaemonExposure {
+  // Reachable only from inside its process.
+  kNotExposed,
+  // Served to the cluster's other nodes: a call whose caller is not
+  // authenticated as a node of the node's Cluster is refused with
+  // PERMISSION_DENIED before it reaches the daemon.
+  kCluster,
+  // Served to any client.
+  kPublic,
+};
+
+// What a node serves for one daemon: its methods, by full method name, and
+// to whom.
+struct ExposedMethods {
+  DaemonExposure exposure = DaemonExposure::kNotExposed;
+  MethodHandlers methods;
+};
+
 // What a daemon type declares about itself (generated from the .proto).
 struct DaemonInfo {
   // Fully qualified name, such as "demo.kv.KvStore".
@@ -68,9 +88,9 @@ struct DaemonInfo {
   DaemonScope scope = DaemonScope::kNode;
   // Names of the daemons it needs; built (and prepared) before it.
   std::vector<std::string> depends_on;
-  // Served by its node to other nodes and to any gRPC client (the .proto's
-  // `expose: true`); see ExposedMethods().
-  bool expose = false;
+  // To whom its node serves it (the .proto's `exposure`); see
+  // Daemon::Exposed().
+  DaemonExposure exposure = DaemonExposure::kNotExposed;
 };
 
 class Daemon {
@@ -95,10 +115,11 @@ class Daemon {
   // possibly before Run() was entered at all.
   virtual Task<> Stop() = 0;
 
-  // What its node serves for it, by full method name, when its Info() says
-  // `expose` (generated daemons return their SRef::Handlers). Called once,
-  // after Prepare() succeeded; calls may arrive before Run() starts.
-  virtual MethodHandlers ExposedMethods() { return {}; }
+  // What its node serves for it, and to whom (generated daemons return
+  // their SRef::Handlers with the .proto's exposure). Called once, after
+  // Prepare() succeeded; calls may arrive before Run() starts. Default:
+  // nothing.
+  virtual ExposedMethods Exposed() { return {}; }
 };
 
 }  // namespace anvil

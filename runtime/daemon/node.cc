@@ -1,5 +1,7 @@
 #include "runtime/daemon/node.h"
 
+#include <atomic>
+#include <cstdint>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -98,20 +100,114 @@ Task<> Node::RunDaemon(Context<int>&, Daemon* daemon, size_t index,
   supervisor.TrySend(Exited{index, std::move(status)}).IgnoreError();
 }
 
-absl::Status Node::Expose(State& state, Runtime& runtime) {
-  MethodHandlers handlers;
-  for (const auto& [name, daemon] : state.daemons) {
-    MethodHandlers methods = daemon->ExposedMethods();
-    if (methods.empty()) continue;
-    state.exposed.push_back(name);
-    for (auto& [method, handler] : methods) {
-      handlers.emplace(method, std::move(handler));
+namespace {
+
+// Decides who may call a node's CLUSTER daemons: the nodes its Cluster
+// knows, by a name the caller proved, or (on a network that cannot prove
+// names) by the name it claims. Thread-safe.
+class ClusterCallers {
+ public:
+  ClusterCallers(std::string path, Cluster* cluster, bool verifies)
+      : path_(std::move(path)), cluster_(cluster), verifies_(verifies) {}
+
+  // OK if `caller` may call `method`; else PERMISSION_DENIED saying why,
+  // also logged (the first few times, then every 1000th).
+  absl::Status Check(const std::string& method,
+                     const RemoteCaller* caller) const {
+    if (caller == nullptr) return absl::OkStatus();  // from this process
+    for (const std::string& name : caller->verified_names) {
+      if (IsMember(name)) return absl::OkStatus();
     }
+    if (!verifies_ && IsMember(caller->claimed_name)) return absl::OkStatus();
+    std::string why;
+    if (!caller->verified_names.empty()) {
+      why = absl::StrCat("it proved to be ",
+                         absl::StrJoin(caller->verified_names, ", "),
+                         ", not a node of the cluster");
+    } else if (verifies_) {
+      why = "it proved no name";
+    } else if (!caller->claimed_name.empty()) {
+      why = absl::StrCat("it claims to be ", caller->claimed_name,
+                         ", not a node of the cluster");
+    } else {
+      why = "it names no node of the cluster";
+    }
+    const std::string address =
+        caller->address.empty() ? "(no address)" : caller->address;
+    const uint64_t refused =
+        refused_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (refused <= 10 || refused % 1000 == 0) {
+      ComponentLog(path_, "server")
+          .warn("refused {} from {}: {} (refusal {})", method, address, why,
+                   refused);
+    }
+    return absl::PermissionDeniedError(
+        absl::StrCat(method, " is served to the cluster's nodes only; the "
+                     "caller at ",
+                     address, " is not one: ", why));
   }
-  if (handlers.empty()) return absl::OkStatus();
+
+ private:
+  bool IsMember(const std::string& name) const {
+    return !name.empty() && cluster_ != nullptr &&
+           cluster_->peers().AddressOf(name).ok();
+  }
+
+  const std::string path_;
+  Cluster* const cluster_;  // null: no node may call
+  const bool verifies_;
+  mutable std::atomic<uint64_t> refused_{0};
+};
+
+// `handler`, refusing callers `callers` does not admit before they reach
+// it.
+MethodHandler ClusterOnly(std::string method, MethodHandler handler,
+                          std::shared_ptr<const ClusterCallers> callers) {
+  internal::Worker* const home = handler.home();
+  return MethodHandler(
+      [method = std::move(method), handler = std::move(handler),
+       callers = std::move(callers)](
+          std::string request,
+          CallContext call) -> Task<absl::StatusOr<std::string>> {
+        if (absl::Status admitted =
+                callers->Check(method, call.remote_caller());
+            !admitted.ok()) {
+          return [](absl::Status refused)
+                     -> Task<absl::StatusOr<std::string>> {
+            co_return refused;
+          }(std::move(admitted));
+        }
+        return handler(std::move(request), std::move(call));
+      },
+      home);
+}
+
+}  // namespace
+
+absl::Status Node::Expose(State& state, Runtime& runtime) {
   if (state.options.network == nullptr) {
     state.options.network = NewDefaultNetwork(runtime);
   }
+  const bool verifies = state.options.network->VerifiesCallers();
+  auto callers =
+      std::make_shared<const ClusterCallers>(state.path, state.cluster, verifies);
+  MethodHandlers handlers;
+  std::vector<std::string> cluster_only;
+  for (const auto& [name, daemon] : state.daemons) {
+    ExposedMethods exposed = daemon->Exposed();
+    if (exposed.exposure == DaemonExposure::kNotExposed || exposed.methods.empty()) {
+      continue;
+    }
+    state.exposed.push_back(name);
+    const bool cluster = exposed.exposure == DaemonExposure::kCluster;
+    if (cluster) cluster_only.push_back(name);
+    for (auto& [method, handler] : exposed.methods) {
+      handlers.emplace(method, cluster ? ClusterOnly(method, std::move(handler),
+                                                     callers)
+                                       : std::move(handler));
+    }
+  }
+  if (handlers.empty()) return absl::OkStatus();
   std::string& listen = state.options.listen_address;
   if (listen.empty() && state.cluster != nullptr) {
     absl::StatusOr<std::string> listed =
@@ -137,9 +233,25 @@ absl::Status Node::Expose(State& state, Runtime& runtime) {
   if (state.cluster != nullptr) {
     state.cluster->peers().SetAddress(state.name, state.address);
   }
-  ComponentLog(state.path, "server")
-      .info("serving {} at {} ({})", absl::StrJoin(state.exposed, ", "),
-            state.address, std::string(state.options.network->name()));
+  spdlog::logger& log = ComponentLog(state.path, "server");
+  log.info("serving {} at {} ({})", absl::StrJoin(state.exposed, ", "),
+           state.address, std::string(state.options.network->name()));
+  if (!cluster_only.empty()) {
+    if (state.cluster == nullptr) {
+      log.warn(
+          "{} are served to the cluster's nodes only, but no Cluster daemon "
+          "lists any: every remote call of them will be refused",
+          absl::StrJoin(cluster_only, ", "));
+    } else if (!verifies) {
+      log.warn(
+          "UNAUTHENTICATED: {} at {} take a caller's word (the anvil-peer "
+          "header) that it is a node of the cluster; anyone who can reach "
+          "this address can call them. Use mutual TLS (--anvil_tls_cert, "
+          "--anvil_tls_key, --anvil_tls_ca, --anvil_tls_mutual) outside "
+          "development.",
+          absl::StrJoin(cluster_only, ", "), state.address);
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -11,7 +11,7 @@
 //
 //   absl::ParseCommandLine(argc, argv);
 //   absl::StatusOr<anvil::NodeOptions> options =
-//       anvil::NodeOptionsFromFlags(runtime);
+//       anvil::NodeOptionsFromFlags(runtime, "n1");
 //   if (!options.ok()) { /* print options.status(), exit 2 */ }
 //   anvil::Node node(factory, *std::move(options));
 //
@@ -37,7 +37,10 @@ ABSL_DECLARE_FLAG(absl::Duration, anvil_grace);
 
 namespace anvil {
 
-absl::StatusOr<NodeOptions> NodeOptionsFromFlags(Runtime& runtime);
+// `node_name`: the node's name, which its calls to peers carry (see
+// NetworkFromFlags).
+absl::StatusOr<NodeOptions> NodeOptionsFromFlags(
+    Runtime& runtime, const std::string& node_name = "");
 
 }  // namespace anvil
 

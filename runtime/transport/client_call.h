@@ -100,7 +100,8 @@ Task<absl::StatusOr<Reply>> CallRemote(std::shared_ptr<Channel> channel,
 }
 
 // The server half: parses the request and makes the call locally with
-// `call(Request, deadline)`, which returns a ClientCall<Reply>. If the
+// `call(Request, const CallContext&)`, which returns a ClientCall<Reply>
+// (and passes the context's deadline and remote caller on to the actor). If the
 // transport cancels the remote call meanwhile, the local one ends at once
 // with the transport's reason, and its actor sees CallContext::cancelled().
 template <typename Request, typename Reply, typename LocalCall>
@@ -112,7 +113,7 @@ Task<absl::StatusOr<std::string>> ServeLocallyOnce(LocalCall call,
     co_return absl::InvalidArgumentError(absl::StrCat(
         "the request does not parse as ", Request::descriptor()->full_name()));
   }
-  ClientCall<Reply> local = call(std::move(request), context.deadline());
+  ClientCall<Reply> local = call(std::move(request), context);
   CallCancellation* cancellation = context.cancellation();
   if (cancellation != nullptr) {
     cancellation->OnCancel(

@@ -59,6 +59,12 @@ class Network {
   // "grpc" or "loopback".
   virtual absl::string_view name() const = 0;
 
+  // Whether its servers know for sure who calls: the RemoteCaller of each
+  // call they serve has the caller's proven names (mutual TLS; a simulated
+  // node's view). If not, a node's CLUSTER services can only take a
+  // caller's claimed name on trust (see docs/transport.md, "Security").
+  virtual bool VerifiesCallers() const = 0;
+
   // Serves `handlers` at `address`. gRPC: "host:port", port 0 picks a free
   // one. Loopback: any name unique in the network. Errors: ALREADY_EXISTS
   // (loopback name taken), UNAVAILABLE (gRPC could not bind).

@@ -19,13 +19,18 @@ ABSL_FLAG(bool, anvil_tls_mutual, false,
 
 namespace anvil {
 
-absl::StatusOr<std::shared_ptr<Network>> NetworkFromFlags(Runtime& runtime) {
+absl::StatusOr<std::shared_ptr<Network>> NetworkFromFlags(
+    Runtime& runtime, const std::string& node_name) {
   const TlsFiles tls{.cert_chain = absl::GetFlag(FLAGS_anvil_tls_cert),
                      .private_key = absl::GetFlag(FLAGS_anvil_tls_key),
                      .root_certs = absl::GetFlag(FLAGS_anvil_tls_ca),
                      .mutual = absl::GetFlag(FLAGS_anvil_tls_mutual)};
   if (tls.cert_chain.empty() && tls.private_key.empty() &&
       tls.root_certs.empty() && !tls.mutual) {
+    if (DefaultNetworkName() == "grpc") {
+      return std::shared_ptr<Network>(std::make_shared<GrpcNetwork>(
+          runtime, GrpcNetworkOptions{.node_name = node_name}));
+    }
     return std::shared_ptr<Network>(NewDefaultNetwork(runtime));
   }
   if (DefaultNetworkName() != "grpc") {
@@ -40,6 +45,7 @@ absl::StatusOr<std::shared_ptr<Network>> NetworkFromFlags(Runtime& runtime) {
   }
   absl::StatusOr<GrpcNetworkOptions> grpc_options = TlsFromFiles(tls);
   if (!grpc_options.ok()) return grpc_options.status();
+  grpc_options->node_name = node_name;
   return std::shared_ptr<Network>(
       std::make_shared<GrpcNetwork>(runtime, *std::move(grpc_options)));
 }

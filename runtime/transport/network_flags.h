@@ -8,7 +8,7 @@
 //   --anvil_tls_mutual           require (and present) client certificates
 //
 //   absl::StatusOr<std::shared_ptr<anvil::Network>> network =
-//       anvil::NetworkFromFlags(runtime);
+//       anvil::NetworkFromFlags(runtime, "n1");
 //
 // Errors: INVALID_ARGUMENT for TLS flags that are incomplete or given to a
 // loopback build; NOT_FOUND / INVALID_ARGUMENT for certificate files that
@@ -31,7 +31,11 @@ ABSL_DECLARE_FLAG(bool, anvil_tls_mutual);
 
 namespace anvil {
 
-absl::StatusOr<std::shared_ptr<Network>> NetworkFromFlags(Runtime& runtime);
+// `node_name`: the node this process runs, if one: its calls name it (see
+// GrpcNetworkOptions::node_name), which peers that cannot verify
+// certificates take on trust for their CLUSTER services.
+absl::StatusOr<std::shared_ptr<Network>> NetworkFromFlags(
+    Runtime& runtime, const std::string& node_name = "");
 
 }  // namespace anvil
 

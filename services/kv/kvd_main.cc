@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
 
   anvil::Runtime runtime(anvil::RuntimeOptions{.name = "kvd"});
   absl::StatusOr<anvil::NodeOptions> node_options =
-      anvil::NodeOptionsFromFlags(runtime);
+      anvil::NodeOptionsFromFlags(runtime, name);
   if (!node_options.ok()) {
     std::fprintf(stderr, "kvd: %s\n", node_options.status().ToString().c_str());
     return 2;
@@ -74,7 +74,8 @@ int main(int argc, char** argv) {
   // build, whose default network is the in-process loopback.
   if (node_options->network == nullptr ||
       node_options->network->name() != "grpc") {
-    node_options->network = std::make_shared<anvil::GrpcNetwork>(runtime);
+    node_options->network = std::make_shared<anvil::GrpcNetwork>(
+        runtime, anvil::GrpcNetworkOptions{.node_name = name});
   }
   absl::StatusOr<std::map<std::string, std::string>> peers =
       anvil::Cluster::ParsePeers(absl::GetFlag(FLAGS_anvil_peers));

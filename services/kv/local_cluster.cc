@@ -53,13 +53,20 @@ LocalCluster::~LocalCluster() {
 
 absl::Status LocalCluster::StartNode(const std::string& name) {
   Factory& factory = root_.Child(name);
-  if (absl::Status built = BuildKvNode(factory); !built.ok()) {
+  // The node's own view of the cluster: its calls name it (the anvil-peer
+  // header), so that its peers' CLUSTER services (RaftPeer) admit them.
+  auto network = std::make_shared<GrpcNetwork>(
+      runtime_, GrpcNetworkOptions{.node_name = name});
+  factory.Provide<Cluster>(std::make_unique<Cluster>(network, *cluster_));
+  absl::Status built = factory.Get<Cluster>().status();
+  if (built.ok()) built = BuildKvNode(factory);
+  if (!built.ok()) {
     (void)root_.DestroyChild(name);
     return built;
   }
   auto node = std::make_unique<Node>(
       factory, NodeOptions{.listen_address = "127.0.0.1:0",
-                           .network = network_,
+                           .network = std::move(network),
                            .grace = absl::ZeroDuration()});
   if (absl::Status started = node->Start(); !started.ok()) {
     (void)node->Wait();

@@ -21,10 +21,12 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/impl/codegen/server_callback_handlers.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/security/auth_context.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "runtime/actor/remote_caller.h"
 #include "runtime/core/async_event.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/detached.h"
@@ -90,8 +92,9 @@ struct ServerCalls {
 // the RPC with its outcome. Deletes itself when gRPC is done with it.
 class UnaryCall final : public grpc::ServerUnaryReactor {
  public:
-  UnaryCall(std::shared_ptr<ServerCalls> calls, grpc::ByteBuffer* response)
-      : calls_(std::move(calls)), response_(response) {}
+  UnaryCall(std::shared_ptr<ServerCalls> calls,
+            grpc::CallbackServerContext* context, grpc::ByteBuffer* response)
+      : calls_(std::move(calls)), context_(context), response_(response) {}
 
   // gRPC's thread: the client cancelled, went away, or its deadline passed.
   void OnCancel() override {
@@ -122,9 +125,15 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   // Runs `handler` and finishes the RPC with what it returns. The last
   // thing it does is Finish(): gRPC may delete the call right after.
   static internal::Detached Serve(UnaryCall* self, const MethodHandler& handler,
-                                  std::string request, int64_t deadline) {
-    absl::StatusOr<std::string> reply = co_await handler(
-        std::move(request), CallContext(deadline, &self->cancellation_));
+                                  std::string request, int64_t deadline,
+                                  std::shared_ptr<RemoteCaller> caller) {
+    CallContext context(deadline, &self->cancellation_);
+    context.set_remote_caller(caller);
+    absl::StatusOr<std::string> reply =
+        co_await handler(std::move(request), std::move(context));
+    for (auto& [key, value] : caller->TakeResponseMetadata()) {
+      self->context_->AddInitialMetadata(std::move(key), std::move(value));
+    }
     if (reply.ok()) {
       *self->response_ = ToBuffer(*reply);
       self->Finish(grpc::Status::OK);
@@ -135,9 +144,40 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
 
  private:
   const std::shared_ptr<ServerCalls> calls_;
-  grpc::ByteBuffer* const response_;  // gRPC's, valid until Finish
+  grpc::CallbackServerContext* const context_;  // gRPC's, valid until Finish
+  grpc::ByteBuffer* const response_;            // gRPC's, valid until Finish
   CallCancellation cancellation_;
 };
+
+std::string ToString(grpc::string_ref text) {
+  return std::string(text.data(), text.size());
+}
+
+// What gRPC knows of the caller of `context`. Its certificate's names are
+// read only where the server verified one (`verifies_clients`).
+std::shared_ptr<RemoteCaller> CallerOf(
+    const grpc::CallbackServerContext& context, bool verifies_clients) {
+  auto caller = std::make_shared<RemoteCaller>();
+  caller->address = context.peer();
+  for (const auto& [key, value] : context.client_metadata()) {
+    if (key == kClaimedPeerHeader) caller->claimed_name = ToString(value);
+    caller->request_metadata.emplace_back(ToString(key), ToString(value));
+  }
+  if (verifies_clients) {
+    const std::shared_ptr<const grpc::AuthContext> auth =
+        context.auth_context();
+    if (auth != nullptr && auth->IsPeerAuthenticated()) {
+      for (const char* property :
+           {GRPC_X509_CN_PROPERTY_NAME, GRPC_X509_SAN_PROPERTY_NAME}) {
+        for (const grpc::string_ref& name :
+             auth->FindPropertyValues(property)) {
+          caller->verified_names.push_back(ToString(name));
+        }
+      }
+    }
+  }
+  return caller;
+}
 
 // One gRPC service ("demo.kv.KvStore") whose methods take and return
 // serialized messages (gRPC's raw callback API), each served by its
@@ -146,10 +186,12 @@ class RawService final : public grpc::Service {
  public:
   // `methods`: full method names ("/demo.kv.KvStore/Get") and handlers.
   RawService(std::vector<std::pair<std::string, MethodHandler>> methods,
-             Runtime& runtime, std::shared_ptr<ServerCalls> calls)
+             Runtime& runtime, std::shared_ptr<ServerCalls> calls,
+             bool verifies_clients)
       : methods_(std::move(methods)),
         runtime_(runtime),
-        calls_(std::move(calls)) {
+        calls_(std::move(calls)),
+        verifies_clients_(verifies_clients) {
     for (size_t i = 0; i < methods_.size(); ++i) {
       // gRPC keeps the name pointer: methods_ never changes after this.
       AddMethod(new grpc::internal::RpcServiceMethod(
@@ -173,7 +215,7 @@ class RawService final : public grpc::Service {
                                   grpc::CallbackServerContext* context,
                                   const grpc::ByteBuffer& request,
                                   grpc::ByteBuffer* response) {
-    auto* call = new UnaryCall(calls_, response);
+    auto* call = new UnaryCall(calls_, context, response);
     bool stopping;
     {
       MutexLock lock(calls_->mu);
@@ -186,7 +228,8 @@ class RawService final : public grpc::Service {
       return call;
     }
     UnaryCall::Serve(call, handler, ToString(request),
-                     ToMonotonicDeadline(context->deadline()))
+                     ToMonotonicDeadline(context->deadline()),
+                     CallerOf(*context, verifies_clients_))
         .StartOn(handler.home() != nullptr ? *handler.home()
                                            : runtime_.scheduler().NextWorker());
     return call;
@@ -195,6 +238,7 @@ class RawService final : public grpc::Service {
   const std::vector<std::pair<std::string, MethodHandler>> methods_;
   Runtime& runtime_;
   const std::shared_ptr<ServerCalls> calls_;
+  const bool verifies_clients_;
 };
 
 constexpr absl::Duration kDefaultGrace = absl::Seconds(5);
@@ -284,8 +328,8 @@ struct PendingCall {
 
 class GrpcChannel final : public Channel {
  public:
-  explicit GrpcChannel(std::shared_ptr<grpc::Channel> channel)
-      : stub_(std::move(channel)) {}
+  GrpcChannel(std::shared_ptr<grpc::Channel> channel, std::string node_name)
+      : stub_(std::move(channel)), node_name_(std::move(node_name)) {}
 
   Task<absl::StatusOr<std::string>> Call(std::string method,
                                          std::string request,
@@ -297,6 +341,9 @@ class GrpcChannel final : public Channel {
     call.request = ToBuffer(request);
     if (deadline != INT64_MAX) {
       call.context.set_deadline(ToSystemDeadline(deadline));
+    }
+    if (!node_name_.empty()) {
+      call.context.AddMetadata(kClaimedPeerHeader, node_name_);
     }
     struct Awaiter {
       grpc::GenericStub& stub;
@@ -323,6 +370,7 @@ class GrpcChannel final : public Channel {
 
  private:
   grpc::GenericStub stub_;
+  const std::string node_name_;  // sent as kClaimedPeerHeader, if set
 };
 
 // The contents of the PEM file at `path`; `what` names it in errors.
@@ -362,6 +410,7 @@ absl::StatusOr<GrpcNetworkOptions> TlsFromFiles(const TlsFiles& files) {
     server.pem_root_certs = *roots;
     server.pem_key_cert_pairs.push_back({*key, *chain});
     options.server_credentials = grpc::SslServerCredentials(server);
+    options.verifies_clients = files.mutual;
   } else if (!files.cert_chain.empty() || !files.private_key.empty() ||
              files.mutual) {
     return !chain.ok() ? chain.status() : key.status();
@@ -414,7 +463,8 @@ absl::StatusOr<std::unique_ptr<Server>> GrpcNetwork::Serve(
     std::sort(methods.begin(), methods.end(),
               [](const auto& x, const auto& y) { return x.first < y.first; });
     services.push_back(
-        std::make_unique<RawService>(std::move(methods), runtime_, calls));
+        std::make_unique<RawService>(std::move(methods), runtime_, calls,
+                                     options_.verifies_clients));
     builder.RegisterService(services.back().get());
   }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -449,7 +499,8 @@ std::shared_ptr<Channel> GrpcNetwork::Connect(const std::string& address) {
                                 options_.channel_credentials != nullptr
                                     ? options_.channel_credentials
                                     : grpc::InsecureChannelCredentials(),
-                                arguments));
+                                arguments),
+      options_.node_name);
 }
 
 }  // namespace anvil

@@ -16,6 +16,12 @@
 //        .root_certs = "ca.pem", .mutual = true});
 //   anvil::GrpcNetwork secure(runtime, *tls);
 //
+// A served call's CallContext::remote_caller() has the caller's address
+// (gRPC's peer string), its metadata, the names its certificate proves
+// (mutual TLS only) and the `anvil-peer` name it claims; what the handler
+// adds with RemoteCaller::AddResponseMetadata goes back as initial
+// metadata.
+//
 // Status codes map one to one both ways (absl and gRPC share them): the
 // actor's status is the RPC's. Deadlines travel as gRPC deadlines and
 // become the served call's CallContext deadline; a cancelled RPC ends the
@@ -42,6 +48,14 @@ struct GrpcNetworkOptions {
   std::shared_ptr<grpc::ServerCredentials> server_credentials;
   // What channels connect with; null: plaintext.
   std::shared_ptr<grpc::ChannelCredentials> channel_credentials;
+  // Whether `server_credentials` require and verify client certificates
+  // (mutual TLS): then a served call's RemoteCaller::verified_names are
+  // the certificate's subject common name and alternative names.
+  bool verifies_clients = false;
+  // The node this process runs, if one: channels send it in the
+  // `anvil-peer` header, which peers that cannot verify certificates take
+  // on trust for their CLUSTER services (see docs/transport.md).
+  std::string node_name;
   // The longest a channel to an unreachable peer waits between attempts
   // to reconnect (it starts at 100 ms and backs off). gRPC's own default,
   // 120 s, suits clients of far services; a node whose peer restarted must
@@ -73,6 +87,7 @@ class GrpcNetwork final : public Network {
       : runtime_(runtime), options_(std::move(options)) {}
 
   absl::string_view name() const override { return "grpc"; }
+  bool VerifiesCallers() const override { return options_.verifies_clients; }
   // Method names must be gRPC's "/package.Service/Method"; INVALID_ARGUMENT
   // otherwise.
   absl::StatusOr<std::unique_ptr<Server>> Serve(

@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/actor/remote_caller.h"
 #include "runtime/core/buggify.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/detached.h"
@@ -242,15 +243,27 @@ struct HopTo {
   void await_resume() const noexcept {}
 };
 
+// The caller as a server sees it: a node's view proves the node's name
+// (the simulation's stand-in for a certificate); a caller that is no node
+// proves nothing.
+CallContext ServedContext(int64_t server_deadline, const std::string& source) {
+  CallContext context(server_deadline);
+  auto caller = std::make_shared<RemoteCaller>();
+  caller->address = source;
+  if (!source.empty()) caller->verified_names.push_back(source);
+  context.set_remote_caller(std::move(caller));
+  return context;
+}
+
 // The copy of a duplicated request: it arrives `latency` after it left,
 // and is served if the server there is still the machine it was sent to
 // (`incarnation` of `destination`), where the server runs; its reply is
 // discarded. `server_deadline` is on the server's clock.
 internal::Detached CallAgain(std::shared_ptr<LoopbackNetwork::State> state,
-                             std::string address, std::string method,
-                             std::string request, std::string destination,
-                             uint64_t incarnation, int64_t latency,
-                             int64_t server_deadline) {
+                             std::string source, std::string address,
+                             std::string method, std::string request,
+                             std::string destination, uint64_t incarnation,
+                             int64_t latency, int64_t server_deadline) {
   if (latency > 0) co_await Sleep(absl::Nanoseconds(latency));
   if (state->IsDown(destination) ||
       state->Incarnation(destination) != incarnation) {
@@ -262,7 +275,7 @@ internal::Detached CallAgain(std::shared_ptr<LoopbackNetwork::State> state,
   if (handler == endpoint->handlers.end()) co_return;
   co_await HopTo{handler->second.home()};
   absl::StatusOr<std::string> ignored = co_await handler->second(
-      std::move(request), CallContext(server_deadline));
+      std::move(request), ServedContext(server_deadline, source));
   (void)ignored;
 }
 
@@ -302,14 +315,16 @@ class LoopbackChannel final : public Channel {
                      " (a message was lost)"));
   }
 
-  // Runs `handler` on `home` (null: here) with the server's deadline.
+  // Runs `handler` on `home` (null: here) with the server's deadline, for
+  // a caller at `source`.
   static Task<absl::StatusOr<std::string>> ServeAt(internal::Worker* home,
                                                    MethodHandler handler,
                                                    std::string request,
-                                                   int64_t server_deadline) {
+                                                   int64_t server_deadline,
+                                                   std::string source) {
     co_await HopTo{home};
     co_return co_await handler(std::move(request),
-                               CallContext(server_deadline));
+                               ServedContext(server_deadline, source));
   }
 
   static Task<absl::StatusOr<std::string>> CallOn(
@@ -348,7 +363,7 @@ class LoopbackChannel final : public Channel {
     const Delivery there = state->Send(source, destination);
     if (there.duplicate) {
       // The copy leaves with the original and travels on its own.
-      CallAgain(state, address, method, request, destination,
+      CallAgain(state, source, address, method, request, destination,
                 server_incarnation, there.duplicate_latency,
                 state->TranslateDeadline(deadline, source, destination))
           .StartOn(*internal::Worker::Current());
@@ -390,11 +405,12 @@ class LoopbackChannel final : public Channel {
     absl::StatusOr<std::string> reply;
     if (deadline == INT64_MAX) {
       reply = co_await ServeAt(home, handler->second, std::move(request),
-                               server_deadline);
+                               server_deadline, source);
     } else {
       reply = co_await WithDeadline(
           absl::Nanoseconds(deadline - Clock::MonotonicNanos()),
-          ServeAt(home, handler->second, std::move(request), server_deadline));
+          ServeAt(home, handler->second, std::move(request), server_deadline,
+                  source));
     }
     co_await HopTo{caller};
     // A server that crashed while serving sends nothing (what it did in
@@ -435,6 +451,7 @@ class NodeView final : public Network {
       : state_(std::move(state)), node_(std::move(node)) {}
 
   absl::string_view name() const override { return "loopback"; }
+  bool VerifiesCallers() const override { return true; }
   absl::StatusOr<std::unique_ptr<Server>> Serve(
       const std::string& address, MethodHandlers handlers) override {
     return ServeAs(state_, node_, address, std::move(handlers));

@@ -70,6 +70,10 @@ class LoopbackNetwork final : public Network {
   ~LoopbackNetwork() override;
 
   absl::string_view name() const override { return "loopback"; }
+  // A served call's RemoteCaller proves the calling node's name (the name
+  // its view was made for, ForNode), as a certificate would; a caller
+  // through Connect() below proves none.
+  bool VerifiesCallers() const override { return true; }
   // Serves at `address`, as the node named `address`.
   absl::StatusOr<std::unique_ptr<Server>> Serve(
       const std::string& address, MethodHandlers handlers) override;
