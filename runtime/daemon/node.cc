@@ -244,9 +244,10 @@ absl::Status Node::Expose(State& state, Runtime& runtime) {
           absl::StrJoin(cluster_only, ", "));
     } else if (!verifies) {
       log.warn(
-          "UNAUTHENTICATED: {} at {} take a caller's word (the anvil-peer "
-          "header) that it is a node of the cluster; anyone who can reach "
-          "this address can call them. Use mutual TLS (--anvil_tls_cert, "
+          "UNAUTHENTICATED: the cluster services {} at {} admit any caller "
+          "that names a node of the cluster in its anvil-peer header: anyone "
+          "who can reach this address can call them. Use mutual TLS "
+          "(--anvil_tls_cert, "
           "--anvil_tls_key, --anvil_tls_ca, --anvil_tls_mutual) outside "
           "development.",
           absl::StrJoin(cluster_only, ", "), state.address);

@@ -1,9 +1,11 @@
 // TLS and mutual TLS for exposed daemons, with certificates made by the
 // openssl command at test time: a server over TLS answers clients that
 // trust its CA and refuses plaintext and other CAs; with mutual TLS it also
-// refuses clients without a certificate of its CA.
+// refuses clients without a certificate of its CA, and serves its CLUSTER
+// daemons only to callers whose certificate names a node of its cluster.
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -13,7 +15,9 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
+#include "gmock/gmock.h"
 #include "runtime/actor/runtime.h"
+#include "runtime/daemon/cluster.h"
 #include "runtime/daemon/factory.h"
 #include "runtime/daemon/node.h"
 #include "runtime/transport/grpc/grpc_network.h"
@@ -73,7 +77,7 @@ void MakeCertificates(const std::string& ca,
 class TlsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    MakeCertificates("ca", {"server", "client"});
+    MakeCertificates("ca", {"server", "client", "n2"});
     MakeCertificates("rogue_ca", {"rogue_client"});
   }
 
@@ -174,6 +178,85 @@ TEST_F(TlsTest, AnvilClientsCallOverMutualTls) {
       }(remote, request));
   ASSERT_THAT(reply, IsOk());
   EXPECT_EQ(reply->text(), "typed and secret");
+}
+
+// Node n1 of a cluster {n1, n2} over mutual TLS, serving Echo (PUBLIC)
+// and EchoPeer (CLUSTER).
+class ClusterTlsTest : public TlsTest {
+ protected:
+  void SetUp() override {
+    runtime_ = std::make_unique<Runtime>(anvil::testing::TestRuntimeOptions());
+    absl::StatusOr<GrpcNetworkOptions> tls = Mutual("server");
+    ASSERT_THAT(tls, IsOk());
+    auto network = std::make_shared<GrpcNetwork>(*runtime_, *tls);
+    factory_ = std::make_unique<Factory>(*runtime_);
+    factory_->Provide<Cluster>(std::make_unique<Cluster>(
+        network, std::map<std::string, std::string>{{"n2", "127.0.0.1:1"}}));
+    ASSERT_THAT(factory_->Get<Cluster>(), IsOk());
+    Factory& n1 = factory_->Child("n1");
+    n1.Bind<EchoDaemon, EchoImpl>();
+    n1.Bind<EchoPeerDaemon, EchoPeerImpl>();
+    ASSERT_THAT(n1.Get<EchoDaemon>(), IsOk());
+    absl::StatusOr<EchoPeerDaemon*> peer = n1.Get<EchoPeerDaemon>();
+    ASSERT_THAT(peer, IsOk());
+    peer_ = static_cast<EchoPeerImpl*>(*peer);
+    root_node_ = std::make_unique<Node>(*factory_);
+    ASSERT_THAT(root_node_->Start(), IsOk());
+    node_ = std::make_unique<Node>(n1, NodeOptions{.network = network});
+    ASSERT_THAT(node_->Start(), IsOk());
+  }
+
+  void TearDown() override {
+    TlsTest::TearDown();
+    root_node_->RequestStop();
+    EXPECT_THAT(root_node_->Wait(), IsOk());
+  }
+
+  static absl::StatusOr<GrpcNetworkOptions> Mutual(const std::string& name) {
+    return TlsFromFiles({.cert_chain = Path(name + ".pem"),
+                         .private_key = Path(name + ".key"),
+                         .root_certs = Path("ca.pem"),
+                         .mutual = true});
+  }
+
+  // Who, from a caller with `name`'s certificate that claims to be
+  // `claimed`.
+  absl::StatusOr<WhoReply> WhoAs(const std::string& name,
+                                 const std::string& claimed) {
+    absl::StatusOr<GrpcNetworkOptions> tls = Mutual(name);
+    if (!tls.ok()) return tls.status();
+    tls->node_name = claimed;
+    GrpcNetwork network(*runtime_, *tls);
+    return anvil::testing::BlockOn(
+        *runtime_,
+        [](EchoPeerRef peer) -> Task<absl::StatusOr<WhoReply>> {
+          co_return co_await peer.Who(EchoRequest(), absl::Seconds(30));
+        }(EchoPeerRef(network.Connect(node_->address()))));
+  }
+
+  std::unique_ptr<Node> root_node_;
+  EchoPeerImpl* peer_ = nullptr;
+};
+
+TEST_F(ClusterTlsTest, ACertificateNamingAMemberCallsTheClusterService) {
+  absl::StatusOr<WhoReply> who = WhoAs("n2", "n2");
+  ASSERT_THAT(who, IsOk());
+  EXPECT_THAT(who->verified_names(), ::testing::Contains("n2"));
+  EXPECT_EQ(peer_->calls(), 1);
+}
+
+TEST_F(ClusterTlsTest, ACertificateOfTheCaForAnotherNameIsRefused) {
+  // Signed by the cluster's CA, but for "client"; what it claims does not
+  // count where certificates are verified.
+  absl::StatusOr<WhoReply> who = WhoAs("client", "n2");
+  EXPECT_EQ(who.status().code(), absl::StatusCode::kPermissionDenied)
+      << who.status();
+  EXPECT_NE(who.status().message().find("it proved to be client"),
+            std::string::npos)
+      << who.status();
+  EXPECT_EQ(peer_->calls(), 0);
+  // It is a fine client of the public service.
+  EXPECT_TRUE(Say(Tls("ca", "client")).ok());
 }
 
 TEST(TlsFromFilesTest, ReportsUnreadableAndMissingFiles) {

@@ -1,5 +1,5 @@
 // EchoImpl: the Echo daemon of echo.proto, for tests and benchmarks of
-// exposed daemons.
+// exposed daemons; EchoPeerImpl, its CLUSTER-only EchoPeer.
 //
 //   factory.Bind<EchoDaemon, EchoImpl>();
 //   auto* echo = static_cast<EchoImpl*>(*factory.Get<EchoDaemon>());
@@ -43,6 +43,23 @@ class EchoImpl final : public EchoDaemon {
   std::atomic<int> cancelled_{0};
   std::atomic<int> holds_{0};
   std::atomic<int> delays_{0};
+};
+
+// Answers who called; counts the calls that reached it.
+class EchoPeerImpl final : public EchoPeerDaemon {
+ public:
+  explicit EchoPeerImpl(const EchoPeerDeps& deps) : EchoPeerDaemon(deps) {}
+
+  Task<absl::StatusOr<WhoReply>> Who(CallContext& call,
+                                     const EchoRequest& request) override;
+  Task<absl::StatusOr<EchoReply>> Poke(CallContext& call,
+                                       const EchoRequest& request) override;
+
+  // Calls of either method that reached the daemon.
+  int calls() const { return calls_.load(); }
+
+ private:
+  std::atomic<int> calls_{0};
 };
 
 // Echoes the request's text, nothing else: the work of the QPS benchmark.
