@@ -272,6 +272,77 @@ TEST_F(KvNodeTest, ANodeOutsideTheGroupIsRefused) {
               HasSubstr("node 'n9' is not a member of the group (n1)"));
 }
 
+// The attack a plain gRPC client could once make: a forged AppendEntries
+// (a higher term, prev_index 0, one entry) would truncate every log, and a
+// RequestVote with a huge term would depose the leader. RaftPeer is served
+// to the cluster's nodes only: from a caller that is no node, and from one
+// that proves another name (as a CA-signed certificate of a non-member
+// would), both are refused, and nothing acknowledged is lost.
+TEST_F(KvNodeTest, ForgedRaftCallsFromOutsideTheClusterAreRefused) {
+  StartCluster({.members = {"n1", "n2", "n3"}, .data_dir = "/var/lib/kv"});
+  const std::string leader = Leader();
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_THAT(Put(leader, absl::StrCat("k", i), "acknowledged"), IsOk());
+  }
+  absl::StatusOr<RaftStatus> before = Status(leader);
+  ASSERT_THAT(before, IsOk());
+
+  AppendRequest forged_append;
+  forged_append.set_term(before->term() + 100);
+  forged_append.set_leader("mallory");
+  forged_append.set_prev_index(0);
+  RaftEntry* entry = forged_append.add_entries();
+  entry->set_term(before->term() + 100);
+  forged_append.set_leader_commit(1);
+  VoteRequest forged_vote;
+  forged_vote.set_term(uint64_t{1} << 40);
+  forged_vote.set_candidate("mallory");
+  forged_vote.set_last_log_index(uint64_t{1} << 40);
+  forged_vote.set_last_log_term(uint64_t{1} << 40);
+
+  for (const std::string& node : members_) {
+    absl::StatusOr<std::string> address =
+        cluster_->cluster().peers().AddressOf(node);
+    ASSERT_THAT(address, IsOk());
+    for (const std::shared_ptr<Channel>& channel :
+         {sim_.network().Connect(*address),  // proves no name
+          sim_.network().ForNode("mallory")->Connect(*address)}) {
+      RaftPeerRef peer(channel);
+      absl::StatusOr<AppendReply> appended = RunCall<AppendReply>(
+          sim_, [peer, forged_append]() -> Task<absl::StatusOr<AppendReply>> {
+            co_return co_await peer.AppendEntries(forged_append,
+                                                  absl::Seconds(5));
+          });
+      EXPECT_EQ(appended.status().code(), absl::StatusCode::kPermissionDenied)
+          << node << ": " << appended.status();
+      absl::StatusOr<VoteReply> voted = RunCall<VoteReply>(
+          sim_, [peer, forged_vote]() -> Task<absl::StatusOr<VoteReply>> {
+            co_return co_await peer.RequestVote(forged_vote, absl::Seconds(5));
+          });
+      EXPECT_EQ(voted.status().code(), absl::StatusCode::kPermissionDenied)
+          << node << ": " << voted.status();
+    }
+  }
+  // Nobody noticed: the same leader in the same term ...
+  absl::StatusOr<RaftStatus> after = Status(leader);
+  ASSERT_THAT(after, IsOk());
+  EXPECT_EQ(after->role(), "leader");
+  EXPECT_EQ(after->term(), before->term());
+  // ... and every acknowledged write survives a crash of every node.
+  for (const std::string& name : members_) {
+    ASSERT_THAT(cluster_->Crash(name), IsOk());
+  }
+  for (const std::string& name : members_) {
+    ASSERT_THAT(cluster_->Restart(name), IsOk());
+  }
+  const std::string new_leader = Leader();
+  for (int i = 0; i < 20; ++i) {
+    absl::StatusOr<GetReply> got = Get(new_leader, absl::StrCat("k", i));
+    ASSERT_THAT(got, IsOk());
+    EXPECT_TRUE(got->found()) << "k" << i;
+  }
+}
+
 TEST_F(KvNodeTest, TheDurableEngineNeedsADataDirectory) {
   cluster_ = std::make_unique<SimCluster>(
       sim_, [](Factory& root) { BindKv(root, {.members = {"n1"}}); });
