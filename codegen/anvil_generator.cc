@@ -153,11 +153,11 @@ std::vector<std::string> Validate(
     const DaemonOptions& options = OptionsOf(*service);
     if (options.expose() && options.exposure() != EXPOSURE_UNSPECIFIED &&
         options.exposure() != anvil::PUBLIC) {
-      problems.push_back(Problem(
-          *service,
-          absl::StrCat("says both expose: true (PUBLIC) and exposure: ",
-                       Exposure_Name(options.exposure()),
-                       "; drop the deprecated expose")));
+      problems.push_back(
+          Problem(*service,
+                  absl::StrCat("says both expose: true (PUBLIC) and exposure: ",
+                               Exposure_Name(options.exposure()),
+                               "; drop the deprecated expose")));
     }
     if (IsExposed(*service)) {
       int served = 0;
@@ -178,13 +178,13 @@ std::vector<std::string> Validate(
       if (served == 0) {
         problems.push_back(Problem(
             *service,
-            absl::StrCat("is exposed (", Exposure_Name(ExposureOf(*service)),
-                         ") but has no method to serve",
-                         internal.empty()
-                             ? ""
-                             : absl::StrCat(": every method is internal (",
-                                            absl::StrJoin(internal, ", "),
-                                            ")"))));
+            absl::StrCat(
+                "is exposed (", Exposure_Name(ExposureOf(*service)),
+                ") but has no method to serve",
+                internal.empty()
+                    ? ""
+                    : absl::StrCat(": every method is internal (",
+                                   absl::StrJoin(internal, ", "), ")"))));
       }
     }
   }

@@ -334,9 +334,9 @@ class ActorRef {
       sent = TrySend(M(Base{std::move(request), ReplySender<Reply>(state),
                             deadline, std::move(remote_caller)}));
     } else {
-      sent = TrySend(
-          M(CallMessage{{std::move(request), ReplySender<Reply>(state),
-                         deadline, std::move(remote_caller)}}));
+      sent =
+          TrySend(M(CallMessage{{std::move(request), ReplySender<Reply>(state),
+                                 deadline, std::move(remote_caller)}}));
     }
     if (!sent.ok()) return internal::CallAwaiter<Reply>(std::move(sent));
     return internal::CallAwaiter<Reply>(std::move(state), deadline);

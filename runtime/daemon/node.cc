@@ -139,10 +139,11 @@ class ClusterCallers {
     if (refused <= 10 || refused % 1000 == 0) {
       ComponentLog(path_, "server")
           .warn("refused {} from {}: {} (refusal {})", method, address, why,
-                   refused);
+                refused);
     }
     return absl::PermissionDeniedError(
-        absl::StrCat(method, " is served to the cluster's nodes only; the "
+        absl::StrCat(method,
+                     " is served to the cluster's nodes only; the "
                      "caller at ",
                      address, " is not one: ", why));
   }
@@ -166,14 +167,12 @@ MethodHandler ClusterOnly(std::string method, MethodHandler handler,
   internal::Worker* const home = handler.home();
   return MethodHandler(
       [method = std::move(method), handler = std::move(handler),
-       callers = std::move(callers)](
-          std::string request,
-          CallContext call) -> Task<absl::StatusOr<std::string>> {
+       callers = std::move(callers)](std::string request, CallContext call)
+          -> Task<absl::StatusOr<std::string>> {
         if (absl::Status admitted =
                 callers->Check(method, call.remote_caller());
             !admitted.ok()) {
-          return [](absl::Status refused)
-                     -> Task<absl::StatusOr<std::string>> {
+          return [](absl::Status refused) -> Task<absl::StatusOr<std::string>> {
             co_return refused;
           }(std::move(admitted));
         }
@@ -189,22 +188,23 @@ absl::Status Node::Expose(State& state, Runtime& runtime) {
     state.options.network = NewDefaultNetwork(runtime);
   }
   const bool verifies = state.options.network->VerifiesCallers();
-  auto callers =
-      std::make_shared<const ClusterCallers>(state.path, state.cluster, verifies);
+  auto callers = std::make_shared<const ClusterCallers>(
+      state.path, state.cluster, verifies);
   MethodHandlers handlers;
   std::vector<std::string> cluster_only;
   for (const auto& [name, daemon] : state.daemons) {
     ExposedMethods exposed = daemon->Exposed();
-    if (exposed.exposure == DaemonExposure::kNotExposed || exposed.methods.empty()) {
+    if (exposed.exposure == DaemonExposure::kNotExposed ||
+        exposed.methods.empty()) {
       continue;
     }
     state.exposed.push_back(name);
     const bool cluster = exposed.exposure == DaemonExposure::kCluster;
     if (cluster) cluster_only.push_back(name);
     for (auto& [method, handler] : exposed.methods) {
-      handlers.emplace(method, cluster ? ClusterOnly(method, std::move(handler),
-                                                     callers)
-                                       : std::move(handler));
+      handlers.emplace(
+          method, cluster ? ClusterOnly(method, std::move(handler), callers)
+                          : std::move(handler));
     }
   }
   if (handlers.empty()) return absl::OkStatus();

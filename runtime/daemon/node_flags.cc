@@ -17,12 +17,13 @@ ABSL_FLAG(absl::Duration, anvil_grace, absl::Seconds(5),
 
 namespace anvil {
 
-absl::StatusOr<NodeOptions> NodeOptionsFromFlags(
-    Runtime& runtime, const std::string& node_name) {
+absl::StatusOr<NodeOptions> NodeOptionsFromFlags(Runtime& runtime,
+                                                 const std::string& node_name) {
   NodeOptions options;
   options.listen_address = absl::GetFlag(FLAGS_anvil_listen);
   options.grace = absl::GetFlag(FLAGS_anvil_grace);
-  absl::StatusOr<std::shared_ptr<Network>> network = NetworkFromFlags(runtime, node_name);
+  absl::StatusOr<std::shared_ptr<Network>> network =
+      NetworkFromFlags(runtime, node_name);
   if (!network.ok()) return network.status();
   options.network = *std::move(network);
   return options;

@@ -8,9 +8,9 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
-#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/actor/runtime.h"
 #include "runtime/daemon/cluster.h"
@@ -71,9 +71,9 @@ class ClusterExposureTest : public ::testing::TestWithParam<Flavour> {
     root_node_ = std::make_unique<Node>(*root_);
     ASSERT_THAT(root_node_->Start(), IsOk());
     node_ = std::make_unique<Node>(
-        n1, NodeOptions{.listen_address =
-                            loopback_ != nullptr ? "n1" : "127.0.0.1:0",
-                        .network = node_network});
+        n1, NodeOptions{
+                .listen_address = loopback_ != nullptr ? "n1" : "127.0.0.1:0",
+                .network = node_network});
     ASSERT_THAT(node_->Start(), IsOk());
   }
 
@@ -158,7 +158,8 @@ TEST_P(ClusterExposureTest, OtherCallersAreRefusedBeforeTheDaemon) {
 
 TEST_P(ClusterExposureTest, AnInternalMethodIsNeverServed) {
   EXPECT_THAT(
-      Await(EchoPeerRef(ChannelAs("n2")).Poke(EchoRequest(), absl::Seconds(30))),
+      Await(
+          EchoPeerRef(ChannelAs("n2")).Poke(EchoRequest(), absl::Seconds(30))),
       StatusIs(absl::StatusCode::kUnimplemented));
   EXPECT_EQ(peer_->calls(), 0);
   // Callers in the process still reach it.
@@ -176,9 +177,8 @@ TEST_P(ClusterExposureTest, ALocalCallHasNoRemoteCaller) {
 INSTANTIATE_TEST_SUITE_P(Networks, ClusterExposureTest,
                          ::testing::Values(Flavour::kLoopback, Flavour::kGrpc),
                          [](const auto& info) {
-                           return info.param == Flavour::kLoopback
-                                      ? "Loopback"
-                                      : "Grpc";
+                           return info.param == Flavour::kLoopback ? "Loopback"
+                                                                   : "Grpc";
                          });
 
 // A plain gRPC client (no anvil code) sees the handler's response metadata

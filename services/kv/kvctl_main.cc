@@ -10,12 +10,19 @@
 //   kvctl --servers=... delete color
 //   kvctl --servers=... status                          # each server's Raft
 //
+//   # Over TLS, with the flags kvd has (a client certificate for a kvd that
+//   # runs with --anvil_tls_mutual):
+//   kvctl --anvil_tls_ca=ca.pem --anvil_tls_cert=me.pem \
+//       --anvil_tls_key=me.key --servers=... get color
+//
 // Any node serves any call (a follower passes it to the leader). A server
 // that is down or has no leader yet is skipped for the next one, round and
 // round, until --timeout. Exit codes: 0 done; 1 get: not found, cas: not
-// swapped; 2 bad usage; 3 no server answered.
+// swapped; 2 bad usage (or unreadable TLS files); 3 no server answered.
 #include <cstdio>
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -31,6 +38,14 @@ ABSL_FLAG(std::vector<std::string>, servers, {"127.0.0.1:7001"},
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10),
           "Give up after this long.");
 ABSL_FLAG(bool, absent, false, "cas: expect the key to be absent.");
+ABSL_FLAG(std::string, anvil_tls_ca, "",
+          "PEM certificate authority that signed the servers' certificates: "
+          "call over TLS.");
+ABSL_FLAG(std::string, anvil_tls_cert, "",
+          "PEM client certificate chain (with --anvil_tls_key), for servers "
+          "that require one (kvd --anvil_tls_mutual).");
+ABSL_FLAG(std::string, anvil_tls_key, "",
+          "PEM private key of --anvil_tls_cert.");
 
 namespace {
 
@@ -39,6 +54,57 @@ using anvil::kv::KvStore;
 constexpr char kUsage[] =
     "usage: kvctl [--servers=host:port,...] get KEY... | put KEY VALUE | "
     "delete KEY | cas KEY EXPECTED VALUE | cas --absent KEY VALUE | status";
+
+// What every call connects with: plaintext, or TLS from the flags.
+std::shared_ptr<grpc::ChannelCredentials> credentials;
+
+// The contents of `path`, or "" (with a message) if it cannot be read.
+std::string ReadFile(const std::string& path, const char* flag) {
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream contents;
+  contents << file.rdbuf();
+  if (!file || contents.str().empty()) {
+    std::fprintf(stderr, "kvctl: --%s: cannot read %s\n", flag, path.c_str());
+    return "";
+  }
+  return contents.str();
+}
+
+// Sets `credentials` from the TLS flags; false (with a message) if they
+// are incomplete or a file cannot be read.
+bool SetCredentials() {
+  const std::string ca = absl::GetFlag(FLAGS_anvil_tls_ca);
+  const std::string cert = absl::GetFlag(FLAGS_anvil_tls_cert);
+  const std::string key = absl::GetFlag(FLAGS_anvil_tls_key);
+  if (ca.empty()) {
+    if (!cert.empty() || !key.empty()) {
+      std::fprintf(stderr,
+                   "kvctl: --anvil_tls_cert and --anvil_tls_key need "
+                   "--anvil_tls_ca\n");
+      return false;
+    }
+    credentials = grpc::InsecureChannelCredentials();
+    return true;
+  }
+  if (cert.empty() != key.empty()) {
+    std::fprintf(stderr,
+                 "kvctl: give both --anvil_tls_cert and --anvil_tls_key, or "
+                 "neither\n");
+    return false;
+  }
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = ReadFile(ca, "anvil_tls_ca");
+  if (options.pem_root_certs.empty()) return false;
+  if (!cert.empty()) {
+    options.pem_cert_chain = ReadFile(cert, "anvil_tls_cert");
+    options.pem_private_key = ReadFile(key, "anvil_tls_key");
+    if (options.pem_cert_chain.empty() || options.pem_private_key.empty()) {
+      return false;
+    }
+  }
+  credentials = grpc::SslCredentials(options);
+  return true;
+}
 
 // Calls `call(stub, context)` on each server in turn until one answers
 // with something other than UNAVAILABLE (down, no leader yet), or the
@@ -49,8 +115,8 @@ grpc::Status CallAny(Call call) {
   const absl::Time give_up = absl::Now() + absl::GetFlag(FLAGS_timeout);
   grpc::Status status(grpc::StatusCode::UNAVAILABLE, "no servers given");
   for (size_t i = 0; !servers.empty() && absl::Now() < give_up; ++i) {
-    std::unique_ptr<KvStore::Stub> stub = KvStore::NewStub(grpc::CreateChannel(
-        servers[i % servers.size()], grpc::InsecureChannelCredentials()));
+    std::unique_ptr<KvStore::Stub> stub = KvStore::NewStub(
+        grpc::CreateChannel(servers[i % servers.size()], credentials));
     grpc::ClientContext context;
     context.set_deadline(
         absl::ToChronoTime(std::min(give_up, absl::Now() + absl::Seconds(2))));
@@ -144,8 +210,8 @@ int Run(const std::vector<char*>& args) {
   if (command == "status" && args.size() == 2) {
     int answered = 0;
     for (const std::string& server : absl::GetFlag(FLAGS_servers)) {
-      std::unique_ptr<KvStore::Stub> stub = KvStore::NewStub(
-          grpc::CreateChannel(server, grpc::InsecureChannelCredentials()));
+      std::unique_ptr<KvStore::Stub> stub =
+          KvStore::NewStub(grpc::CreateChannel(server, credentials));
       grpc::ClientContext context;
       context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
       anvil::kv::RaftStatus reply;
@@ -176,5 +242,7 @@ int Run(const std::vector<char*>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return Run(absl::ParseCommandLine(argc, argv));
+  const std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (!SetCredentials()) return 2;
+  return Run(args);
 }

@@ -20,8 +20,8 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/impl/codegen/server_callback_handlers.h"
-#include "grpcpp/security/credentials.h"
 #include "grpcpp/security/auth_context.h"
+#include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
@@ -169,9 +169,13 @@ std::shared_ptr<RemoteCaller> CallerOf(
     if (auth != nullptr && auth->IsPeerAuthenticated()) {
       for (const char* property :
            {GRPC_X509_CN_PROPERTY_NAME, GRPC_X509_SAN_PROPERTY_NAME}) {
-        for (const grpc::string_ref& name :
+        for (const grpc::string_ref& value :
              auth->FindPropertyValues(property)) {
-          caller->verified_names.push_back(ToString(name));
+          std::string name = ToString(value);
+          std::vector<std::string>& names = caller->verified_names;
+          if (std::find(names.begin(), names.end(), name) == names.end()) {
+            names.push_back(std::move(name));
+          }
         }
       }
     }
@@ -462,9 +466,8 @@ absl::StatusOr<std::unique_ptr<Server>> GrpcNetwork::Serve(
   for (auto& [service, methods] : by_service) {
     std::sort(methods.begin(), methods.end(),
               [](const auto& x, const auto& y) { return x.first < y.first; });
-    services.push_back(
-        std::make_unique<RawService>(std::move(methods), runtime_, calls,
-                                     options_.verifies_clients));
+    services.push_back(std::make_unique<RawService>(
+        std::move(methods), runtime_, calls, options_.verifies_clients));
     builder.RegisterService(services.back().get());
   }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

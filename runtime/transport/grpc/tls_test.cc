@@ -12,10 +12,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
-#include "gmock/gmock.h"
 #include "runtime/actor/runtime.h"
 #include "runtime/daemon/cluster.h"
 #include "runtime/daemon/factory.h"
@@ -228,8 +228,7 @@ class ClusterTlsTest : public TlsTest {
     tls->node_name = claimed;
     GrpcNetwork network(*runtime_, *tls);
     return anvil::testing::BlockOn(
-        *runtime_,
-        [](EchoPeerRef peer) -> Task<absl::StatusOr<WhoReply>> {
+        *runtime_, [](EchoPeerRef peer) -> Task<absl::StatusOr<WhoReply>> {
           co_return co_await peer.Who(EchoRequest(), absl::Seconds(30));
         }(EchoPeerRef(network.Connect(node_->address()))));
   }
