@@ -438,12 +438,10 @@ void PrintMessagesAndRef(const ServiceDescriptor& service, Printer& p) {
           "      $request$&& request,\n"
           "      std::shared_ptr<::anvil::RemoteCaller> remote_caller) const "
           "{\n"
-          "    if (remote_ != nullptr) {\n"
-          "      return ::anvil::internal::SendRemote<$reply$>(\n"
-          "          remote_, \"$full_method$\", std::move(request));\n"
-          "    }\n"
-          "    return actor_.TrySend($name$Message($name$$method$Call{\n"
-          "        std::move(request), std::move(remote_caller)}));\n"
+          "    return ::anvil::internal::SendCall<$name$$method$Call, "
+          "$reply$>(\n"
+          "        actor_, remote_, \"$full_method$\", std::move(request),\n"
+          "        std::move(remote_caller));\n"
           "  }\n",
           "method", method.name, "request", method.request, "reply",
           method.reply, "name", name, "full_method", full_method);
@@ -454,12 +452,9 @@ void PrintMessagesAndRef(const ServiceDescriptor& service, Printer& p) {
         "      $request$&& request, int64_t deadline,\n"
         "      std::shared_ptr<::anvil::RemoteCaller> remote_caller = "
         "nullptr) const {\n"
-        "    if (remote_ != nullptr) {\n"
-        "      return ::anvil::internal::CallRemote<$reply$>(\n"
-        "          remote_, \"$full_method$\", std::move(request), deadline);\n"
-        "    }\n"
-        "    return actor_.CallUntil<$name$$method$Call>(\n"
-        "        std::move(request), deadline, std::move(remote_caller));\n"
+        "    return ::anvil::internal::StartCall<$name$$method$Call>(\n"
+        "        actor_, remote_, \"$full_method$\", std::move(request),\n"
+        "        deadline, std::move(remote_caller));\n"
         "  }\n",
         "reply", method.reply, "request", method.request, "method", method.name,
         "name", name, "full_method", full_method);

@@ -13,11 +13,11 @@
 //     ...
 //   }
 //
-// The transport fills every field but `response` before the call reaches
-// the handler, and reads `response` once the handler has replied.
-// Thread-safety: the fields but `response` are immutable once the call is
-// served; `response` is guarded, so a handler still running after its
-// caller went away may write it while the transport discards it.
+// The transport fills the public fields before the call reaches the
+// handler, and takes the response metadata once the handler has replied.
+// Thread-safety: the public fields are immutable once the call is served;
+// the response metadata is guarded, so a handler still running after its
+// caller went away may add to it while the transport discards it.
 #ifndef ANVIL_RUNTIME_ACTOR_REMOTE_CALLER_H_
 #define ANVIL_RUNTIME_ACTOR_REMOTE_CALLER_H_
 
@@ -26,16 +26,10 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "runtime/actor/call_metadata.h"
 #include "runtime/core/mutex.h"
 
 namespace anvil {
-
-// Metadata as gRPC carries it: lower-case keys, in order, keys may repeat.
-using CallMetadata = std::vector<std::pair<std::string, std::string>>;
-
-// The metadata header in which a node names itself on a connection that
-// cannot prove it (plaintext, or TLS without a client certificate).
-inline constexpr char kClaimedPeerHeader[] = "anvil-peer";
 
 struct RemoteCaller {
   // The names the caller proved: its TLS certificate's subject common name
@@ -53,8 +47,9 @@ struct RemoteCaller {
   // What the caller sent along with the request.
   CallMetadata request_metadata;
 
-  // What the server sends back with the reply, as gRPC initial metadata.
-  // Keys must be lower-case and not start with "grpc-".
+  // What the server sends back with the reply, as gRPC initial metadata
+  // (over gRPC; the loopback network drops it). Pairs that CheckMetadata
+  // refuses are dropped with a warning.
   void AddResponseMetadata(std::string key, std::string value) {
     MutexLock lock(mu_);
     response_metadata_.emplace_back(std::move(key), std::move(value));

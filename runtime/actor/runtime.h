@@ -71,6 +71,7 @@
 #include "runtime/actor/actor_options.h"
 #include "runtime/actor/actor_ref.h"
 #include "runtime/actor/context.h"
+#include "runtime/actor/interceptor.h"
 #include "runtime/actor/sync_context.h"
 #include "runtime/core/mutex.h"
 #include "runtime/core/scheduler.h"
@@ -94,6 +95,11 @@ struct RuntimeOptions {
   absl::Duration shutdown_timeout = absl::Seconds(30);
   // Mailbox capacity of actors that do not set ActorOptions::inbox_capacity.
   uint32_t default_inbox_capacity = 16;
+  // Run around every call made through a generated client on this
+  // runtime's workers, and every call a node on it serves (see
+  // runtime/actor/interceptor.h).
+  ClientInterceptors client_interceptors;
+  ServerInterceptors server_interceptors;
 
   // Performance.
 
@@ -246,6 +252,12 @@ class Runtime {
   // For test helpers and the layers above: the workers.
   internal::Scheduler& scheduler() { return scheduler_; }
   bool manual_workers() const { return options_.manual_workers; }
+  const ClientInterceptors& client_interceptors() const {
+    return options_.client_interceptors;
+  }
+  const ServerInterceptors& server_interceptors() const {
+    return options_.server_interceptors;
+  }
 
   // With manual_workers: runs one round on every worker (see
   // Worker::RunOnce) on the calling thread; returns how many steps ran.

@@ -208,6 +208,9 @@ absl::Status Node::Expose(State& state, Runtime& runtime) {
     }
   }
   if (handlers.empty()) return absl::OkStatus();
+  // Outermost, so the runtime's interceptors see the cluster's refusals.
+  handlers =
+      WithInterceptors(std::move(handlers), runtime.server_interceptors());
   std::string& listen = state.options.listen_address;
   if (listen.empty() && state.cluster != nullptr) {
     absl::StatusOr<std::string> listed =

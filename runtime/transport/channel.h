@@ -28,6 +28,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "runtime/actor/call_context.h"
+#include "runtime/actor/interceptor.h"
+#include "runtime/actor/remote_caller.h"
 #include "runtime/core/task.h"
 #include "runtime/core/worker.h"
 
@@ -37,12 +39,21 @@ class Channel {
  public:
   virtual ~Channel() = default;
 
-  // Calls `method` with the serialized `request`; completes with the
+  // Calls `method` with the serialized `request` and `metadata` (gRPC
+  // metadata: lower-case keys, not "grpc-..."), which the server's
+  // handler finds in its CallContext's RemoteCaller; completes with the
   // serialized reply or an error (see the file comment). `deadline` is
   // Clock::MonotonicNanos time, INT64_MAX for none. Await on a worker.
   virtual Task<absl::StatusOr<std::string>> Call(std::string method,
                                                  std::string request,
-                                                 int64_t deadline) = 0;
+                                                 int64_t deadline,
+                                                 CallMetadata metadata) = 0;
+  // As above, with no metadata.
+  Task<absl::StatusOr<std::string>> Call(std::string method,
+                                         std::string request,
+                                         int64_t deadline) {
+    return Call(std::move(method), std::move(request), deadline, {});
+  }
 };
 
 // Serves one method: the serialized request in, the serialized reply out.
@@ -76,6 +87,13 @@ class MethodHandler {
 
 // A server's methods, by full method name.
 using MethodHandlers = absl::flat_hash_map<std::string, MethodHandler>;
+
+// `handlers`, each served through `chain` (ServerInterceptor: Before in
+// order, After in reverse; a refusal answers the call without the
+// handler). Node applies the runtime's server interceptors this way to
+// everything it serves; a direct user of Network::Serve can too.
+MethodHandlers WithInterceptors(MethodHandlers handlers,
+                                ServerInterceptors chain);
 
 }  // namespace anvil
 

@@ -1,9 +1,10 @@
 // ClientCall<Reply>: what a generated client's method returns: one
 // awaitable whether the actor is local (a message to its mailbox) or remote
 // (a call over a Channel). Also the generic halves of a remote call that
-// generated code instantiates per method: CallRemote (client: serialize,
-// call, parse) and ServeLocally (server: parse, call the local actor,
-// serialize).
+// generated code instantiates per method: StartCall and SendCall (client:
+// through the runtime's client interceptors, to the local actor or over
+// the Channel: serialize, call, parse) and ServeLocally (server: parse,
+// call the local actor, serialize).
 //
 //   anvil::ClientCall<ReadReply> call = storage.Read(request);
 //   absl::StatusOr<ReadReply> reply = co_await std::move(call);
@@ -16,14 +17,19 @@
 #include <coroutine>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/actor/actor_ref.h"
 #include "runtime/actor/call_context.h"
+#include "runtime/actor/interceptor.h"
+#include "runtime/actor/remote_caller.h"
 #include "runtime/actor/request.h"
+#include "runtime/actor/runtime.h"
 #include "runtime/core/detached.h"
 #include "runtime/core/log.h"
 #include "runtime/core/task.h"
@@ -31,6 +37,53 @@
 #include "runtime/transport/channel.h"
 
 namespace anvil {
+namespace internal {
+
+// The client interceptors of the runtime that owns `worker`; null if it
+// has none, or `worker` is null.
+inline const ClientInterceptors* ClientInterceptorsOf(Worker* worker) {
+  if (worker == nullptr || worker->owner() == nullptr) return nullptr;
+  const ClientInterceptors& chain =
+      static_cast<Runtime*>(worker->owner())->client_interceptors();
+  return chain.empty() ? nullptr : &chain;
+}
+
+// One call's pass through a chain of client interceptors: Before runs
+// their BeforeCall in order, Finish the AfterCall of each whose BeforeCall
+// ran, in reverse. Dropped before Finish (a call never awaited), it
+// finishes with CANCELLED. `chain` and the method name in `info` outlive
+// it.
+class PendingAfterCall {
+ public:
+  PendingAfterCall(const ClientInterceptors& chain, ClientCallInfo info)
+      : chain_(chain), info_(info) {}
+  PendingAfterCall(const PendingAfterCall&) = delete;
+  PendingAfterCall& operator=(const PendingAfterCall&) = delete;
+  ~PendingAfterCall() {
+    if (entered_ > 0) {
+      Finish(absl::CancelledError("the caller dropped the call unawaited"));
+    }
+  }
+
+  // The first error of a BeforeCall (later ones do not run), or OK.
+  absl::Status Before(CallMetadata& metadata) {
+    while (entered_ < chain_.size()) {
+      absl::Status admitted = chain_[entered_++]->BeforeCall(info_, metadata);
+      if (!admitted.ok()) return admitted;
+    }
+    return absl::OkStatus();
+  }
+  void Finish(const absl::Status& outcome) {
+    while (entered_ > 0) chain_[--entered_]->AfterCall(info_, outcome);
+  }
+
+ private:
+  const ClientInterceptors& chain_;
+  const ClientCallInfo info_;
+  size_t entered_ = 0;
+};
+
+}  // namespace internal
 
 template <typename Reply>
 class [[nodiscard]] ClientCall {
@@ -38,6 +91,10 @@ class [[nodiscard]] ClientCall {
   // Implicit, so that a generated method returns either kind as is.
   // A call to a local actor, already sent (or refused).
   ClientCall(internal::CallAwaiter<Reply> local) : local_(std::move(local)) {}
+  // A local call already sent, owing its client interceptors their After.
+  ClientCall(internal::CallAwaiter<Reply> local,
+             std::unique_ptr<internal::PendingAfterCall> after)
+      : local_(std::move(local)), after_(std::move(after)) {}
   // A remote call, started when awaited.
   ClientCall(Task<absl::StatusOr<Reply>> remote)
       : local_(absl::OkStatus()), remote_(std::move(remote)) {}
@@ -66,37 +123,62 @@ class [[nodiscard]] ClientCall {
     if (remote_.valid()) [[unlikely]] {
       return remote_.handle().promise().TakeResult();
     }
-    return local_.await_resume();
+    absl::StatusOr<Reply> reply = local_.await_resume();
+    if (after_ != nullptr) [[unlikely]]
+      after_->Finish(reply.status());
+    return reply;
   }
 
  private:
   // Unused (an OK "refusal") when the call is remote.
   internal::CallAwaiter<Reply> local_;
   Task<absl::StatusOr<Reply>> remote_;
+  // Null unless a local call passed client interceptors.
+  std::unique_ptr<internal::PendingAfterCall> after_;
 };
 
 namespace internal {
 
-// The client half of a remote unary call.
+// The client half of a remote unary call, through the client interceptors
+// of the runtime whose worker runs it (it starts when awaited).
 template <typename Reply, typename Request>
 Task<absl::StatusOr<Reply>> CallRemote(std::shared_ptr<Channel> channel,
                                        std::string method, Request request,
-                                       int64_t deadline) {
+                                       int64_t deadline, bool one_way) {
+  CallMetadata metadata;
+  std::optional<PendingAfterCall> after;
+  if (const ClientInterceptors* chain = ClientInterceptorsOf(Worker::Current()))
+      [[unlikely]] {
+    after.emplace(*chain, ClientCallInfo{.method = method,
+                                         .remote = true,
+                                         .one_way = one_way,
+                                         .deadline = deadline});
+    if (absl::Status admitted = after->Before(metadata); !admitted.ok()) {
+      after->Finish(admitted);
+      co_return admitted;
+    }
+  }
+  absl::StatusOr<Reply> result;
   std::string bytes;
   if (!request.SerializeToString(&bytes)) {
-    co_return absl::InvalidArgumentError(
+    result = absl::InvalidArgumentError(
         absl::StrCat(method, ": the request does not serialize"));
+  } else {
+    absl::StatusOr<std::string> reply = co_await channel->Call(
+        method, std::move(bytes), deadline, std::move(metadata));
+    if (!reply.ok()) {
+      result = reply.status();
+    } else if (Reply parsed; parsed.ParseFromString(*reply)) {
+      result = std::move(parsed);
+    } else {
+      result = absl::InternalError(
+          absl::StrCat(method, ": the reply does not parse as ",
+                       Reply::descriptor()->full_name()));
+    }
   }
-  absl::StatusOr<std::string> reply =
-      co_await channel->Call(method, std::move(bytes), deadline);
-  if (!reply.ok()) co_return reply.status();
-  Reply parsed;
-  if (!parsed.ParseFromString(*reply)) {
-    co_return absl::InternalError(
-        absl::StrCat(method, ": the reply does not parse as ",
-                     Reply::descriptor()->full_name()));
-  }
-  co_return parsed;
+  if (after.has_value()) [[unlikely]]
+    after->Finish(result.status());
+  co_return result;
 }
 
 // The server half: parses the request and makes the call locally with
@@ -149,14 +231,75 @@ absl::Status SendRemote(std::shared_ptr<Channel> channel, std::string method,
   }
   auto send = [](std::shared_ptr<Channel> c, std::string m,
                  Request r) -> Detached {
-    absl::StatusOr<Reply> reply =
-        co_await CallRemote<Reply>(std::move(c), m, std::move(r), INT64_MAX);
+    absl::StatusOr<Reply> reply = co_await CallRemote<Reply>(
+        std::move(c), m, std::move(r), INT64_MAX, /*one_way=*/true);
     if (!reply.ok())
       Log().warn("one-way call {} failed: {}", m, reply.status().ToString());
   };
   send(std::move(channel), std::move(method), std::move(request))
       .StartOn(*worker);
   return absl::OkStatus();
+}
+
+// A generated client's two-way call of `method`: over `remote` if set,
+// else to `actor`, through the client interceptors (see StartCall's
+// callers in generated code: `remote_caller` is set only when a transport
+// serves the call, whose server interceptors ran instead).
+template <typename CallMessage, typename M>
+ClientCall<typename CallMessage::ReplyType> StartCall(
+    const ActorRef<M>& actor, const std::shared_ptr<Channel>& remote,
+    const char* method, typename CallMessage::RequestType&& request,
+    int64_t deadline, std::shared_ptr<RemoteCaller> remote_caller) {
+  using Reply = typename CallMessage::ReplyType;
+  if (remote != nullptr) {
+    return CallRemote<Reply>(remote, method, std::move(request), deadline,
+                             /*one_way=*/false);
+  }
+  const ClientInterceptors* chain =
+      remote_caller == nullptr ? ClientInterceptorsOf(actor.home_worker())
+                               : nullptr;
+  if (chain == nullptr) [[likely]] {
+    return actor.template CallUntil<CallMessage>(std::move(request), deadline,
+                                                 std::move(remote_caller));
+  }
+  auto after = std::make_unique<PendingAfterCall>(
+      *chain, ClientCallInfo{.method = method, .deadline = deadline});
+  CallMetadata ignored;  // a local call carries none
+  absl::Status admitted = after->Before(ignored);
+  if (!admitted.ok()) {
+    after->Finish(admitted);
+    return CallAwaiter<Reply>(std::move(admitted));
+  }
+  return ClientCall<Reply>(
+      actor.template CallUntil<CallMessage>(std::move(request), deadline),
+      std::move(after));
+}
+
+// As StartCall, for a one-way call (CallMessage: {request, remote_caller})
+// whose reply type is `Reply` (google.protobuf.Empty).
+template <typename CallMessage, typename Reply, typename M>
+absl::Status SendCall(const ActorRef<M>& actor,
+                      const std::shared_ptr<Channel>& remote,
+                      const char* method,
+                      decltype(CallMessage::request)&& request,
+                      std::shared_ptr<RemoteCaller> remote_caller) {
+  if (remote != nullptr) {
+    return SendRemote<Reply>(remote, method, std::move(request));
+  }
+  const ClientInterceptors* chain =
+      remote_caller == nullptr ? ClientInterceptorsOf(actor.home_worker())
+                               : nullptr;
+  if (chain == nullptr) [[likely]] {
+    return actor.TrySend(
+        M(CallMessage{std::move(request), std::move(remote_caller)}));
+  }
+  PendingAfterCall after(*chain,
+                         ClientCallInfo{.method = method, .one_way = true});
+  CallMetadata ignored;  // a local call carries none
+  absl::Status sent = after.Before(ignored);
+  if (sent.ok()) sent = actor.TrySend(M(CallMessage{std::move(request)}));
+  after.Finish(sent);
+  return sent;
 }
 
 // The outcome of a one-way send, as a call's result for a remote caller.

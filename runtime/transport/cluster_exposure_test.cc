@@ -18,8 +18,8 @@
 #include "runtime/daemon/node.h"
 #include "runtime/transport/grpc/grpc_network.h"
 #include "runtime/transport/grpc/testdata/echo.grpc.pb.h"
+#include "runtime/transport/grpc/testdata/echo_cluster.h"
 #include "runtime/transport/grpc/testdata/echo_daemon.h"
-#include "runtime/transport/loopback/loopback_network.h"
 #include "testing/runtime_test_util.h"
 #include "testing/status_matchers.h"
 
@@ -34,71 +34,26 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-enum class Flavour { kLoopback, kGrpc };
-
 template <typename Reply>
 Task<absl::StatusOr<Reply>> AwaitCall(ClientCall<Reply> call) {
   co_return co_await std::move(call);
 }
 
-class ClusterExposureTest : public ::testing::TestWithParam<Flavour> {
+class ClusterExposureTest
+    : public ::testing::TestWithParam<EchoCluster::Flavour> {
  protected:
-  ClusterExposureTest() : runtime_(anvil::testing::TestRuntimeOptions()) {}
+  ClusterExposureTest()
+      : runtime_(anvil::testing::TestRuntimeOptions()),
+        cluster_(runtime_, GetParam()) {}
 
   void SetUp() override {
-    root_ = std::make_unique<Factory>(runtime_);
-    std::shared_ptr<Network> node_network;
-    if (GetParam() == Flavour::kLoopback) {
-      loopback_ = std::make_shared<LoopbackNetwork>(runtime_);
-      node_network = loopback_->ForNode("n1");
-    } else {
-      node_network = std::make_shared<GrpcNetwork>(
-          runtime_, GrpcNetworkOptions{.node_name = "n1"});
-    }
-    // The cluster: n1 (this node, which records its address once serving)
-    // and n2 (elsewhere).
-    root_->Provide<Cluster>(std::make_unique<Cluster>(
-        node_network,
-        std::map<std::string, std::string>{{"n2", "127.0.0.1:1"}}));
-    ASSERT_THAT(root_->Get<Cluster>(), IsOk());
-    Factory& n1 = root_->Child("n1");
-    n1.Bind<EchoDaemon, EchoImpl>();
-    n1.Bind<EchoPeerDaemon, EchoPeerImpl>();
-    ASSERT_THAT(n1.Get<EchoDaemon>(), IsOk());
-    absl::StatusOr<EchoPeerDaemon*> peer = n1.Get<EchoPeerDaemon>();
-    ASSERT_THAT(peer, IsOk());
-    peer_ = static_cast<EchoPeerImpl*>(*peer);
-    root_node_ = std::make_unique<Node>(*root_);
-    ASSERT_THAT(root_node_->Start(), IsOk());
-    node_ = std::make_unique<Node>(
-        n1, NodeOptions{
-                .listen_address = loopback_ != nullptr ? "n1" : "127.0.0.1:0",
-                .network = node_network});
-    ASSERT_THAT(node_->Start(), IsOk());
+    ASSERT_THAT(cluster_.Start(), IsOk());
+    peer_ = &cluster_.peer();
   }
+  void TearDown() override { EXPECT_THAT(cluster_.Stop(), IsOk()); }
 
-  void TearDown() override {
-    if (node_ != nullptr) {
-      node_->RequestStop();
-      EXPECT_THAT(node_->Wait(), IsOk());
-    }
-    if (root_node_ != nullptr) {
-      root_node_->RequestStop();
-      EXPECT_THAT(root_node_->Wait(), IsOk());
-    }
-  }
-
-  // A channel to n1 from a caller that is (or says it is) `name`; "" for
-  // one that names nobody.
   std::shared_ptr<Channel> ChannelAs(const std::string& name) {
-    if (loopback_ != nullptr) {
-      return name.empty() ? loopback_->Connect("n1")
-                          : loopback_->ForNode(name)->Connect("n1");
-    }
-    auto network = std::make_shared<GrpcNetwork>(
-        runtime_, GrpcNetworkOptions{.node_name = name});
-    networks_.push_back(network);
-    return network->Connect(node_->address());
+    return cluster_.ChannelAs(name);
   }
 
   absl::StatusOr<WhoReply> WhoAs(const std::string& name) {
@@ -112,18 +67,14 @@ class ClusterExposureTest : public ::testing::TestWithParam<Flavour> {
   }
 
   Runtime runtime_;
-  std::shared_ptr<LoopbackNetwork> loopback_;  // null over gRPC
-  std::vector<std::shared_ptr<Network>> networks_;
-  std::unique_ptr<Factory> root_;
-  std::unique_ptr<Node> root_node_;
-  std::unique_ptr<Node> node_;
+  EchoCluster cluster_;
   EchoPeerImpl* peer_ = nullptr;
 };
 
 TEST_P(ClusterExposureTest, ANodeOfTheClusterCallsAClusterService) {
   absl::StatusOr<WhoReply> who = WhoAs("n2");
   ASSERT_THAT(who, IsOk());
-  if (GetParam() == Flavour::kLoopback) {
+  if (GetParam() == EchoCluster::kLoopback) {
     // The simulated node's view proves its name.
     EXPECT_THAT(who->verified_names(), ElementsAre("n2"));
     EXPECT_EQ(who->address(), "n2");
@@ -175,10 +126,12 @@ TEST_P(ClusterExposureTest, ALocalCallHasNoRemoteCaller) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Networks, ClusterExposureTest,
-                         ::testing::Values(Flavour::kLoopback, Flavour::kGrpc),
+                         ::testing::Values(EchoCluster::kLoopback,
+                                           EchoCluster::kGrpc),
                          [](const auto& info) {
-                           return info.param == Flavour::kLoopback ? "Loopback"
-                                                                   : "Grpc";
+                           return info.param == EchoCluster::kLoopback
+                                      ? "Loopback"
+                                      : "Grpc";
                          });
 
 // A plain gRPC client (no anvil code) sees the handler's response metadata

@@ -30,7 +30,9 @@
 #include "runtime/core/async_event.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/detached.h"
+#include "runtime/core/log.h"
 #include "runtime/core/mutex.h"
+#include "runtime/core/status_macros.h"
 #include "runtime/core/worker.h"
 
 namespace anvil {
@@ -131,7 +133,13 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
     context.set_remote_caller(caller);
     absl::StatusOr<std::string> reply =
         co_await handler(std::move(request), std::move(context));
-    for (auto& [key, value] : caller->TakeResponseMetadata()) {
+    CallMetadata response_metadata = caller->TakeResponseMetadata();
+    if (absl::Status valid = CheckMetadata(response_metadata); !valid.ok()) {
+      Log().warn("a handler's response metadata is not sent: {}",
+                 valid.ToString());
+      response_metadata.clear();
+    }
+    for (auto& [key, value] : response_metadata) {
       self->context_->AddInitialMetadata(std::move(key), std::move(value));
     }
     if (reply.ok()) {
@@ -335,12 +343,14 @@ class GrpcChannel final : public Channel {
   GrpcChannel(std::shared_ptr<grpc::Channel> channel, std::string node_name)
       : stub_(std::move(channel)), node_name_(std::move(node_name)) {}
 
+  using Channel::Call;
   Task<absl::StatusOr<std::string>> Call(std::string method,
-                                         std::string request,
-                                         int64_t deadline) override {
+                                         std::string request, int64_t deadline,
+                                         CallMetadata metadata) override {
     // Owned by this coroutine and destroyed on its worker, never inside
     // gRPC's callback: the callback only records the status and schedules
     // the caller.
+    ANVIL_CO_RETURN_IF_ERROR(CheckMetadata(metadata));
     PendingCall call;
     call.request = ToBuffer(request);
     if (deadline != INT64_MAX) {
@@ -348,6 +358,9 @@ class GrpcChannel final : public Channel {
     }
     if (!node_name_.empty()) {
       call.context.AddMetadata(kClaimedPeerHeader, node_name_);
+    }
+    for (auto& [key, value] : metadata) {
+      call.context.AddMetadata(std::move(key), std::move(value));
     }
     struct Awaiter {
       grpc::GenericStub& stub;

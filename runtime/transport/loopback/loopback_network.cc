@@ -246,10 +246,12 @@ struct HopTo {
 // The caller as a server sees it: a node's view proves the node's name
 // (the simulation's stand-in for a certificate); a caller that is no node
 // proves nothing.
-CallContext ServedContext(int64_t server_deadline, const std::string& source) {
+CallContext ServedContext(int64_t server_deadline, const std::string& source,
+                          CallMetadata metadata) {
   CallContext context(server_deadline);
   auto caller = std::make_shared<RemoteCaller>();
   caller->address = source;
+  caller->request_metadata = std::move(metadata);
   if (!source.empty()) caller->verified_names.push_back(source);
   context.set_remote_caller(std::move(caller));
   return context;
@@ -262,8 +264,9 @@ CallContext ServedContext(int64_t server_deadline, const std::string& source) {
 internal::Detached CallAgain(std::shared_ptr<LoopbackNetwork::State> state,
                              std::string source, std::string address,
                              std::string method, std::string request,
-                             std::string destination, uint64_t incarnation,
-                             int64_t latency, int64_t server_deadline) {
+                             CallMetadata metadata, std::string destination,
+                             uint64_t incarnation, int64_t latency,
+                             int64_t server_deadline) {
   if (latency > 0) co_await Sleep(absl::Nanoseconds(latency));
   if (state->IsDown(destination) ||
       state->Incarnation(destination) != incarnation) {
@@ -275,7 +278,8 @@ internal::Detached CallAgain(std::shared_ptr<LoopbackNetwork::State> state,
   if (handler == endpoint->handlers.end()) co_return;
   co_await HopTo{handler->second.home()};
   absl::StatusOr<std::string> ignored = co_await handler->second(
-      std::move(request), ServedContext(server_deadline, source));
+      std::move(request),
+      ServedContext(server_deadline, source, std::move(metadata)));
   (void)ignored;
 }
 
@@ -287,11 +291,12 @@ class LoopbackChannel final : public Channel {
         source_(std::move(source)),
         address_(std::move(address)) {}
 
+  using Channel::Call;
   Task<absl::StatusOr<std::string>> Call(std::string method,
-                                         std::string request,
-                                         int64_t deadline) override {
+                                         std::string request, int64_t deadline,
+                                         CallMetadata metadata) override {
     return CallOn(state_, source_, address_, std::move(method),
-                  std::move(request), deadline);
+                  std::move(request), deadline, std::move(metadata));
   }
 
  private:
@@ -317,20 +322,19 @@ class LoopbackChannel final : public Channel {
 
   // Runs `handler` on `home` (null: here) with the server's deadline, for
   // a caller at `source`.
-  static Task<absl::StatusOr<std::string>> ServeAt(internal::Worker* home,
-                                                   MethodHandler handler,
-                                                   std::string request,
-                                                   int64_t server_deadline,
-                                                   std::string source) {
+  static Task<absl::StatusOr<std::string>> ServeAt(
+      internal::Worker* home, MethodHandler handler, std::string request,
+      int64_t server_deadline, std::string source, CallMetadata metadata) {
     co_await HopTo{home};
-    co_return co_await handler(std::move(request),
-                               ServedContext(server_deadline, source));
+    co_return co_await handler(
+        std::move(request),
+        ServedContext(server_deadline, source, std::move(metadata)));
   }
 
   static Task<absl::StatusOr<std::string>> CallOn(
       std::shared_ptr<LoopbackNetwork::State> state, std::string source,
       std::string address, std::string method, std::string request,
-      int64_t deadline) {
+      int64_t deadline, CallMetadata metadata) {
     std::shared_ptr<const Endpoint> endpoint = state->Find(address);
     if (endpoint == nullptr) {
       // A machine that is down does not answer; one that is up but serves
@@ -342,6 +346,7 @@ class LoopbackChannel final : public Channel {
           absl::StrCat("loopback: no server at '", address, "'"));
     }
     ANVIL_CO_RETURN_IF_ERROR(state->CheckSize(request));
+    ANVIL_CO_RETURN_IF_ERROR(CheckMetadata(metadata));
     // A connection that fails now and works the next time (a reset, a
     // full accept queue): nothing was sent. On 2.5% of the calls when the
     // site is on.
@@ -363,7 +368,7 @@ class LoopbackChannel final : public Channel {
     const Delivery there = state->Send(source, destination);
     if (there.duplicate) {
       // The copy leaves with the original and travels on its own.
-      CallAgain(state, source, address, method, request, destination,
+      CallAgain(state, source, address, method, request, metadata, destination,
                 server_incarnation, there.duplicate_latency,
                 state->TranslateDeadline(deadline, source, destination))
           .StartOn(*internal::Worker::Current());
@@ -405,12 +410,12 @@ class LoopbackChannel final : public Channel {
     absl::StatusOr<std::string> reply;
     if (deadline == INT64_MAX) {
       reply = co_await ServeAt(home, handler->second, std::move(request),
-                               server_deadline, source);
+                               server_deadline, source, std::move(metadata));
     } else {
       reply = co_await WithDeadline(
           absl::Nanoseconds(deadline - Clock::MonotonicNanos()),
           ServeAt(home, handler->second, std::move(request), server_deadline,
-                  source));
+                  source, std::move(metadata)));
     }
     co_await HopTo{caller};
     // A server that crashed while serving sends nothing (what it did in
