@@ -386,7 +386,7 @@ void PrintMessagesAndRef(const ServiceDescriptor& service, Printer& p) {
           "  // One-way: RESOURCE_EXHAUSTED if the mailbox is full,\n"
           "  // UNAVAILABLE if the actor is gone or stopping.\n"
           "  ::absl::Status $method$($request$ request) const {\n"
-          "    return Send$method$(std::move(request), nullptr);\n"
+          "    return Send$method$(std::move(request));\n"
           "  }\n",
           "method", method.name, "request", method.request);
       continue;
@@ -425,23 +425,19 @@ void PrintMessagesAndRef(const ServiceDescriptor& service, Printer& p) {
       "\n"
       " private:\n",
       "name", name, "full_name", service.full_name());
-  // One helper per two-way method, taking the request by reference so that
-  // the public overloads cost no extra move of it.
-  // The remote caller, when a transport serves the call, travels on to the
-  // actor.
+  // One helper per method, taking the request by reference so that the
+  // public overloads cost no extra move of it. Handlers does not use them:
+  // a served call goes to the actor with its remote caller, past the
+  // client interceptors.
   for (const Method& method : methods) {
     const std::string full_method =
         absl::StrCat("/", service.full_name(), "/", method.name);
     if (method.one_way) {
       p.Print(
-          "  ::absl::Status Send$method$(\n"
-          "      $request$&& request,\n"
-          "      std::shared_ptr<::anvil::RemoteCaller> remote_caller) const "
-          "{\n"
+          "  ::absl::Status Send$method$($request$&& request) const {\n"
           "    return ::anvil::internal::SendCall<$name$$method$Call, "
           "$reply$>(\n"
-          "        actor_, remote_, \"$full_method$\", std::move(request),\n"
-          "        std::move(remote_caller));\n"
+          "        actor_, remote_, \"$full_method$\", std::move(request));\n"
           "  }\n",
           "method", method.name, "request", method.request, "reply",
           method.reply, "name", name, "full_method", full_method);
@@ -449,12 +445,10 @@ void PrintMessagesAndRef(const ServiceDescriptor& service, Printer& p) {
     }
     p.Print(
         "  ::anvil::ClientCall<$reply$> Start$method$(\n"
-        "      $request$&& request, int64_t deadline,\n"
-        "      std::shared_ptr<::anvil::RemoteCaller> remote_caller = "
-        "nullptr) const {\n"
+        "      $request$&& request, int64_t deadline) const {\n"
         "    return ::anvil::internal::StartCall<$name$$method$Call>(\n"
         "        actor_, remote_, \"$full_method$\", std::move(request),\n"
-        "        deadline, std::move(remote_caller));\n"
+        "        deadline);\n"
         "  }\n",
         "reply", method.reply, "request", method.request, "method", method.name,
         "name", name, "full_method", full_method);
@@ -494,15 +488,16 @@ void PrintHandlersDefinition(const ServiceDescriptor& service, Printer& p) {
     if (method.one_way) {
       p.Print(
           "            return ::anvil::internal::OneWayAsCall<$reply$>(\n"
-          "                local.Send$method$(std::move(request),\n"
-          "                    call.shared_remote_caller()));\n",
-          "reply", method.reply, "method", method.name);
+          "                local.actor().TrySend($name$Message(\n"
+          "                    $name$$method$Call{std::move(request),\n"
+          "                        call.shared_remote_caller()})));\n",
+          "reply", method.reply, "method", method.name, "name", service.name());
     } else {
       p.Print(
-          "            return local.Start$method$(\n"
+          "            return local.actor().CallUntil<$name$$method$Call>(\n"
           "                std::move(request), call.deadline(),\n"
           "                call.shared_remote_caller());\n",
-          "method", method.name);
+          "method", method.name, "name", service.name());
     }
     p.Print("          },\n          local.actor().home_worker());\n");
   }

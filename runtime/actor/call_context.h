@@ -87,6 +87,13 @@ class CallContext {
   // call's reply slot). It must outlive the serving of the call.
   CallContext(int64_t deadline, const std::atomic<bool>* caller_gone)
       : deadline_(deadline), caller_gone_(caller_gone) {}
+  // As above, for a call a transport served for `*remote_caller` (may be
+  // null) and forwarded to the actor; see set_remote_caller.
+  CallContext(int64_t deadline, const std::atomic<bool>* caller_gone,
+              const std::shared_ptr<RemoteCaller>* remote_caller)
+      : deadline_(deadline),
+        caller_gone_(caller_gone),
+        remote_caller_(remote_caller) {}
   // As above, for a remote caller; the transport cancels `cancellation`,
   // which must outlive the serving of the call.
   CallContext(int64_t deadline, CallCancellation* cancellation)
@@ -120,12 +127,17 @@ class CallContext {
   // Who called from outside the process (see remote_caller.h), or null for
   // a call from inside it. The transport sets it; generated code passes it
   // on to the actor serving the call.
-  RemoteCaller* remote_caller() const { return remote_caller_.get(); }
-  const std::shared_ptr<RemoteCaller>& shared_remote_caller() const {
-    return remote_caller_;
+  RemoteCaller* remote_caller() const {
+    return remote_caller_ == nullptr ? nullptr : remote_caller_->get();
   }
-  void set_remote_caller(std::shared_ptr<RemoteCaller> caller) {
-    remote_caller_ = std::move(caller);
+  // A share of it, for the actor a served call is forwarded to.
+  std::shared_ptr<RemoteCaller> shared_remote_caller() const {
+    return remote_caller_ == nullptr ? nullptr : *remote_caller_;
+  }
+  // `caller` (the pointer, as the cancellation) must outlive the serving of
+  // the call: a context stays one pointer wide and trivially copyable.
+  void set_remote_caller(const std::shared_ptr<RemoteCaller>* caller) {
+    remote_caller_ = caller;
   }
 
   // The deadline of a call made within this one with its own `timeout`:
@@ -138,7 +150,7 @@ class CallContext {
   int64_t deadline_ = INT64_MAX;
   const std::atomic<bool>* caller_gone_ = nullptr;
   CallCancellation* cancellation_ = nullptr;
-  std::shared_ptr<RemoteCaller> remote_caller_;
+  const std::shared_ptr<RemoteCaller>* remote_caller_ = nullptr;
 };
 
 }  // namespace anvil

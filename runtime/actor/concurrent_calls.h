@@ -83,19 +83,15 @@ class ConcurrentCalls {
 
 // The CallContext of serving `call` (a Request, or a generated one-way
 // call): its deadline, its caller's reply slot, and the remote caller it
-// carries (moved out of `call`).
+// carries. It refers to `call`, which must outlive the serving.
 template <typename Call>
 CallContext ServingContext(Call& call) {
-  CallContext context;
   if constexpr (requires { call.reply; }) {
-    context = CallContext(call.deadline, call.reply.abandoned_flag());
+    return CallContext(call.deadline, call.reply.abandoned_flag(),
+                       &call.remote_caller);
+  } else {
+    return CallContext(INT64_MAX, nullptr, &call.remote_caller);
   }
-  if constexpr (requires { call.remote_caller; }) {
-    if (call.remote_caller != nullptr) {
-      context.set_remote_caller(std::move(call.remote_caller));
-    }
-  }
-  return context;
 }
 
 // Serves one call: skips it if the caller gave up already, else runs

@@ -40,6 +40,7 @@
 #ifndef ANVIL_RUNTIME_ACTOR_INTERCEPTOR_H_
 #define ANVIL_RUNTIME_ACTOR_INTERCEPTOR_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -104,6 +105,12 @@ class ServerInterceptor {
 
 using ClientInterceptors = std::vector<std::shared_ptr<ClientInterceptor>>;
 using ServerInterceptors = std::vector<std::shared_ptr<ServerInterceptor>>;
+
+namespace internal {
+// How many Runtimes alive have client interceptors (Runtime keeps it):
+// while none does, a call does not look for them.
+inline std::atomic<int> runtimes_with_client_interceptors{0};
+}  // namespace internal
 
 }  // namespace anvil
 

@@ -59,6 +59,9 @@ class Runtime::SignalHandler final : public internal::EventHandler {
 
 Runtime::Runtime(RuntimeOptions options)
     : options_(std::move(options)), scheduler_(ToSchedulerOptions(options_)) {
+  if (!options_.client_interceptors.empty()) {
+    internal::runtimes_with_client_interceptors.fetch_add(1);
+  }
   for (size_t i = 0; i < scheduler_.size(); ++i) {
     scheduler_.worker(i).set_owner(this);
   }
@@ -113,6 +116,9 @@ Runtime::~Runtime() {
     close(signal_fd_);
     pthread_sigmask(SIG_SETMASK, &saved_signal_mask_, nullptr);
     signals_taken.store(false);
+  }
+  if (!options_.client_interceptors.empty()) {
+    internal::runtimes_with_client_interceptors.fetch_sub(1);
   }
 }
 

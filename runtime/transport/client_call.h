@@ -42,6 +42,10 @@ namespace internal {
 // The client interceptors of the runtime that owns `worker`; null if it
 // has none, or `worker` is null.
 inline const ClientInterceptors* ClientInterceptorsOf(Worker* worker) {
+  if (runtimes_with_client_interceptors.load(std::memory_order_relaxed) == 0)
+      [[likely]] {
+    return nullptr;
+  }
   if (worker == nullptr || worker->owner() == nullptr) return nullptr;
   const ClientInterceptors& chain =
       static_cast<Runtime*>(worker->owner())->client_interceptors();
@@ -91,10 +95,6 @@ class [[nodiscard]] ClientCall {
   // Implicit, so that a generated method returns either kind as is.
   // A call to a local actor, already sent (or refused).
   ClientCall(internal::CallAwaiter<Reply> local) : local_(std::move(local)) {}
-  // A local call already sent, owing its client interceptors their After.
-  ClientCall(internal::CallAwaiter<Reply> local,
-             std::unique_ptr<internal::PendingAfterCall> after)
-      : local_(std::move(local)), after_(std::move(after)) {}
   // A remote call, started when awaited.
   ClientCall(Task<absl::StatusOr<Reply>> remote)
       : local_(absl::OkStatus()), remote_(std::move(remote)) {}
@@ -113,8 +113,9 @@ class [[nodiscard]] ClientCall {
   }
   // Ends a local call now with `status` (unless its reply is in already):
   // the awaiter resumes with it and the actor sees the call cancelled.
-  // Thread-safe while this object exists. A remote call is not affected:
-  // it ends at its deadline.
+  // Thread-safe while this object exists. A remote call, or a local one
+  // that passed client interceptors, is not affected: it ends at its
+  // deadline. (A transport's served calls, which it cancels, pass none.)
   void Cancel(absl::Status status) {
     if (!remote_.valid()) local_.Cancel(std::move(status));
   }
@@ -123,18 +124,13 @@ class [[nodiscard]] ClientCall {
     if (remote_.valid()) [[unlikely]] {
       return remote_.handle().promise().TakeResult();
     }
-    absl::StatusOr<Reply> reply = local_.await_resume();
-    if (after_ != nullptr) [[unlikely]]
-      after_->Finish(reply.status());
-    return reply;
+    return local_.await_resume();
   }
 
  private:
   // Unused (an OK "refusal") when the call is remote.
   internal::CallAwaiter<Reply> local_;
   Task<absl::StatusOr<Reply>> remote_;
-  // Null unless a local call passed client interceptors.
-  std::unique_ptr<internal::PendingAfterCall> after_;
 };
 
 namespace internal {
@@ -241,26 +237,30 @@ absl::Status SendRemote(std::shared_ptr<Channel> channel, std::string method,
   return absl::OkStatus();
 }
 
+// Awaits `call`, then gives its outcome to `after`.
+template <typename Reply>
+Task<absl::StatusOr<Reply>> FinishAfter(
+    CallAwaiter<Reply> call, std::unique_ptr<PendingAfterCall> after) {
+  absl::StatusOr<Reply> reply = co_await std::move(call);
+  after->Finish(reply.status());
+  co_return reply;
+}
+
 // A generated client's two-way call of `method`: over `remote` if set,
-// else to `actor`, through the client interceptors (see StartCall's
-// callers in generated code: `remote_caller` is set only when a transport
-// serves the call, whose server interceptors ran instead).
+// else to `actor`, through the client interceptors.
 template <typename CallMessage, typename M>
 ClientCall<typename CallMessage::ReplyType> StartCall(
     const ActorRef<M>& actor, const std::shared_ptr<Channel>& remote,
     const char* method, typename CallMessage::RequestType&& request,
-    int64_t deadline, std::shared_ptr<RemoteCaller> remote_caller) {
+    int64_t deadline) {
   using Reply = typename CallMessage::ReplyType;
   if (remote != nullptr) {
     return CallRemote<Reply>(remote, method, std::move(request), deadline,
                              /*one_way=*/false);
   }
-  const ClientInterceptors* chain =
-      remote_caller == nullptr ? ClientInterceptorsOf(actor.home_worker())
-                               : nullptr;
+  const ClientInterceptors* chain = ClientInterceptorsOf(actor.home_worker());
   if (chain == nullptr) [[likely]] {
-    return actor.template CallUntil<CallMessage>(std::move(request), deadline,
-                                                 std::move(remote_caller));
+    return actor.template CallUntil<CallMessage>(std::move(request), deadline);
   }
   auto after = std::make_unique<PendingAfterCall>(
       *chain, ClientCallInfo{.method = method, .deadline = deadline});
@@ -270,7 +270,7 @@ ClientCall<typename CallMessage::ReplyType> StartCall(
     after->Finish(admitted);
     return CallAwaiter<Reply>(std::move(admitted));
   }
-  return ClientCall<Reply>(
+  return FinishAfter(
       actor.template CallUntil<CallMessage>(std::move(request), deadline),
       std::move(after));
 }
@@ -281,17 +281,13 @@ template <typename CallMessage, typename Reply, typename M>
 absl::Status SendCall(const ActorRef<M>& actor,
                       const std::shared_ptr<Channel>& remote,
                       const char* method,
-                      decltype(CallMessage::request)&& request,
-                      std::shared_ptr<RemoteCaller> remote_caller) {
+                      decltype(CallMessage::request)&& request) {
   if (remote != nullptr) {
     return SendRemote<Reply>(remote, method, std::move(request));
   }
-  const ClientInterceptors* chain =
-      remote_caller == nullptr ? ClientInterceptorsOf(actor.home_worker())
-                               : nullptr;
+  const ClientInterceptors* chain = ClientInterceptorsOf(actor.home_worker());
   if (chain == nullptr) [[likely]] {
-    return actor.TrySend(
-        M(CallMessage{std::move(request), std::move(remote_caller)}));
+    return actor.TrySend(M(CallMessage{std::move(request)}));
   }
   PendingAfterCall after(*chain,
                          ClientCallInfo{.method = method, .one_way = true});

@@ -130,7 +130,7 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
                                   std::string request, int64_t deadline,
                                   std::shared_ptr<RemoteCaller> caller) {
     CallContext context(deadline, &self->cancellation_);
-    context.set_remote_caller(caller);
+    context.set_remote_caller(&caller);
     absl::StatusOr<std::string> reply =
         co_await handler(std::move(request), std::move(context));
     CallMetadata response_metadata = caller->TakeResponseMetadata();

@@ -246,15 +246,26 @@ struct HopTo {
 // The caller as a server sees it: a node's view proves the node's name
 // (the simulation's stand-in for a certificate); a caller that is no node
 // proves nothing.
-CallContext ServedContext(int64_t server_deadline, const std::string& source,
-                          CallMetadata metadata) {
-  CallContext context(server_deadline);
+std::shared_ptr<RemoteCaller> ServedCaller(const std::string& source,
+                                           CallMetadata metadata) {
   auto caller = std::make_shared<RemoteCaller>();
   caller->address = source;
   caller->request_metadata = std::move(metadata);
   if (!source.empty()) caller->verified_names.push_back(source);
-  context.set_remote_caller(std::move(caller));
-  return context;
+  return caller;
+}
+
+// Serves `request` with `handler` as the server at `source`'s call.
+Task<absl::StatusOr<std::string>> Serve(const MethodHandler& handler,
+                                        std::string request,
+                                        int64_t server_deadline,
+                                        const std::string& source,
+                                        CallMetadata metadata) {
+  const std::shared_ptr<RemoteCaller> caller =
+      ServedCaller(source, std::move(metadata));
+  CallContext context(server_deadline);
+  context.set_remote_caller(&caller);
+  co_return co_await handler(std::move(request), context);
 }
 
 // The copy of a duplicated request: it arrives `latency` after it left,
@@ -277,9 +288,9 @@ internal::Detached CallAgain(std::shared_ptr<LoopbackNetwork::State> state,
   auto handler = endpoint->handlers.find(method);
   if (handler == endpoint->handlers.end()) co_return;
   co_await HopTo{handler->second.home()};
-  absl::StatusOr<std::string> ignored = co_await handler->second(
-      std::move(request),
-      ServedContext(server_deadline, source, std::move(metadata)));
+  absl::StatusOr<std::string> ignored =
+      co_await Serve(handler->second, std::move(request), server_deadline,
+                     source, std::move(metadata));
   (void)ignored;
 }
 
@@ -326,9 +337,8 @@ class LoopbackChannel final : public Channel {
       internal::Worker* home, MethodHandler handler, std::string request,
       int64_t server_deadline, std::string source, CallMetadata metadata) {
     co_await HopTo{home};
-    co_return co_await handler(
-        std::move(request),
-        ServedContext(server_deadline, source, std::move(metadata)));
+    co_return co_await Serve(handler, std::move(request), server_deadline,
+                             source, std::move(metadata));
   }
 
   static Task<absl::StatusOr<std::string>> CallOn(
