@@ -15,6 +15,7 @@
 #ifndef ANVIL_RUNTIME_TRANSPORT_NETWORK_H_
 #define ANVIL_RUNTIME_TRANSPORT_NETWORK_H_
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -64,6 +65,10 @@ class Network {
   // node's view). If not, a node's CLUSTER services can only take a
   // caller's claimed name on trust (see docs/transport.md, "Security").
   virtual bool VerifiesCallers() const = 0;
+  // The largest message, serialized, its servers and channels take: a
+  // larger request or reply fails its call with RESOURCE_EXHAUSTED. What a
+  // service that batches (Raft's AppendEntries) sizes its batches below.
+  virtual size_t max_message_bytes() const = 0;
 
   // Serves `handlers` at `address`. gRPC: "host:port", port 0 picks a free
   // one. Loopback: any name unique in the network. Errors: ALREADY_EXISTS

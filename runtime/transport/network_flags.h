@@ -6,21 +6,27 @@
 //
 //   --anvil_tls_cert=node.pem --anvil_tls_key=node.key --anvil_tls_ca=ca.pem
 //   --anvil_tls_mutual           require (and present) client certificates
+//   --anvil_max_message_bytes=4194304 --anvil_max_calls_per_connection=1000
+//   --anvil_keepalive_time=10s --anvil_keepalive_timeout=5s
+//                                limits (GrpcNetworkOptions; loopback takes
+//                                the message size only)
 //
 //   absl::StatusOr<std::shared_ptr<anvil::Network>> network =
 //       anvil::NetworkFromFlags(runtime, "n1");
 //
 // Errors: INVALID_ARGUMENT for TLS flags that are incomplete or given to a
-// loopback build; NOT_FOUND / INVALID_ARGUMENT for certificate files that
-// cannot be read.
+// loopback build, or a limit out of range (naming the flag); NOT_FOUND /
+// INVALID_ARGUMENT for certificate files that cannot be read.
 #ifndef ANVIL_RUNTIME_TRANSPORT_NETWORK_FLAGS_H_
 #define ANVIL_RUNTIME_TRANSPORT_NETWORK_FLAGS_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
 #include "absl/flags/declare.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "runtime/actor/runtime.h"
 #include "runtime/transport/network.h"
 
@@ -28,6 +34,10 @@ ABSL_DECLARE_FLAG(std::string, anvil_tls_cert);
 ABSL_DECLARE_FLAG(std::string, anvil_tls_key);
 ABSL_DECLARE_FLAG(std::string, anvil_tls_ca);
 ABSL_DECLARE_FLAG(bool, anvil_tls_mutual);
+ABSL_DECLARE_FLAG(int64_t, anvil_max_message_bytes);
+ABSL_DECLARE_FLAG(int32_t, anvil_max_calls_per_connection);
+ABSL_DECLARE_FLAG(absl::Duration, anvil_keepalive_time);
+ABSL_DECLARE_FLAG(absl::Duration, anvil_keepalive_timeout);
 
 namespace anvil {
 

@@ -418,10 +418,50 @@ TEST_F(KvNodeTest, ACommandTooLargeToReplicateIsRefused) {
   StartCluster({.members = {"solo"}, .engine = KvOptions::Engine::kMemory});
   ASSERT_EQ(Leader(), "solo");
   // Below the 4 MiB request limit, above what one entry may carry.
-  EXPECT_THAT(PutWithin("solo", "k", std::string(kMaxCommandBytes, 'x'),
+  EXPECT_THAT(PutWithin("solo", "k", std::string(MaxCommandBytes(4 << 20), 'x'),
                         absl::Seconds(5)),
               ::anvil::testing::StatusIs(absl::StatusCode::kInvalidArgument,
                                          HasSubstr("larger than the limit")));
+}
+
+// The same under a node's smaller message limit: batches and the largest
+// command follow the network's limit, so a follower that was down catches
+// up on values that together are many times the limit.
+TEST_F(KvNodeTest, BatchesStayBelowTheNetworksMessageLimit) {
+  constexpr size_t kLimit = 256 << 10;
+  sim_.network().SetMaxMessageBytes(kLimit);
+  StartCluster({.members = {"n1", "n2", "n3"}, .data_dir = "/var/lib/kv"});
+  const std::string leader = Leader();
+  const std::vector<std::string> followers = Followers(leader);
+  ASSERT_THAT(cluster_->Crash(followers[0]), IsOk());
+  const std::string value(100'000, 'v');
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_THAT(
+        PutWithin(leader, absl::StrCat("big", i), value, absl::Seconds(5)),
+        IsOk());
+  }
+  // Below the request limit, above what one entry may carry.
+  EXPECT_THAT(
+      PutWithin(leader, "huge", std::string(200'000, 'x'), absl::Seconds(5)),
+      ::anvil::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                 HasSubstr("262144-byte message")));
+  ASSERT_THAT(cluster_->Restart(followers[0]), IsOk());
+  ASSERT_THAT(cluster_->Crash(followers[1]), IsOk());
+  EXPECT_THAT(PutWithin(leader, "after", "v", absl::Seconds(10)), IsOk());
+  absl::StatusOr<GetReply> got = Get(followers[0], "big11");
+  ASSERT_THAT(got, IsOk());
+  EXPECT_EQ(got->value(), value);
+}
+
+TEST_F(KvNodeTest, AMessageLimitTooSmallForRaftIsRefusedAtStart) {
+  sim_.network().SetMaxMessageBytes(64 << 10);
+  cluster_ = std::make_unique<SimCluster>(sim_, [](Factory& root) {
+    BindKv(root,
+           {.members = {"n1", "n2"}, .engine = KvOptions::Engine::kMemory});
+  });
+  EXPECT_THAT(cluster_->AddNode("n1", BuildKvNode),
+              ::anvil::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                         HasSubstr("no room for Raft")));
 }
 
 TEST_F(KvNodeTest, AFlippedBitInALengthStopsTheNodeInsteadOfLosingWrites) {

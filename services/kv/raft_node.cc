@@ -167,10 +167,22 @@ Task<absl::Status> RaftNode::Prepare() {
         " members but this process has no anvil::Cluster daemon to reach "
         "them; bind one in the root factory"));
   }
+  if (cluster_ != nullptr) {
+    max_message_bytes_ = cluster_->peers().network().max_message_bytes();
+  }
+  constexpr size_t kSmallestMessageLimit = 2 * kAppendOverheadBytes;
+  if (max_message_bytes_ < kSmallestMessageLimit) {
+    co_return absl::InvalidArgumentError(absl::StrCat(
+        "the network's message limit of ", max_message_bytes_,
+        " bytes leaves no room for Raft's AppendEntries; it must be at least ",
+        kSmallestMessageLimit));
+  }
   core_ = std::make_unique<RaftCore>(
       id_, members,
       RaftCore::Options{.election_ticks = options_.election_ticks,
-                        .heartbeat_ticks = options_.heartbeat_ticks},
+                        .heartbeat_ticks = options_.heartbeat_ticks,
+                        .max_append_bytes = std::min<size_t>(
+                            1 << 20, MaxCommandBytes(max_message_bytes_))},
       config_->NextSeed(id_));
   LogStore& store = storage_->store();
   absl::StatusOr<std::vector<LogEntry>> log =
@@ -250,14 +262,15 @@ Task<absl::StatusOr<SubmitReply>> RaftNode::Submit(CallContext& call,
   if (absl::Status admitted = Admit(); !admitted.ok()) co_return admitted;
   auto waiter = std::make_shared<Waiter>();
   request.SerializeToString(&waiter->command);
-  if (waiter->command.size() > kMaxCommandBytes) {
+  if (const size_t limit = MaxCommandBytes(max_message_bytes_);
+      waiter->command.size() > limit) {
     // It could never reach a follower: one entry alone would be an
-    // AppendEntries over the transport's message limit.
+    // AppendEntries over the network's message limit.
     co_return absl::InvalidArgumentError(absl::StrCat(
         "a command of ", waiter->command.size(),
-        " bytes is larger than the limit of ", kMaxCommandBytes,
-        " (the transport's 4 MiB message limit, less room for the rest of "
-        "an AppendEntries)"));
+        " bytes is larger than the limit of ", limit, " (the network's ",
+        max_message_bytes_,
+        "-byte message limit, less room for the rest of an AppendEntries)"));
   }
   unproposed_.push_back(waiter);
   ScheduleFlush();

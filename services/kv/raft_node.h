@@ -42,9 +42,18 @@
 
 namespace anvil::kv {
 
-// The largest command Submit accepts: one entry alone must fit in an
-// AppendEntries below gRPC's default 4 MiB message limit.
-inline constexpr size_t kMaxCommandBytes = (4 << 20) - (64 << 10);
+// Room an AppendEntries needs beyond its commands: its fields and each
+// entry's term, index and framing (at most RaftCore's 256 entries).
+inline constexpr size_t kAppendOverheadBytes = 64 << 10;
+
+// The largest command Submit accepts on a network whose messages may be
+// `max_message_bytes` long: one entry alone must fit in an AppendEntries.
+// Batches of entries stay below it too (RaftCore::Options).
+constexpr size_t MaxCommandBytes(size_t max_message_bytes) {
+  return max_message_bytes > kAppendOverheadBytes
+             ? max_message_bytes - kAppendOverheadBytes
+             : 0;
+}
 
 class RaftNode final : public RaftDaemon {
  public:
@@ -106,6 +115,8 @@ class RaftNode final : public RaftDaemon {
   Cluster* const cluster_;
   KvConfig* config_ = nullptr;  // null: not a KvConfig (failed_ says so)
   KvOptions options_;
+  // The network's message limit (4 MiB without a Cluster), set by Prepare.
+  size_t max_message_bytes_ = 4 << 20;
   KvStorage* storage_ = nullptr;
   std::unique_ptr<RaftCore> core_;
   KvStateMachine state_machine_;

@@ -23,28 +23,19 @@
 #include "runtime/transport/grpc/grpc_network.h"
 #include "runtime/transport/grpc/testdata/echo.grpc.pb.h"
 #include "runtime/transport/grpc/testdata/echo_daemon.h"
+#include "testing/eventually.h"
 #include "testing/runtime_test_util.h"
 #include "testing/status_matchers.h"
 
 namespace anvil::transport::testdata {
 namespace {
 
+using ::anvil::testing::Eventually;
 using ::anvil::testing::IsOk;
 using ::grpc::health::v1::HealthCheckRequest;
 using ::grpc::health::v1::HealthCheckResponse;
 
 constexpr char kService[] = "anvil.transport.testdata.Echo";
-
-// Polls `done` until it holds, for at most 20 s: a liveness bound for
-// events on other threads, not a timing assertion.
-template <typename Predicate>
-bool Eventually(Predicate done) {
-  for (int i = 0; i < 20'000; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return done();
-}
 
 std::chrono::system_clock::time_point In(std::chrono::milliseconds d) {
   return std::chrono::system_clock::now() + d;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <coroutine>
 #include <fstream>
 #include <map>
@@ -410,7 +411,41 @@ absl::StatusOr<std::string> ReadPem(const std::string& path,
   return contents.str();
 }
 
+// `duration` in whole milliseconds, at least 1, for a gRPC argument.
+int Milliseconds(absl::Duration duration) {
+  return static_cast<int>(
+      std::clamp<int64_t>(absl::ToInt64Milliseconds(duration), 1, INT_MAX));
+}
+
 }  // namespace
+
+absl::Status CheckLimits(const GrpcNetworkOptions& options) {
+  if (options.max_message_bytes < 1024 ||
+      options.max_message_bytes > static_cast<size_t>(INT_MAX)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_message_bytes is ", options.max_message_bytes,
+                     "; it must be between 1024 and ", INT_MAX));
+  }
+  if (options.max_calls_per_connection < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_calls_per_connection is ",
+                     options.max_calls_per_connection, "; it must be >= 1"));
+  }
+  if (options.keepalive_time != absl::InfiniteDuration() &&
+      options.keepalive_time < absl::Milliseconds(100)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "keepalive_time is ", absl::FormatDuration(options.keepalive_time),
+        "; it must be at least 100ms (or infinite: off)"));
+  }
+  if (options.keepalive_timeout < absl::Milliseconds(10) ||
+      options.keepalive_timeout == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("keepalive_timeout is ",
+                     absl::FormatDuration(options.keepalive_timeout),
+                     "; it must be at least 10ms, and finite"));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<GrpcNetworkOptions> TlsFromFiles(const TlsFiles& files) {
   absl::StatusOr<std::string> roots = ReadPem(files.root_certs, "root_certs");
@@ -465,11 +500,29 @@ absl::StatusOr<std::unique_ptr<Server>> GrpcNetwork::Serve(
     by_service[std::string(parts[1])].emplace_back(method, std::move(handler));
   }
 
+  ANVIL_RETURN_IF_ERROR(CheckLimits(options_));
   auto calls = std::make_shared<ServerCalls>();
   std::vector<std::unique_ptr<RawService>> services;
   grpc::ServerBuilder builder;
   // A port another server holds is an error, not shared.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>(options_.max_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(options_.max_message_bytes));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             options_.max_calls_per_connection);
+  if (options_.keepalive_time != absl::InfiniteDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                               Milliseconds(options_.keepalive_time));
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                               Milliseconds(options_.keepalive_timeout));
+    // Clients configured alike ping every keepalive_time: never count
+    // them as abusive (gRPC's default floor is 5 min between pings).
+    builder.AddChannelArgument(
+        GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+        Milliseconds(options_.keepalive_time / 2));
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  }
   int port = 0;
   builder.AddListeningPort(address,
                            options_.server_credentials != nullptr
@@ -510,6 +563,19 @@ std::shared_ptr<Channel> GrpcNetwork::Connect(const std::string& address) {
   // connection attempt may take (20 s by default), which a slow machine
   // (or a sanitizer) needs.
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_backoff_ms);
+  arguments.SetMaxReceiveMessageSize(
+      static_cast<int>(std::min<size_t>(options_.max_message_bytes, INT_MAX)));
+  arguments.SetMaxSendMessageSize(
+      static_cast<int>(std::min<size_t>(options_.max_message_bytes, INT_MAX)));
+  if (options_.keepalive_time != absl::InfiniteDuration()) {
+    arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS,
+                     Milliseconds(options_.keepalive_time));
+    arguments.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                     Milliseconds(options_.keepalive_timeout));
+    // Pings only while calls are in flight, as many as it takes.
+    arguments.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
+    arguments.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  }
   return std::make_shared<GrpcChannel>(
       grpc::CreateCustomChannel(address,
                                 options_.channel_credentials != nullptr

@@ -61,7 +61,33 @@ struct GrpcNetworkOptions {
   // 120 s, suits clients of far services; a node whose peer restarted must
   // reach it again within about an election timeout.
   absl::Duration max_reconnect_backoff = absl::Seconds(1);
+
+  // Limits (docs/transport.md, "Limits").
+  //
+  // The largest message, serialized, a server or channel takes or sends:
+  // a larger request fails RESOURCE_EXHAUSTED at the channel before it is
+  // sent (or at a server, from a client with a larger limit, before any
+  // handler runs); a larger reply fails the call RESOURCE_EXHAUSTED.
+  // gRPC's default; at most 2^31 - 1.
+  size_t max_message_bytes = 4 << 20;
+  // Calls one client connection may have in flight at a server (HTTP/2's
+  // SETTINGS_MAX_CONCURRENT_STREAMS): the client holds further calls until
+  // one ends, or until their deadline.
+  int max_calls_per_connection = 1000;
+  // Keepalive: a channel with calls in flight that hears nothing for
+  // `keepalive_time` pings; with no answer within `keepalive_timeout` it
+  // closes the connection, and its calls fail UNAVAILABLE at once instead
+  // of waiting out their deadlines on a peer that is gone (a paused
+  // process, a pulled cable). Servers ping idle clients the same way and
+  // accept pings as often as every keepalive_time / 2. InfiniteDuration:
+  // no pings.
+  absl::Duration keepalive_time = absl::Seconds(10);
+  absl::Duration keepalive_timeout = absl::Seconds(5);
 };
+
+// OK if `options`' limits are ones gRPC can apply; else INVALID_ARGUMENT
+// naming the field.
+absl::Status CheckLimits(const GrpcNetworkOptions& options);
 
 // PEM files for TLS.
 struct TlsFiles {
@@ -88,6 +114,9 @@ class GrpcNetwork final : public Network {
 
   absl::string_view name() const override { return "grpc"; }
   bool VerifiesCallers() const override { return options_.verifies_clients; }
+  size_t max_message_bytes() const override {
+    return options_.max_message_bytes;
+  }
   // Method names must be gRPC's "/package.Service/Method"; INVALID_ARGUMENT
   // otherwise.
   absl::StatusOr<std::unique_ptr<Server>> Serve(

@@ -172,6 +172,11 @@ struct LoopbackNetwork::State {
                      " vs. ", max_message_bytes, ")"));
   }
 
+  size_t MaxMessageBytes() const {
+    MutexLock lock(mu);
+    return max_message_bytes;
+  }
+
   int64_t ConnectionTimeout() const {
     MutexLock lock(mu);
     return connection_timeout;
@@ -467,6 +472,9 @@ class NodeView final : public Network {
 
   absl::string_view name() const override { return "loopback"; }
   bool VerifiesCallers() const override { return true; }
+  size_t max_message_bytes() const override {
+    return state_->MaxMessageBytes();
+  }
   absl::StatusOr<std::unique_ptr<Server>> Serve(
       const std::string& address, MethodHandlers handlers) override {
     return ServeAs(state_, node_, address, std::move(handlers));
@@ -533,6 +541,10 @@ void LoopbackNetwork::SetClockOffset(const std::string& node,
                                      absl::Duration offset) {
   MutexLock lock(state_->mu);
   state_->clock_offsets[node] = absl::ToInt64Nanoseconds(offset);
+}
+
+size_t LoopbackNetwork::max_message_bytes() const {
+  return state_->MaxMessageBytes();
 }
 
 void LoopbackNetwork::SetMaxMessageBytes(size_t bytes) {

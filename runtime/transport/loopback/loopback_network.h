@@ -74,6 +74,8 @@ class LoopbackNetwork final : public Network {
   // its view was made for, ForNode), as a certificate would; a caller
   // through Connect() below proves none.
   bool VerifiesCallers() const override { return true; }
+  // SetMaxMessageBytes's.
+  size_t max_message_bytes() const override;
   // Serves at `address`, as the node named `address`.
   absl::StatusOr<std::unique_ptr<Server>> Serve(
       const std::string& address, MethodHandlers handlers) override;

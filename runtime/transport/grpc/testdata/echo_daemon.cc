@@ -11,6 +11,7 @@ namespace anvil::transport::testdata {
 
 Task<absl::StatusOr<EchoReply>> EchoImpl::Say(CallContext& call,
                                               const EchoRequest& request) {
+  says_.fetch_add(1);
   if (request.code() != 0) {
     co_return absl::Status(static_cast<absl::StatusCode>(request.code()),
                            request.text());
@@ -27,7 +28,13 @@ Task<absl::StatusOr<EchoReply>> EchoImpl::Say(CallContext& call,
     co_await Sleep(absl::Milliseconds(request.delay_ms()));
   }
   EchoReply reply;
-  reply.set_text(request.text());
+  if (request.repeat() == 0) {
+    reply.set_text(request.text());
+  } else {
+    for (uint32_t i = 0; i < request.repeat(); ++i) {
+      reply.mutable_text()->append(request.text());
+    }
+  }
   co_return reply;
 }
 

@@ -28,6 +28,8 @@ class EchoImpl final : public EchoDaemon {
   // Lets every Hold call, current and future, finish.
   void Release() { release_.Notify(); }
 
+  // Say calls that reached the daemon.
+  int says() const { return says_.load(); }
   // Calls waiting for their cancellation (wait_for_cancel) right now.
   int waiting_for_cancel() const { return waiting_.load(); }
   // Calls that saw CallContext::cancelled() become true.
@@ -39,6 +41,7 @@ class EchoImpl final : public EchoDaemon {
 
  private:
   AsyncEvent release_;
+  std::atomic<int> says_{0};
   std::atomic<int> waiting_{0};
   std::atomic<int> cancelled_{0};
   std::atomic<int> holds_{0};
