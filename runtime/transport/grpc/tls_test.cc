@@ -25,19 +25,15 @@
 #include "runtime/transport/grpc/testdata/echo_daemon.h"
 #include "testing/runtime_test_util.h"
 #include "testing/status_matchers.h"
+#include "testing/test_certificates.h"
 
 namespace anvil::transport::testdata {
 namespace {
 
 using ::anvil::testing::IsOk;
 
-std::string Dir() {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  return tmp != nullptr ? tmp : "/tmp";
-}
-
 std::string Path(const std::string& name) {
-  return absl::StrCat(Dir(), "/", name);
+  return absl::StrCat(anvil::testing::TestDirectory(), "/", name);
 }
 
 std::string Read(const std::string& path) {
@@ -47,38 +43,16 @@ std::string Read(const std::string& path) {
   return contents.str();
 }
 
-// Runs a shell command; fails the test if it does not succeed.
-void Run(const std::string& command) {
-  ASSERT_EQ(std::system((command + " 2>/dev/null").c_str()), 0) << command;
-}
-
-// A certificate authority `ca` and, signed by it, a certificate `name` for
-// 127.0.0.1 and localhost (usable by a server and by a client).
-void MakeCertificates(const std::string& ca,
-                      const std::vector<std::string>& names) {
-  const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1";
-  Run(absl::StrCat("openssl req -x509 ", ec, " -nodes -days 1 -subj '/CN=", ca,
-                   "' -keyout ", Path(ca + ".key"), " -out ",
-                   Path(ca + ".pem")));
-  std::ofstream(Path("ext.cnf"))
-      << "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-      << "extendedKeyUsage=serverAuth,clientAuth\n";
-  for (const std::string& name : names) {
-    Run(absl::StrCat("openssl req ", ec, " -nodes -subj '/CN=", name,
-                     "' -keyout ", Path(name + ".key"), " -out ",
-                     Path(name + ".csr")));
-    Run(absl::StrCat("openssl x509 -req -days 1 -in ", Path(name + ".csr"),
-                     " -CA ", Path(ca + ".pem"), " -CAkey ", Path(ca + ".key"),
-                     " -CAcreateserial -extfile ", Path("ext.cnf"), " -out ",
-                     Path(name + ".pem")));
-  }
-}
-
 class TlsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    MakeCertificates("ca", {"server", "client", "n2"});
-    MakeCertificates("rogue_ca", {"rogue_client"});
+    const std::string dir = anvil::testing::TestDirectory();
+    ASSERT_THAT(
+        anvil::testing::MakeCertificates(dir, "ca", {"server", "client", "n2"}),
+        IsOk());
+    ASSERT_THAT(
+        anvil::testing::MakeCertificates(dir, "rogue_ca", {"rogue_client"}),
+        IsOk());
   }
 
   void StartNode(bool mutual) {

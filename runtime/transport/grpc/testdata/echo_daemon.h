@@ -78,6 +78,19 @@ class BenchEchoImpl final : public BenchEchoDaemon {
   }
 };
 
+class BenchPeerEchoImpl final : public BenchPeerEchoDaemon {
+ public:
+  explicit BenchPeerEchoImpl(const BenchPeerEchoDeps& deps)
+      : BenchPeerEchoDaemon(deps) {}
+
+  Task<absl::StatusOr<EchoReply>> Say(CallContext&,
+                                      const EchoRequest& request) override {
+    EchoReply reply;
+    reply.set_text(request.text());
+    co_return reply;
+  }
+};
+
 }  // namespace anvil::transport::testdata
 
 #endif  // ANVIL_RUNTIME_TRANSPORT_GRPC_TESTDATA_ECHO_DAEMON_H_
