@@ -481,6 +481,7 @@ void PrintHandlersDefinition(const ServiceDescriptor& service, Printer& p) {
     p.Print(
         "  handlers[\"/$full_name$/$method$\"] =\n"
         "      ::anvil::internal::ServeLocally<$request$, $reply$>(\n"
+        "          \"/$full_name$/$method$\",\n"
         "          [local]($request$ request,\n"
         "                  const ::anvil::CallContext& call) {\n",
         "full_name", service.full_name(), "method", method.name, "request",

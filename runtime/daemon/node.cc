@@ -111,7 +111,7 @@ class ClusterCallers {
       : path_(std::move(path)), cluster_(cluster), verifies_(verifies) {}
 
   // OK if `caller` may call `method`; else PERMISSION_DENIED saying why,
-  // also logged (the first few times, then every 1000th).
+  // also logged (internal::LogRefusedCall).
   absl::Status Check(const std::string& method,
                      const RemoteCaller* caller) const {
     if (caller == nullptr) return absl::OkStatus();  // from this process
@@ -132,20 +132,12 @@ class ClusterCallers {
     } else {
       why = "it names no node of the cluster";
     }
-    const std::string address =
-        caller->address.empty() ? "(no address)" : caller->address;
-    const uint64_t refused =
-        refused_.fetch_add(1, std::memory_order_relaxed) + 1;
-    if (refused <= 10 || refused % 1000 == 0) {
-      ComponentLog(path_, "server")
-          .warn("refused {} from {}: {} (refusal {})", method, address, why,
-                refused);
-    }
-    return absl::PermissionDeniedError(
-        absl::StrCat(method,
-                     " is served to the cluster's nodes only; the "
-                     "caller at ",
-                     address, " is not one: ", why));
+    internal::LogRefusedCall(ComponentLog(path_, "server"), method, caller,
+                             why);
+    return absl::PermissionDeniedError(absl::StrCat(
+        method, " is served to the cluster's nodes only; the caller at ",
+        caller->address.empty() ? "(no address)" : caller->address,
+        " is not one: ", why));
   }
 
  private:
@@ -157,7 +149,6 @@ class ClusterCallers {
   const std::string path_;
   Cluster* const cluster_;  // null: no node may call
   const bool verifies_;
-  mutable std::atomic<uint64_t> refused_{0};
 };
 
 // `handler`, refusing callers `callers` does not admit before they reach

@@ -1,8 +1,12 @@
 #include "runtime/transport/channel.h"
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
+
+#include "runtime/core/log.h"
 
 namespace anvil {
 namespace {
@@ -32,7 +36,25 @@ Task<absl::StatusOr<std::string>> ServeIntercepted(
   co_return reply;
 }
 
+std::atomic<uint64_t> refused_calls{0};
+
 }  // namespace
+
+namespace internal {
+
+void LogRefusedCall(spdlog::logger& log, absl::string_view method,
+                    const RemoteCaller* caller, absl::string_view why) {
+  const uint64_t refused =
+      refused_calls.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (refused > 10 && refused % 1000 != 0) return;
+  const std::string address = caller == nullptr         ? "this process"
+                              : caller->address.empty() ? "(no address)"
+                                                        : caller->address;
+  log.warn("refused {} from {}: {} (refusal {})", std::string(method), address,
+           std::string(why), refused);
+}
+
+}  // namespace internal
 
 MethodHandlers WithInterceptors(MethodHandlers handlers,
                                 ServerInterceptors chain) {

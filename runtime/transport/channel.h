@@ -27,11 +27,13 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "runtime/actor/call_context.h"
 #include "runtime/actor/interceptor.h"
 #include "runtime/actor/remote_caller.h"
 #include "runtime/core/task.h"
 #include "runtime/core/worker.h"
+#include "spdlog/logger.h"
 
 namespace anvil {
 
@@ -87,6 +89,18 @@ class MethodHandler {
 
 // A server's methods, by full method name.
 using MethodHandlers = absl::flat_hash_map<std::string, MethodHandler>;
+
+namespace internal {
+
+// Logs to `log` that `method` refused a call from `caller` (null: from
+// this process), and `why`: "refused /demo.kv.KvStore/Put from
+// ipv4:127.0.0.1:5123: the request does not parse as demo.kv.PutRequest
+// (refusal 3)". Logs the first 10 refusals of the process, then every
+// 1000th, so that a flood of bad calls cannot flood the log. Thread-safe.
+void LogRefusedCall(spdlog::logger& log, absl::string_view method,
+                    const RemoteCaller* caller, absl::string_view why);
+
+}  // namespace internal
 
 // `handlers`, each served through `chain` (ServerInterceptor: Before in
 // order, After in reverse; a refusal answers the call without the

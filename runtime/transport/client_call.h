@@ -183,13 +183,16 @@ Task<absl::StatusOr<Reply>> CallRemote(std::shared_ptr<Channel> channel,
 // transport cancels the remote call meanwhile, the local one ends at once
 // with the transport's reason, and its actor sees CallContext::cancelled().
 template <typename Request, typename Reply, typename LocalCall>
-Task<absl::StatusOr<std::string>> ServeLocallyOnce(LocalCall call,
+Task<absl::StatusOr<std::string>> ServeLocallyOnce(const char* method,
+                                                   LocalCall call,
                                                    std::string bytes,
                                                    CallContext context) {
   Request request;
   if (!request.ParseFromString(bytes)) {
-    co_return absl::InvalidArgumentError(absl::StrCat(
+    absl::Status refused = absl::InvalidArgumentError(absl::StrCat(
         "the request does not parse as ", Request::descriptor()->full_name()));
+    LogRefusedCall(Log(), method, context.remote_caller(), refused.message());
+    co_return refused;
   }
   ClientCall<Reply> local = call(std::move(request), context);
   CallCancellation* cancellation = context.cancellation();
@@ -202,13 +205,14 @@ Task<absl::StatusOr<std::string>> ServeLocallyOnce(LocalCall call,
   if (!reply.ok()) co_return reply.status();
   co_return reply->SerializeAsString();
 }
-// `home`: the worker of the actor `call` reaches (null if unknown), where
-// a transport best starts the call.
+// `method`: the full method name, a string literal. `home`: the worker of
+// the actor `call` reaches (null if unknown), where a transport best starts
+// the call.
 template <typename Request, typename Reply, typename LocalCall>
-MethodHandler ServeLocally(LocalCall call, Worker* home) {
+MethodHandler ServeLocally(const char* method, LocalCall call, Worker* home) {
   return MethodHandler(
-      [call](std::string bytes, CallContext context) {
-        return ServeLocallyOnce<Request, Reply>(call, std::move(bytes),
+      [method, call](std::string bytes, CallContext context) {
+        return ServeLocallyOnce<Request, Reply>(method, call, std::move(bytes),
                                                 context);
       },
       home);

@@ -2,25 +2,29 @@
 // the tests that show it is refused. Sends one forged AppendEntries (a much
 // higher term, prev_index 0, one entry: accepted, it would truncate the
 // node's log) and one RequestVote with a huge term (accepted, it would
-// depose the leader) to --server, and prints each outcome:
+// depose the leader) to --server, then bytes that are no PutRequest to
+// KvStore.Put, and prints each outcome:
 //
 //   forged_raft_call --server=127.0.0.1:7001 [--anvil_tls_ca=ca.pem
 //       [--anvil_tls_cert=mallory.pem --anvil_tls_key=mallory.key]]
 //       [--claim=n2]
 //   append: 7 PERMISSION_DENIED ...
 //   vote: 7 PERMISSION_DENIED ...
+//   garbage: 3 the request does not parse as anvil.kv.PutRequest
 //
-// A plain gRPC client (no anvil runtime). Exit code 0 once both calls
-// were answered (whatever the answer), 2 on bad flags.
+// A plain gRPC client (no anvil runtime). Exit code 0 once every call was
+// answered (whatever the answer), 2 on bad flags.
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <sstream>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "services/kv/kv.grpc.pb.h"
 
@@ -96,5 +100,18 @@ int main(int argc, char** argv) {
   grpc::ClientContext vote_context;
   context(vote_context);
   Print("vote", stub->RequestVote(&vote_context, vote, &voted));
+
+  // A truncated varint: no message parses from it.
+  grpc::GenericStub generic(grpc::CreateChannel(server, credentials));
+  const grpc::Slice slice(std::string("\x0a\xff\xff\xff", 4));
+  const grpc::ByteBuffer garbage(&slice, 1);
+  grpc::ByteBuffer ignored;
+  grpc::ClientContext garbage_context;
+  context(garbage_context);
+  std::promise<grpc::Status> answered;
+  generic.UnaryCall(&garbage_context, "/anvil.kv.KvStore/Put",
+                    grpc::StubOptions(), &garbage, &ignored,
+                    [&](grpc::Status status) { answered.set_value(status); });
+  Print("garbage", answered.get_future().get());
   return 0;
 }

@@ -105,9 +105,11 @@ done
 for port in $(tr ',' ' ' <<<"${servers}"); do
   "${forge}" --server="${port}" | tee "${dir}/forged"
   [[ $(grep -c ": 7 /anvil.kv.RaftPeer/.* is served to the cluster's nodes only" "${dir}/forged") == 2 ]]
+  grep -q "^garbage: 3 the request does not parse as anvil.kv.PutRequest" "${dir}/forged"
 done
 grep -q "UNAUTHENTICATED: the cluster services anvil.kv.RaftPeer" "${dir}/n1.out"
 grep -q "refused /anvil.kv.RaftPeer/AppendEntries from ipv4:127.0.0.1:" "${dir}/n1.out"
+grep -q "refused /anvil.kv.KvStore/Put from ipv4:127.0.0.1:[0-9]*: the request does not parse" "${dir}/n1.out"
 ctl get key1 >/dev/null
 
 # A second kvd for n1 on the same data directory (on a port of its own) is

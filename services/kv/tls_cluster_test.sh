@@ -78,17 +78,18 @@ echo "20 puts acknowledged over mutual TLS"
 for port in $(tr ',' ' ' <<<"${servers}"); do
   # No certificate, another CA's, or plaintext: the handshake fails.
   "${forge}" --server="${port}" --anvil_tls_ca=ca.pem | tee forged
-  [[ $(grep -c "^[a-z]*: 14 " forged) == 2 ]]
+  [[ $(grep -c "^[a-z]*: 14 " forged) == 3 ]]
   "${forge}" --server="${port}" --anvil_tls_ca=ca.pem \
     --anvil_tls_cert=rogue.pem --anvil_tls_key=rogue.key | tee forged
-  [[ $(grep -c "^[a-z]*: 14 " forged) == 2 ]]
+  [[ $(grep -c "^[a-z]*: 14 " forged) == 3 ]]
   "${forge}" --server="${port}" --claim=n2 | tee forged
-  [[ $(grep -c "^[a-z]*: 14 " forged) == 2 ]]
+  [[ $(grep -c "^[a-z]*: 14 " forged) == 3 ]]
   # The cluster's CA signed it, for mallory; claiming n2 changes nothing.
   "${forge}" --server="${port}" --anvil_tls_ca=ca.pem \
     --anvil_tls_cert=mallory.pem --anvil_tls_key=mallory.key --claim=n2 |
     tee forged
   [[ $(grep -c "^[a-z]*: 7 .*it proved to be mallory" forged) == 2 ]]
+  grep -q "^garbage: 3 the request does not parse" forged
 done
 grep -q "refused /anvil.kv.RaftPeer/AppendEntries from ipv4:127.0.0.1:[0-9]*: it proved to be mallory" n1.out
 if grep -q "UNAUTHENTICATED" n1.out; then
