@@ -314,13 +314,17 @@ class ActorRef {
 
   // As CallAs, with an absolute `deadline` (Clock::MonotonicNanos time,
   // INT64_MAX for none), which also travels with the request, as does the
-  // `remote_caller` a transport serves it for.
+  // `remote_caller` a transport serves it for (in the reply's state: the
+  // serving actor's CallContext::remote_caller()).
   template <typename CallMessage>
   internal::CallAwaiter<typename CallMessage::ReplyType> CallUntil(
       typename CallMessage::RequestType request, int64_t deadline,
       std::shared_ptr<RemoteCaller> remote_caller = nullptr) const {
     using Reply = typename CallMessage::ReplyType;
     auto state = std::make_shared<internal::ReplyState<Reply>>();
+    if (remote_caller != nullptr) [[unlikely]] {
+      state->set_remote_caller(std::move(remote_caller));
+    }
     using Base = Request<typename CallMessage::RequestType, Reply>;
     // A mailbox that looks full for an instant: the caller must cope with
     // RESOURCE_EXHAUSTED (nothing was sent), as with a full one.
@@ -331,12 +335,11 @@ class ActorRef {
     absl::Status sent;
     // Built in place: each move of a protobuf request costs.
     if constexpr (std::is_same_v<CallMessage, Base>) {
-      sent = TrySend(M(Base{std::move(request), ReplySender<Reply>(state),
-                            deadline, std::move(remote_caller)}));
+      sent = TrySend(
+          M(Base{std::move(request), ReplySender<Reply>(state), deadline}));
     } else {
-      sent =
-          TrySend(M(CallMessage{{std::move(request), ReplySender<Reply>(state),
-                                 deadline, std::move(remote_caller)}}));
+      sent = TrySend(M(CallMessage{
+          {std::move(request), ReplySender<Reply>(state), deadline}}));
     }
     if (!sent.ok()) return internal::CallAwaiter<Reply>(std::move(sent));
     return internal::CallAwaiter<Reply>(std::move(state), deadline);

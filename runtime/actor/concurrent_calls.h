@@ -83,12 +83,13 @@ class ConcurrentCalls {
 
 // The CallContext of serving `call` (a Request, or a generated one-way
 // call): its deadline, its caller's reply slot, and the remote caller it
-// carries. It refers to `call`, which must outlive the serving.
+// carries (in its reply's state, or a one-way call's field). It refers to
+// `call`, which must outlive the serving.
 template <typename Call>
 CallContext ServingContext(Call& call) {
   if constexpr (requires { call.reply; }) {
     return CallContext(call.deadline, call.reply.abandoned_flag(),
-                       &call.remote_caller);
+                       call.reply.remote_caller());
   } else {
     return CallContext(INT64_MAX, nullptr, &call.remote_caller);
   }
