@@ -58,45 +58,54 @@ absl::Status ApplyLimitFlags(GrpcNetworkOptions& options) {
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<Network>> NetworkFromFlags(
+absl::StatusOr<std::shared_ptr<GrpcNetwork>> GrpcNetworkFromFlags(
     Runtime& runtime, const std::string& node_name) {
-  GrpcNetworkOptions limits;
-  ANVIL_RETURN_IF_ERROR(ApplyLimitFlags(limits));
   const TlsFiles tls{.cert_chain = absl::GetFlag(FLAGS_anvil_tls_cert),
                      .private_key = absl::GetFlag(FLAGS_anvil_tls_key),
                      .root_certs = absl::GetFlag(FLAGS_anvil_tls_ca),
                      .mutual = absl::GetFlag(FLAGS_anvil_tls_mutual)};
-  if (tls.cert_chain.empty() && tls.private_key.empty() &&
-      tls.root_certs.empty() && !tls.mutual) {
-    if (DefaultNetworkName() == "grpc") {
-      limits.node_name = node_name;
-      return std::shared_ptr<Network>(
-          std::make_shared<GrpcNetwork>(runtime, std::move(limits)));
+  GrpcNetworkOptions options;
+  if (!tls.cert_chain.empty() || !tls.private_key.empty() ||
+      !tls.root_certs.empty() || tls.mutual) {
+    if (tls.cert_chain.empty() || tls.private_key.empty() ||
+        tls.root_certs.empty()) {
+      return absl::InvalidArgumentError(
+          "TLS needs --anvil_tls_cert, --anvil_tls_key and --anvil_tls_ca");
     }
-    std::unique_ptr<Network> network = NewDefaultNetwork(runtime);
-    // The simulated network has no connections: of the limits, only the
-    // message size applies.
-    if (auto* loopback = dynamic_cast<LoopbackNetwork*>(network.get())) {
-      loopback->SetMaxMessageBytes(limits.max_message_bytes);
-    }
-    return std::shared_ptr<Network>(std::move(network));
+    absl::StatusOr<GrpcNetworkOptions> with_tls = TlsFromFiles(tls);
+    if (!with_tls.ok()) return with_tls.status();
+    options = *std::move(with_tls);
   }
-  if (DefaultNetworkName() != "grpc") {
+  options.node_name = node_name;
+  ANVIL_RETURN_IF_ERROR(ApplyLimitFlags(options));
+  return std::make_shared<GrpcNetwork>(runtime, std::move(options));
+}
+
+absl::StatusOr<std::shared_ptr<Network>> NetworkFromFlags(
+    Runtime& runtime, const std::string& node_name) {
+  if (DefaultNetworkName() == "grpc") {
+    absl::StatusOr<std::shared_ptr<GrpcNetwork>> network =
+        GrpcNetworkFromFlags(runtime, node_name);
+    if (!network.ok()) return network.status();
+    return std::shared_ptr<Network>(*std::move(network));
+  }
+  if (!absl::GetFlag(FLAGS_anvil_tls_cert).empty() ||
+      !absl::GetFlag(FLAGS_anvil_tls_key).empty() ||
+      !absl::GetFlag(FLAGS_anvil_tls_ca).empty() ||
+      absl::GetFlag(FLAGS_anvil_tls_mutual)) {
     return absl::InvalidArgumentError(
         "--anvil_tls_* flags need the gRPC transport; this build uses " +
         std::string(DefaultNetworkName()));
   }
-  if (tls.cert_chain.empty() || tls.private_key.empty() ||
-      tls.root_certs.empty()) {
-    return absl::InvalidArgumentError(
-        "TLS needs --anvil_tls_cert, --anvil_tls_key and --anvil_tls_ca");
+  GrpcNetworkOptions limits;
+  ANVIL_RETURN_IF_ERROR(ApplyLimitFlags(limits));
+  std::unique_ptr<Network> network = NewDefaultNetwork(runtime);
+  // The simulated network has no connections: of the limits, only the
+  // message size applies.
+  if (auto* loopback = dynamic_cast<LoopbackNetwork*>(network.get())) {
+    loopback->SetMaxMessageBytes(limits.max_message_bytes);
   }
-  absl::StatusOr<GrpcNetworkOptions> grpc_options = TlsFromFiles(tls);
-  if (!grpc_options.ok()) return grpc_options.status();
-  grpc_options->node_name = node_name;
-  ANVIL_RETURN_IF_ERROR(ApplyLimitFlags(*grpc_options));
-  return std::shared_ptr<Network>(
-      std::make_shared<GrpcNetwork>(runtime, *std::move(grpc_options)));
+  return std::shared_ptr<Network>(std::move(network));
 }
 
 }  // namespace anvil

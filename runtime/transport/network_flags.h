@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "runtime/actor/runtime.h"
+#include "runtime/transport/grpc/grpc_network.h"
 #include "runtime/transport/network.h"
 
 ABSL_DECLARE_FLAG(std::string, anvil_tls_cert);
@@ -45,6 +46,11 @@ namespace anvil {
 // GrpcNetworkOptions::node_name), which peers that cannot verify
 // certificates take on trust for their CLUSTER services.
 absl::StatusOr<std::shared_ptr<Network>> NetworkFromFlags(
+    Runtime& runtime, const std::string& node_name = "");
+
+// As NetworkFromFlags, but gRPC whatever the build's default: for a
+// program whose node talks to other processes (NodeMain).
+absl::StatusOr<std::shared_ptr<GrpcNetwork>> GrpcNetworkFromFlags(
     Runtime& runtime, const std::string& node_name = "");
 
 }  // namespace anvil

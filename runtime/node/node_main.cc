@@ -1,0 +1,142 @@
+#include "runtime/node/node_main.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/internal/usage.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/match.h"
+#include "absl/strings/string_view.h"
+#include "runtime/daemon/cluster.h"
+#include "runtime/daemon/node.h"
+#include "runtime/daemon/node_flags.h"
+#include "runtime/transport/grpc/grpc_network.h"
+#include "runtime/transport/network_flags.h"
+
+namespace anvil {
+namespace {
+
+bool AsksForHelp(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (arg == "--") return false;
+    if (arg == "--help" || arg == "-help" || arg == "--helpfull" ||
+        arg == "-helpfull" || arg == "--helpshort" || arg == "-h") {
+      return true;
+    }
+  }
+  return false;
+}
+
+// `usage`, then the program's flags (those defined in `flags_file`) and
+// the node's (the runtime's --anvil_ flags), by the file that defines them.
+void PrintHelp(const NodeProgram& program) {
+  // By (whether it is the node's, file): the program's files first.
+  std::map<std::pair<bool, std::string>,
+           std::vector<const absl::CommandLineFlag*>>
+      by_file;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    const std::string file = flag->Filename();
+    if (absl::StrContains(file, program.flags_file)) {
+      by_file[{false, file}].push_back(flag);
+    } else if (absl::StartsWith(file, "runtime/")) {
+      by_file[{true, file}].push_back(flag);
+    }
+  }
+  std::cout << program.usage << "\n";
+  for (auto& [where, flags] : by_file) {
+    const std::string& file = where.second;
+    std::sort(flags.begin(), flags.end(), [](const auto* x, const auto* y) {
+      return x->Name() < y->Name();
+    });
+    std::cout << "\n  Flags from " << file << ":\n";
+    for (const absl::CommandLineFlag* flag : flags) {
+      absl::flags_internal::FlagHelp(std::cout, *flag);
+    }
+  }
+}
+
+}  // namespace
+
+int NodeMain(int argc, char** argv, NodeProgram program) {
+  const std::string program_name = program.runtime.name;
+  auto fail = [&](int code, const absl::Status& status) {
+    std::fprintf(stderr, "%s: %s\n", program_name.c_str(),
+                 std::string(status.message()).c_str());
+    return code;
+  };
+  absl::SetProgramUsageMessage(program.usage);
+  if (AsksForHelp(argc, argv)) {
+    PrintHelp(program);
+    return 0;
+  }
+  const std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
+  if (rest.size() > 1) {
+    return fail(2, absl::InvalidArgumentError(
+                       std::string("unexpected argument '") + rest[1] +
+                       "' (flags are --name=value; see --help)"));
+  }
+  std::string name = program.node_name ? program.node_name() : "";
+  if (name.empty()) name = "node";
+
+  Runtime runtime(program.runtime);
+  absl::StatusOr<NodeOptions> options = NodeOptionsFromFlags(runtime, name);
+  if (!options.ok()) return fail(2, options.status());
+  // Real gRPC, also in a --config=sim build (whose default network is the
+  // in-process loopback): this process talks to others.
+  absl::StatusOr<std::shared_ptr<GrpcNetwork>> network =
+      GrpcNetworkFromFlags(runtime, name);
+  if (!network.ok()) return fail(2, network.status());
+  options->network = *network;
+  absl::StatusOr<std::map<std::string, std::string>> peers =
+      Cluster::ParsePeers(absl::GetFlag(FLAGS_anvil_peers));
+  if (!peers.ok()) return fail(2, peers.status());
+
+  Factory root(runtime);
+  root.Provide<Cluster>(std::make_unique<Cluster>(options->network, *peers));
+  if (absl::StatusOr<Cluster*> cluster = root.Get<Cluster>(); !cluster.ok()) {
+    return fail(2, cluster.status());
+  }
+  Factory& node_factory = root.Child(name);
+  if (program.bind) {
+    if (absl::Status bound = program.bind(root, node_factory); !bound.ok()) {
+      return fail(2, bound);
+    }
+  }
+
+  Node root_node(root);
+  if (absl::Status started = root_node.Start(); !started.ok()) {
+    return fail(1, started);
+  }
+  Node node(node_factory, *std::move(options));
+  if (absl::Status started = node.Start(); !started.ok()) {
+    root_node.RequestStop();
+    (void)root_node.Wait();
+    return fail(1, started);
+  }
+  if (!node.address().empty()) {
+    std::printf("%s %s: serving at %s\n", program_name.c_str(), name.c_str(),
+                node.address().c_str());
+  } else {
+    std::printf("%s %s: running\n", program_name.c_str(), name.c_str());
+  }
+  std::fflush(stdout);
+  // SIGINT/SIGTERM shut the runtime down, which stops both nodes.
+  const absl::Status stopped = node.Wait();
+  root_node.RequestStop();
+  const absl::Status root_stopped = root_node.Wait();
+  std::printf("%s %s: stopped: %s\n", program_name.c_str(), name.c_str(),
+              stopped.ToString().c_str());
+  return stopped.ok() && root_stopped.ok() ? 0 : 1;
+}
+
+}  // namespace anvil
