@@ -15,8 +15,8 @@
 #include "runtime/core/async_event.h"
 #include "runtime/core/sleep.h"
 #include "runtime/daemon/factory.h"
-#include "runtime/daemon/node.h"
 #include "runtime/daemon/serves_until_stopped.h"
+#include "runtime/node/node.h"
 #include "testing/runtime_test_util.h"
 #include "testing/status_matchers.h"
 

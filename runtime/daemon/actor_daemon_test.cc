@@ -10,7 +10,7 @@
 #include "runtime/actor/request.h"
 #include "runtime/actor/runtime.h"
 #include "runtime/daemon/factory.h"
-#include "runtime/daemon/node.h"
+#include "runtime/node/node.h"
 #include "testing/runtime_test_util.h"
 #include "testing/status_matchers.h"
 

@@ -47,8 +47,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "runtime/actor/method_handler.h"
 #include "runtime/core/task.h"
-#include "runtime/transport/channel.h"
 
 namespace anvil {
 

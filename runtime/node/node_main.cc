@@ -16,9 +16,9 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
-#include "runtime/daemon/cluster.h"
-#include "runtime/daemon/node.h"
-#include "runtime/daemon/node_flags.h"
+#include "runtime/node/cluster.h"
+#include "runtime/node/node.h"
+#include "runtime/node/node_flags.h"
 #include "runtime/transport/grpc/grpc_network.h"
 #include "runtime/transport/network_flags.h"
 

@@ -30,6 +30,7 @@
 #include "absl/strings/string_view.h"
 #include "runtime/actor/call_context.h"
 #include "runtime/actor/interceptor.h"
+#include "runtime/actor/method_handler.h"
 #include "runtime/actor/remote_caller.h"
 #include "runtime/core/task.h"
 #include "runtime/core/worker.h"
@@ -57,38 +58,6 @@ class Channel {
     return Call(std::move(method), std::move(request), deadline, {});
   }
 };
-
-// Serves one method: the serialized request in, the serialized reply out.
-// Optionally names the worker of the actor that serves it, where a
-// transport best starts the call: served there, the call reaches the actor
-// and its reply comes back without crossing threads.
-class MethodHandler {
- public:
-  using Function = std::function<Task<absl::StatusOr<std::string>>(
-      std::string request, CallContext call)>;
-
-  MethodHandler() = default;
-  // Implicit, so that a lambda is a handler.
-  template <typename F>
-  requires std::is_constructible_v<Function, F> MethodHandler(
-      F function, internal::Worker* home = nullptr)
-      : function_(std::move(function)), home_(home) {}
-
-  Task<absl::StatusOr<std::string>> operator()(std::string request,
-                                               CallContext call) const {
-    return function_(std::move(request), call);
-  }
-
-  // The serving actor's worker, or null (any worker will do).
-  internal::Worker* home() const { return home_; }
-
- private:
-  Function function_;
-  internal::Worker* home_ = nullptr;
-};
-
-// A server's methods, by full method name.
-using MethodHandlers = absl::flat_hash_map<std::string, MethodHandler>;
 
 namespace internal {
 

@@ -1,7 +1,7 @@
 // NetworkFromFlags: the network a binary's flags ask for: the build's
 // default (plaintext gRPC, or loopback under --config=sim), or gRPC over
 // TLS when the --anvil_tls_* flags are given. Node options
-// (runtime/daemon/node_flags.h) and the Cluster daemon both take it from
+// (runtime/node/node_flags.h) and the Cluster daemon both take it from
 // here, so a node serves and calls its peers the same way.
 //
 //   --anvil_tls_cert=node.pem --anvil_tls_key=node.key --anvil_tls_ca=ca.pem

@@ -8,7 +8,7 @@
 //   KvStoreRef direct(peers.ConnectAddress("10.0.0.7:5000"));
 //
 // The directory is filled by whoever knows the cluster: the Cluster daemon
-// (runtime/daemon/cluster.h) from flags and from the nodes of this process.
+// (runtime/node/cluster.h) from flags and from the nodes of this process.
 // Thread-safe.
 #ifndef ANVIL_RUNTIME_TRANSPORT_PEERS_H_
 #define ANVIL_RUNTIME_TRANSPORT_PEERS_H_

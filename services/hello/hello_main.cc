@@ -23,7 +23,7 @@
 #include "runtime/actor/runtime.h"
 #include "runtime/core/sleep.h"
 #include "runtime/daemon/factory.h"
-#include "runtime/daemon/node.h"
+#include "runtime/node/node.h"
 #include "services/hello/hello_daemons.h"
 
 ABSL_FLAG(std::vector<std::string>, daemon, {},

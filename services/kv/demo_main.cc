@@ -34,7 +34,7 @@
 #include "runtime/actor/runtime.h"
 #include "runtime/core/mutex.h"
 #include "runtime/core/sleep.h"
-#include "runtime/daemon/cluster.h"
+#include "runtime/node/cluster.h"
 #include "services/kv/kv_node.h"
 #include "services/kv/local_cluster.h"
 #include "spdlog/spdlog.h"

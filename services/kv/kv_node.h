@@ -24,8 +24,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "runtime/daemon/cluster.h"
 #include "runtime/daemon/factory.h"
+#include "runtime/node/cluster.h"
 #include "services/kv/kv.anvil.h"
 #include "services/kv/kv_config.h"
 

@@ -32,7 +32,7 @@
 
 #include "absl/status/status.h"
 #include "runtime/actor/actor_ref.h"
-#include "runtime/daemon/cluster.h"
+#include "runtime/node/cluster.h"
 #include "services/kv/kv.anvil.h"
 #include "services/kv/kv_config.h"
 #include "services/kv/kv_storage.h"

@@ -62,10 +62,10 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "runtime/daemon/cluster.h"
 #include "runtime/daemon/factory.h"
-#include "runtime/daemon/node.h"
 #include "runtime/io/socket_address.h"
+#include "runtime/node/cluster.h"
+#include "runtime/node/node.h"
 #include "testing/sim/simulation.h"
 
 namespace anvil::sim {

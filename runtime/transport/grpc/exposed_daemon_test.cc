@@ -19,7 +19,7 @@
 #include "gtest/gtest.h"
 #include "runtime/actor/runtime.h"
 #include "runtime/daemon/factory.h"
-#include "runtime/daemon/node.h"
+#include "runtime/node/node.h"
 #include "runtime/transport/grpc/grpc_network.h"
 #include "runtime/transport/grpc/testdata/echo.grpc.pb.h"
 #include "runtime/transport/grpc/testdata/echo_daemon.h"

@@ -3,7 +3,7 @@
 #include <map>
 #include <utility>
 
-#include "runtime/daemon/cluster.h"
+#include "runtime/node/cluster.h"
 #include "runtime/transport/grpc/grpc_network.h"
 
 namespace anvil::transport::testdata {

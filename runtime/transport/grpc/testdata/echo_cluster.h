@@ -20,7 +20,7 @@
 #include "absl/status/status.h"
 #include "runtime/actor/runtime.h"
 #include "runtime/daemon/factory.h"
-#include "runtime/daemon/node.h"
+#include "runtime/node/node.h"
 #include "runtime/transport/grpc/testdata/echo_daemon.h"
 #include "runtime/transport/loopback/loopback_network.h"
 #include "runtime/transport/network.h"

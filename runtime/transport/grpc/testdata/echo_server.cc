@@ -12,8 +12,8 @@
 #include "absl/flags/parse.h"
 #include "runtime/actor/runtime.h"
 #include "runtime/daemon/factory.h"
-#include "runtime/daemon/node.h"
-#include "runtime/daemon/node_flags.h"
+#include "runtime/node/node.h"
+#include "runtime/node/node_flags.h"
 #include "runtime/transport/grpc/grpc_network.h"
 #include "runtime/transport/grpc/testdata/echo_daemon.h"
 

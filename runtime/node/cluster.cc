@@ -1,4 +1,4 @@
-#include "runtime/daemon/cluster.h"
+#include "runtime/node/cluster.h"
 
 #include <utility>
 #include <vector>

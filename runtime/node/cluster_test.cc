@@ -1,6 +1,6 @@
 // Nodes of one process record where they serve in the Cluster daemon, and a
 // generated client reaches a daemon on another node by the node's name.
-#include "runtime/daemon/cluster.h"
+#include "runtime/node/cluster.h"
 
 #include <map>
 #include <memory>
@@ -9,7 +9,7 @@
 #include "gtest/gtest.h"
 #include "runtime/actor/runtime.h"
 #include "runtime/daemon/factory.h"
-#include "runtime/daemon/node.h"
+#include "runtime/node/node.h"
 #include "runtime/transport/grpc/grpc_network.h"
 #include "runtime/transport/grpc/testdata/echo_daemon.h"
 #include "runtime/transport/loopback/loopback_network.h"

@@ -20,8 +20,8 @@
 // unless the TLS flags are given. Errors: INVALID_ARGUMENT for TLS flags that
 // are incomplete or given to a loopback build, NOT_FOUND for unreadable
 // certificate files.
-#ifndef ANVIL_RUNTIME_DAEMON_NODE_FLAGS_H_
-#define ANVIL_RUNTIME_DAEMON_NODE_FLAGS_H_
+#ifndef ANVIL_RUNTIME_NODE_NODE_FLAGS_H_
+#define ANVIL_RUNTIME_NODE_NODE_FLAGS_H_
 
 #include <string>
 
@@ -29,7 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "runtime/actor/runtime.h"
-#include "runtime/daemon/node.h"
+#include "runtime/node/node.h"
 #include "runtime/transport/network_flags.h"
 
 ABSL_DECLARE_FLAG(std::string, anvil_listen);
@@ -44,4 +44,4 @@ absl::StatusOr<NodeOptions> NodeOptionsFromFlags(
 
 }  // namespace anvil
 
-#endif  // ANVIL_RUNTIME_DAEMON_NODE_FLAGS_H_
+#endif  // ANVIL_RUNTIME_NODE_NODE_FLAGS_H_

@@ -30,12 +30,12 @@
 // UNAVAILABLE, calls in flight get NodeOptions::grace to finish, then are
 // answered UNAVAILABLE. If a Cluster daemon was built in the node's factory
 // or an ancestor, the node records its address there under its factory's
-// name while it serves (see runtime/daemon/cluster.h).
+// name while it serves (see runtime/node/cluster.h).
 //
 // Thread-safety: Start and Wait from one thread that is not a worker
 // (they block); RequestStop from any thread.
-#ifndef ANVIL_RUNTIME_DAEMON_NODE_H_
-#define ANVIL_RUNTIME_DAEMON_NODE_H_
+#ifndef ANVIL_RUNTIME_NODE_NODE_H_
+#define ANVIL_RUNTIME_NODE_NODE_H_
 
 #include <memory>
 #include <string>
@@ -136,4 +136,4 @@ class Node {
 
 }  // namespace anvil
 
-#endif  // ANVIL_RUNTIME_DAEMON_NODE_H_
+#endif  // ANVIL_RUNTIME_NODE_NODE_H_

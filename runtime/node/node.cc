@@ -1,4 +1,4 @@
-#include "runtime/daemon/node.h"
+#include "runtime/node/node.h"
 
 #include <atomic>
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "runtime/core/log.h"
 #include "runtime/core/thread_event.h"
-#include "runtime/daemon/cluster.h"
+#include "runtime/node/cluster.h"
 
 namespace anvil {
 

@@ -1,4 +1,4 @@
-#include "runtime/daemon/node.h"
+#include "runtime/node/node.h"
 
 #include <algorithm>
 #include <atomic>

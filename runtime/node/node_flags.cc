@@ -1,4 +1,4 @@
-#include "runtime/daemon/node_flags.h"
+#include "runtime/node/node_flags.h"
 
 #include <memory>
 

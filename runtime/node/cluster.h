@@ -17,8 +17,8 @@
 // peer.
 //
 // Thread-safe.
-#ifndef ANVIL_RUNTIME_DAEMON_CLUSTER_H_
-#define ANVIL_RUNTIME_DAEMON_CLUSTER_H_
+#ifndef ANVIL_RUNTIME_NODE_CLUSTER_H_
+#define ANVIL_RUNTIME_NODE_CLUSTER_H_
 
 #include <map>
 #include <memory>
@@ -74,4 +74,4 @@ class Cluster : public ServesUntilStopped<Daemon> {
 
 }  // namespace anvil
 
-#endif  // ANVIL_RUNTIME_DAEMON_CLUSTER_H_
+#endif  // ANVIL_RUNTIME_NODE_CLUSTER_H_
