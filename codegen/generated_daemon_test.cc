@@ -40,6 +40,17 @@ class StaticConfig final : public ServesUntilStopped<ConfigDaemon> {
   std::string greeting() const { return "hello"; }
 };
 
+// The same, with its greeting from Bind's arguments.
+class GreetingConfig final : public ServesUntilStopped<ConfigDaemon> {
+ public:
+  GreetingConfig(const ConfigDeps&, std::string greeting)
+      : greeting_(std::move(greeting)) {}
+  const std::string& greeting() const { return greeting_; }
+
+ private:
+  const std::string greeting_;
+};
+
 class MemStorage final : public StorageDaemon {
  public:
   explicit MemStorage(const StorageDeps& deps)
@@ -179,6 +190,15 @@ class GeneratedDaemonTest : public ::testing::Test {
   std::unique_ptr<Node> root_node_;
   std::unique_ptr<Node> n1_node_;
 };
+
+TEST(GeneratedDaemonBind, AGeneratedDaemonTakesBindsArguments) {
+  Runtime runtime(anvil::testing::TestRuntimeOptions());
+  Factory root(runtime);
+  root.Bind<ConfigDaemon, GreetingConfig>(std::string("bonjour"));
+  absl::StatusOr<ConfigDaemon*> config = root.Get<ConfigDaemon>();
+  ASSERT_THAT(config, IsOk());
+  EXPECT_EQ(static_cast<GreetingConfig*>(*config)->greeting(), "bonjour");
+}
 
 TEST_F(GeneratedDaemonTest, InfoComesFromTheProto) {
   const DaemonInfo kv = KvStoreDaemon::Info();

@@ -22,10 +22,10 @@
 //   descendants. Its dependencies are resolved from there, and must be
 //   kProcess too (a shared daemon cannot use one node's daemon): an error
 //   says so.
-// - Bind<I, Impl>() needs `Impl(const I::Deps&)` (for daemons generated
-//   from a .proto: the typed refs to its dependencies) or
-//   `Impl(DaemonContext&)`; Provide<I>(instance) injects a ready one, which
-//   is then treated as built.
+// - Bind<I, Impl>(args...) needs `Impl(const I::Deps&, args...)` (for
+//   daemons generated from a .proto: the typed refs to its dependencies)
+//   or `Impl(DaemonContext&, args...)`; Provide<I>(instance) injects a
+//   ready one, which is then treated as built.
 // - A child can be destroyed (DestroyChild) while its parent lives on, and a
 //   new one made in its place; daemons of the parent are neither destroyed
 //   nor rebuilt by that. Destruction order: children first, then this
@@ -88,11 +88,13 @@ class DaemonContext {
 };
 
 namespace internal {
-// True if I is a generated daemon (it names its Deps) and Impl takes them.
-template <typename I, typename Impl>
+// True if I is a generated daemon (it names its Deps) and Impl takes them
+// (then `args`).
+template <typename I, typename Impl, typename... Args>
 constexpr bool kTakesDeps = [] {
   if constexpr (requires { typename I::Deps; }) {
-    return std::is_constructible_v<Impl, const typename I::Deps&>;
+    return std::is_constructible_v<Impl, const typename I::Deps&,
+                                   const Args&...>;
   } else {
     return false;
   }
@@ -124,26 +126,37 @@ class Factory {
   std::vector<std::string> ChildNames() const;
 
   // Makes `Impl` the implementation of daemon interface `I` for this factory
-  // and its descendants (unless they bind it themselves).
+  // and its descendants (unless they bind it themselves). Each build makes
+  // `Impl(deps, args...)` (a generated daemon's typed `const I::Deps&`) or
+  // `Impl(context, args...)` (`DaemonContext&`): the binding keeps a copy
+  // of `args`, and a kNode daemon built in several factories gets the same
+  // values in each.
+  //
+  //   root.Bind<GreeterDaemon, Greeter>(std::string("Hello"), 3);
+  //
   // REQUIRES: I derives from Daemon and has `static DaemonInfo Info()`;
-  // Impl derives from I and has `explicit Impl(DaemonContext&)`; I is not
-  // built in this factory yet.
-  template <typename I, typename Impl>
-  void Bind() {
+  // Impl derives from I; Args are copyable; I is not built in this factory
+  // yet.
+  template <typename I, typename Impl, typename... Args>
+  void Bind(Args... args) {
     static_assert(std::is_base_of_v<Daemon, I>, "I must derive from Daemon");
     static_assert(std::is_base_of_v<I, Impl>, "Impl must derive from I");
-    if constexpr (internal::kTakesDeps<I, Impl>) {
+    if constexpr (internal::kTakesDeps<I, Impl, Args...>) {
       BindErased(I::Info(),
-                 [](DaemonContext& context) -> std::unique_ptr<Daemon> {
-                   return std::make_unique<Impl>(typename I::Deps(context));
+                 [... args = std::move(args)](
+                     DaemonContext& context) -> std::unique_ptr<Daemon> {
+                   return std::make_unique<Impl>(typename I::Deps(context),
+                                                 args...);
                  });
     } else {
-      static_assert(std::is_constructible_v<Impl, DaemonContext&>,
-                    "Impl needs a constructor taking DaemonContext& (or, "
-                    "for a generated daemon, const I::Deps&)");
+      static_assert(
+          std::is_constructible_v<Impl, DaemonContext&, const Args&...>,
+          "Impl needs a constructor taking DaemonContext& (or, for a "
+          "generated daemon, const I::Deps&), then Bind's arguments");
       BindErased(I::Info(),
-                 [](DaemonContext& context) -> std::unique_ptr<Daemon> {
-                   return std::make_unique<Impl>(context);
+                 [... args = std::move(args)](
+                     DaemonContext& context) -> std::unique_ptr<Daemon> {
+                   return std::make_unique<Impl>(context, args...);
                  });
     }
   }

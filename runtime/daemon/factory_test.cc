@@ -143,6 +143,23 @@ TEST_F(FactoryTest, ProcessDaemonsAreSharedAndNodeDaemonsArePerChild) {
                           "+middle@root/n2", "+top@root/n2"));
 }
 
+// A Top whose tag comes from Bind's arguments.
+class TaggedTop final : public Top {
+ public:
+  TaggedTop(DaemonContext& ctx, std::string tag, int copies)
+      : Top(tag + "x" + std::to_string(copies) + "@" + ctx.factory().path()) {}
+};
+
+TEST_F(FactoryTest, BindPassesItsArgumentsToEveryBuild) {
+  Factory root(runtime_);
+  BindAll(root);
+  std::string tag = "custom";
+  root.Bind<Top, TaggedTop>(tag, 2);
+  tag = "changed later";  // the binding kept its own copy
+  EXPECT_EQ((*root.Child("n1").Get<Top>())->tag(), "customx2@root/n1");
+  EXPECT_EQ((*root.Child("n2").Get<Top>())->tag(), "customx2@root/n2");
+}
+
 class OtherBook final : public Book {
  public:
   explicit OtherBook(DaemonContext& ctx)
