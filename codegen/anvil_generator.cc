@@ -392,26 +392,18 @@ void PrintMessagesAndRef(const ServiceDescriptor& service, Printer& p) {
       continue;
     }
     p.Print(
+        "  // Default timeout: $timeout_text$ (see anvil::CallOptions).\n"
         "  ::anvil::ClientCall<$reply$> $method$(\n"
         "      $request$ request,\n"
-        "      ::absl::Duration timeout = $timeout$) const {\n"
+        "      const ::anvil::CallOptions& options = {}) const {\n"
         "    return Start$method$(std::move(request),\n"
-        "        ::anvil::Clock::DeadlineAfter(timeout));\n"
-        "  }\n"
-        "  ::anvil::ClientCall<$reply$> $method$(\n"
-        "      $request$ request, const ::anvil::CallContext& within,\n"
-        "      ::absl::Duration timeout = $timeout$) const {\n"
-        "    return Start$method$(std::move(request), "
-        "within.DeadlineWithin(timeout));\n"
-        "  }\n"
-        "  // With an absolute deadline (anvil::Clock::MonotonicNanos time).\n"
-        "  ::anvil::ClientCall<$reply$> $method$Until(\n"
-        "      $request$ request, int64_t deadline) const {\n"
-        "    return Start$method$(std::move(request), deadline);\n"
+        "                         options.DeadlineFor($timeout$));\n"
         "  }\n",
         "reply", method.reply, "request", method.request, "method", method.name,
-        "name", name, "timeout", DefaultTimeout(method), "full_method",
-        full_method);
+        "name", name, "timeout", DefaultTimeout(method), "timeout_text",
+        method.deadline_ms == 0 ? std::string("none")
+                                : absl::StrCat(method.deadline_ms, " ms"),
+        "full_method", full_method);
   }
   p.Print(
       "\n"
@@ -822,6 +814,7 @@ void GenerateHeader(const FileDescriptor& file, GeneratorContext& context) {
       "#include \"absl/status/statusor.h\"\n"
       "#include \"absl/time/time.h\"\n"
       "#include \"runtime/actor/call_context.h\"\n"
+      "#include \"runtime/actor/call_options.h\"\n"
       "#include \"runtime/actor/remote_caller.h\"\n"
       "#include \"runtime/actor/request.h\"\n"
       "#include \"runtime/actor/runtime.h\"\n"

@@ -140,12 +140,6 @@ class CallContext {
     remote_caller_ = caller;
   }
 
-  // The deadline of a call made within this one with its own `timeout`:
-  // whichever comes first.
-  int64_t DeadlineWithin(absl::Duration timeout) const {
-    return std::min(deadline_, Clock::DeadlineAfter(timeout));
-  }
-
  private:
   int64_t deadline_ = INT64_MAX;
   const std::atomic<bool>* caller_gone_ = nullptr;
