@@ -78,6 +78,7 @@ def _proto_gen_impl(ctx):
     args.add("-I/usr/include")
     args.add("--cpp_out=" + out_dir)
     tools = []
+    inputs = sources
     if ctx.attr.grpc:
         args.add("--plugin=protoc-gen-grpc=" + ctx.executable._grpc_plugin.path)
         args.add("--grpc_out=" + out_dir)
@@ -87,12 +88,15 @@ def _proto_gen_impl(ctx):
         args.add("--plugin=protoc-gen-%s=%s" % (name, ctx.executable.plugin.path))
         args.add("--%s_out=%s" % (name, out_dir))
         tools.append(ctx.executable.plugin)
+        if ctx.file.plugin_style:
+            args.add("--%s_opt=style=%s" % (name, ctx.file.plugin_style.path))
+            inputs = depset([ctx.file.plugin_style], transitive = [sources])
     args.add_all(imports)
 
     ctx.actions.run(
         executable = ctx.executable._protoc,
         arguments = [args],
-        inputs = sources,
+        inputs = inputs,
         tools = tools,
         outputs = outputs,
         mnemonic = "ProtoCompile",
@@ -121,6 +125,7 @@ proto_gen = rule(
         "plugin": attr.label(executable = True, cfg = "exec"),
         "plugin_name": attr.string(),
         "plugin_suffixes": attr.string_list(),
+        "plugin_style": attr.label(allow_single_file = True),
         "_protoc": attr.label(
             default = "@system//:bin/protoc",
             executable = True,
@@ -151,6 +156,7 @@ def cc_proto(
         plugin = None,
         plugin_name = "",
         plugin_suffixes = [],
+        plugin_style = None,
         extra_cc_deps = [],
         visibility = None,
         testonly = False,
@@ -166,6 +172,8 @@ def cc_proto(
       plugin: another protoc plugin to run (a cc_binary label).
       plugin_name: its name: protoc gets --<name>_out.
       plugin_suffixes: the files it writes per .proto ("x" + suffix).
+      plugin_style: a .clang-format file, given to the plugin as
+        --<name>_opt=style=<path> (protoc-gen-anvil formats its output).
       extra_cc_deps: what the plugin's output needs to compile.
       visibility: of both targets.
       testonly: of both targets.
@@ -180,6 +188,7 @@ def cc_proto(
         plugin = plugin,
         plugin_name = plugin_name,
         plugin_suffixes = plugin_suffixes,
+        plugin_style = plugin_style,
         visibility = visibility,
         testonly = testonly,
     )

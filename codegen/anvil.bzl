@@ -25,6 +25,8 @@ def anvil_cc_library(name, srcs, deps = [], visibility = None, testonly = False)
         plugin = "//codegen:protoc-gen-anvil",
         plugin_name = "anvil",
         plugin_suffixes = [".anvil.h", ".anvil.cc"],
+        # Formatted as the tree is, by clang-format.
+        plugin_style = "//:.clang-format",
         extra_cc_deps = [
             "//runtime/actor",
             "//runtime/core:task",

@@ -6,10 +6,11 @@ protoc="$(find -L "${TEST_SRCDIR}" -path '*system/bin/protoc' -type f | head -1)
 plugin="${root}/codegen/protoc-gen-anvil"
 failures=0
 
-expect_error() {  # proto file, expected substring
-  local proto="$1" expected="$2" out
+expect_error() {  # proto file, expected substring[, plugin parameter]
+  local proto="$1" expected="$2" parameter="${3:-}" out
   out="$("${protoc}" -I"${root}" -I"${root}/proto" -I/usr/include \
       --plugin=protoc-gen-anvil="${plugin}" --anvil_out="${TEST_TMPDIR}" \
+      ${parameter:+--anvil_opt="${parameter}"} \
       "codegen/testdata/${proto}" 2>&1)"
   local code=$?
   if [[ ${code} == 0 ]]; then
@@ -42,4 +43,10 @@ expect_error bad_exposure.proto \
   'codegen/testdata/bad_exposure.proto:6:1: service bad.Raft: says both expose: true (PUBLIC) and exposure: CLUSTER'
 expect_error bad_all_internal.proto \
   'codegen/testdata/bad_all_internal.proto:6:1: service bad.Ticker: is exposed (PUBLIC) but has no method to serve: every method is internal (Tick)'
+# The plugin's one parameter, and a style file clang-format cannot read.
+expect_error kv.proto \
+  'protoc-gen-anvil takes one parameter, style=<.clang-format file>; got "colour=blue"' \
+  colour=blue
+expect_error kv.proto 'clang-format failed on codegen/testdata/kv.anvil.h' \
+  style=/nonexistent/.clang-format
 exit $((failures > 0))

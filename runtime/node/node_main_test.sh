@@ -60,3 +60,4 @@ PY
 kill -TERM "${pid}"
 wait "${pid}"
 grep -q "^echo_node n1: stopped: OK$" "${dir}/run"
+
