@@ -633,7 +633,8 @@ void PrintDaemonClass(const ServiceDescriptor& service,
   PrintHandlerMethods(methods, p);
   p.Print(
       "\n"
-      " protected:\n"
+      "  // Public (the class is abstract), so that an implementation can\n"
+      "  // say `using $name$Daemon::$name$Daemon;`.\n"
       "  explicit $name$Daemon(const $name$Deps& deps)\n"
       "      : $name$Daemon(deps.context) {}\n"
       "  explicit $name$Daemon(::anvil::DaemonContext& context);\n"

@@ -5,7 +5,7 @@
 //
 //   ABSL_FLAG(std::string, node, "", "This node's name.");
 //
-//   int main(int argc, char** argv) {
+//   int main(int argc, char** argv) {   // examples/greeter/greeter_main.cc
 //     return anvil::NodeMain(argc, argv, {
 //         .usage = "echod --node=n1 --anvil_peers=n1=127.0.0.1:7001,...",
 //         .node_name = [] { return absl::GetFlag(FLAGS_node); },
