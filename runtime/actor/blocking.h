@@ -56,9 +56,12 @@ class BlockingAwaiter {
 
   void await_suspend(std::coroutine_handle<> caller) {
     Worker* worker = Worker::Current();
-    SubmitBlocking([this, caller, worker] {
+    Runtime* runtime = static_cast<Runtime*>(worker->owner());
+    runtime->BlockingJobBegan();
+    SubmitBlocking([this, caller, worker, runtime] {
       Run();
-      worker->Schedule(caller);  // `this` may be gone after this line
+      worker->Schedule(caller);     // `this` may be gone after this line,
+      runtime->BlockingJobEnded();  // and the runtime after this one
     });
   }
 

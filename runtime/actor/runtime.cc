@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -112,6 +114,11 @@ Runtime::~Runtime() {
     signal_subscribers_.clear();
   }
   for (std::thread& t : threads) t.join();
+  // A blocking job may still be inside Worker::Schedule of the coroutine
+  // it resumed; the workers must outlive that.
+  while (blocking_jobs_.load(std::memory_order_acquire) > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   if (signal_fd_ >= 0) {
     close(signal_fd_);
     pthread_sigmask(SIG_SETMASK, &saved_signal_mask_, nullptr);

@@ -263,6 +263,17 @@ class Runtime {
   // Worker::RunOnce) on the calling thread; returns how many steps ran.
   size_t StepWorkers();
 
+  // For RunBlocking (blocking.h): a job on the blocking pool that will
+  // resume a coroutine on one of these workers began, or ended (its last
+  // touch of this runtime). The destructor waits until none is left, so a
+  // job never touches a destroyed worker. Thread-safe.
+  void BlockingJobBegan() {
+    blocking_jobs_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void BlockingJobEnded() {
+    blocking_jobs_.fetch_sub(1, std::memory_order_release);
+  }
+
  private:
   friend class internal::ActorCellBase;
   class SignalHandler;
@@ -335,6 +346,7 @@ class Runtime {
   // Destroys the bodies still registered. REQUIRES: workers stopped.
   void ForceFinishRemaining();
 
+  std::atomic<int> blocking_jobs_{0};
   const RuntimeOptions options_;
   internal::Scheduler scheduler_;
   std::atomic<uint32_t> next_actor_id_{1};
