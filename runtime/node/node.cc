@@ -1,7 +1,5 @@
 #include "runtime/node/node.h"
 
-#include <atomic>
-#include <cstdint>
 #include <utility>
 
 #include "absl/strings/str_cat.h"

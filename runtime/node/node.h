@@ -21,9 +21,13 @@
 // and stop them children first. Several nodes in one process share its
 // shutdown: SIGINT/SIGTERM (or Runtime::Shutdown) stops every node.
 //
-// Exposed daemons (DaemonInfo::expose, the .proto's `expose: true`) are
+// Exposed daemons (the .proto's `exposure: PUBLIC` or `CLUSTER`) are
 // served by one server per node, on NodeOptions::network (gRPC unless the
-// build is --config=sim) at NodeOptions::listen_address. The server starts
+// build is --config=sim) at NodeOptions::listen_address. A CLUSTER daemon's
+// calls are refused (PERMISSION_DENIED, logged, never reaching it) unless
+// the caller is a node its Cluster knows; every served call passes the
+// runtime's server interceptors (docs/transport.md, "Security"). The server
+// starts
 // after every Prepare succeeded and before Run; health checks report each
 // exposed service SERVING from then until the node starts stopping. When it
 // stops, the server goes first (before any daemon's Stop): new calls get
