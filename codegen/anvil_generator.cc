@@ -369,14 +369,7 @@ void PrintMessagesAndRef(const ServiceDescriptor& service, Printer& p) {
   p.Print("using $name$Message = std::variant<$alternatives$>;\n\n", "name",
           name, "alternatives", absl::StrJoin(alternatives, ", "));
   p.Print(
-      "// Typed client of $full_name$: the same calls whether the actor\n"
-      "// is local (a message to its mailbox) or on another node (a call\n"
-      "// over an anvil::Channel, see runtime/transport). A call returns\n"
-      "// absl::StatusOr<Reply> when awaited (runtime/actor/request.h lists\n"
-      "// every outcome); given the CallContext of a call being served, it\n"
-      "// keeps that call's deadline too. A one-way call returns once the\n"
-      "// message is in the mailbox (remote: once sent). Cheap to copy;\n"
-      "// thread-safe.\n"
+      "// Typed client of $full_name$, local or remote (docs/codegen.md).\n"
       "class $name$Ref {\n"
       " public:\n"
       "  $name$Ref() = default;\n"
@@ -585,9 +578,8 @@ void PrintDaemonClass(const ServiceDescriptor& service,
   p.Print("};\n\n");
   p.Print(LeadingComments(service).c_str());
   p.Print(
-      "// Daemon $full_name$, $scope$ scope. Implementations derive from it\n"
-      "// and take a const $name$Deps& (or an anvil::DaemonContext&);\n"
-      "// bind them with Factory::Bind<$name$Daemon, Impl>().\n",
+      "// Daemon $full_name$, $scope$ scope: derive from it, bind with\n"
+      "// Factory::Bind<$name$Daemon, Impl>() (docs/codegen.md).\n",
       "full_name", service.full_name(), "scope",
       IsProcessScoped(service) ? "process" : "node", "name", name);
   if (methods.empty()) {
@@ -603,10 +595,7 @@ void PrintDaemonClass(const ServiceDescriptor& service,
     return;
   }
   p.Print(
-      "// Its methods are served by an actor (see runtime/daemon/"
-      "actor_daemon.h):\n"
-      "// one call at a time, in order, except that reentrant methods run\n"
-      "// alongside; an exception thrown by a method fails the daemon.\n"
+
       "class $name$Daemon : public ::anvil::ActorDaemon<$name$Message> {\n"
       " public:\n"
       "  using Deps = $name$Deps;\n"
