@@ -91,6 +91,11 @@ absl::Status Node::Wait() {
   return state_->final_status;
 }
 
+bool Node::WaitFor(absl::Duration timeout) {
+  if (!started_) return false;
+  return state_->stopped.WaitFor(timeout);
+}
+
 Task<> Node::RunDaemon(Context<int>&, Daemon* daemon, size_t index,
                        ActorRef<Message> supervisor) {
   supervisor.TrySend(Started{index}).IgnoreError();

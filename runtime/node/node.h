@@ -103,6 +103,9 @@ class Node {
   // returned. Returns OK, or the first failure with the node's and the
   // daemon's names.
   absl::Status Wait();
+  // Blocks until the node has stopped or `timeout` passed; true if it
+  // stopped (then Wait() returns at once).
+  bool WaitFor(absl::Duration timeout);
 
   const std::string& path() const { return path_; }
 

@@ -16,11 +16,16 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "runtime/node/cluster.h"
 #include "runtime/node/node.h"
 #include "runtime/node/node_flags.h"
 #include "runtime/transport/grpc/grpc_network.h"
 #include "runtime/transport/network_flags.h"
+
+ABSL_FLAG(absl::Duration, anvil_run_for, absl::ZeroDuration(),
+          "Stop by itself after this long, as on SIGTERM (0: run until a "
+          "signal). For demos and tests.");
 
 namespace anvil {
 namespace {
@@ -130,7 +135,12 @@ int NodeMain(int argc, char** argv, NodeProgram program) {
     std::printf("%s %s: running\n", program_name.c_str(), name.c_str());
   }
   std::fflush(stdout);
-  // SIGINT/SIGTERM shut the runtime down, which stops both nodes.
+  // SIGINT/SIGTERM shut the runtime down, which stops both nodes; so does
+  // --anvil_run_for passing.
+  if (const absl::Duration run_for = absl::GetFlag(FLAGS_anvil_run_for);
+      run_for > absl::ZeroDuration()) {
+    if (!node.WaitFor(run_for)) node.RequestStop();
+  }
   const absl::Status stopped = node.Wait();
   root_node.RequestStop();
   const absl::Status root_stopped = root_node.Wait();

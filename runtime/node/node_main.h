@@ -18,7 +18,8 @@
 // The node serves its exposed daemons over real gRPC (also in a
 // --config=sim build: a process talks to other processes), with TLS and
 // limits from the --anvil_ flags (runtime/transport/network_flags.h), at
-// --anvil_listen or its --anvil_peers address. Exit status: 0 after a
+// --anvil_listen or its --anvil_peers address, until SIGINT/SIGTERM (or
+// --anvil_run_for, for demos and tests). Exit status: 0 after a
 // clean stop; 2 for flags that parse but do not fit (a positional
 // argument, bad TLS files, a limit out of range, an error from `bind`:
 // printed, naming it); 1 if a node fails to start or stops with an error,

@@ -61,3 +61,6 @@ kill -TERM "${pid}"
 wait "${pid}"
 grep -q "^echo_node n1: stopped: OK$" "${dir}/run"
 
+# --anvil_run_for stops it by itself, cleanly.
+"${echo_node}" --node=n2 --anvil_run_for=200ms >"${dir}/timed" 2>&1
+grep -q "^echo_node n2: stopped: OK$" "${dir}/timed"

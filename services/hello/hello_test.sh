@@ -4,16 +4,16 @@
 set -euo pipefail
 hello="${TEST_SRCDIR}/anvil/services/hello/hello"
 
-out="$("${hello}" --daemon=alice --daemon=bob --run_for=250ms 2>&1)"
+out="$("${hello}" --daemon=alice --daemon=bob --anvil_run_for=250ms 2>&1)"
 echo "${out}"
 grep -q "^built, dependencies first: hello.GuestBook, hello.Alice, hello.Bob$" <<<"${out}"
 grep -q "^alice signed the guest book$" <<<"${out}"
 grep -q "^bob signed the guest book$" <<<"${out}"
 ! grep -q "carol" <<<"${out}"
-grep -q "^stopped: OK$" <<<"${out}"
+grep -q "^hello node: stopped: OK$" <<<"${out}"
 grep -qE "^guest book: .*alice#1.*" <<<"${out}"
 
-out="$("${hello}" --daemon=carol --run_for=50ms 2>&1)"
+out="$("${hello}" --daemon=carol --anvil_run_for=50ms 2>&1)"
 grep -q "^built, dependencies first: hello.GuestBook, hello.Carol$" <<<"${out}"
 
 set +e
