@@ -17,16 +17,18 @@ ABSL_FLAG(absl::Duration, anvil_grace, absl::Seconds(5),
 
 namespace anvil {
 
+NodeOptions NodeOptionsFromFlags(std::shared_ptr<Network> network) {
+  return NodeOptions{.listen_address = absl::GetFlag(FLAGS_anvil_listen),
+                     .network = std::move(network),
+                     .grace = absl::GetFlag(FLAGS_anvil_grace)};
+}
+
 absl::StatusOr<NodeOptions> NodeOptionsFromFlags(Runtime& runtime,
                                                  const std::string& node_name) {
-  NodeOptions options;
-  options.listen_address = absl::GetFlag(FLAGS_anvil_listen);
-  options.grace = absl::GetFlag(FLAGS_anvil_grace);
   absl::StatusOr<std::shared_ptr<Network>> network =
       NetworkFromFlags(runtime, node_name);
   if (!network.ok()) return network.status();
-  options.network = *std::move(network);
-  return options;
+  return NodeOptionsFromFlags(*std::move(network));
 }
 
 }  // namespace anvil

@@ -23,6 +23,7 @@
 #ifndef ANVIL_RUNTIME_NODE_NODE_FLAGS_H_
 #define ANVIL_RUNTIME_NODE_NODE_FLAGS_H_
 
+#include <memory>
 #include <string>
 
 #include "absl/flags/declare.h"
@@ -41,6 +42,9 @@ namespace anvil {
 // NetworkFromFlags).
 absl::StatusOr<NodeOptions> NodeOptionsFromFlags(
     Runtime& runtime, const std::string& node_name = "");
+// As above, over `network` (for one made otherwise, as NodeMain's real
+// gRPC network): only the --anvil_listen and --anvil_grace flags are read.
+NodeOptions NodeOptionsFromFlags(std::shared_ptr<Network> network);
 
 }  // namespace anvil
 

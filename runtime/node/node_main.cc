@@ -94,20 +94,18 @@ int NodeMain(int argc, char** argv, NodeProgram program) {
   if (name.empty()) name = "node";
 
   Runtime runtime(program.runtime);
-  absl::StatusOr<NodeOptions> options = NodeOptionsFromFlags(runtime, name);
-  if (!options.ok()) return fail(2, options.status());
   // Real gRPC, also in a --config=sim build (whose default network is the
   // in-process loopback): this process talks to others.
   absl::StatusOr<std::shared_ptr<GrpcNetwork>> network =
       GrpcNetworkFromFlags(runtime, name);
   if (!network.ok()) return fail(2, network.status());
-  options->network = *network;
+  NodeOptions options = NodeOptionsFromFlags(*std::move(network));
   absl::StatusOr<std::map<std::string, std::string>> peers =
       Cluster::ParsePeers(absl::GetFlag(FLAGS_anvil_peers));
   if (!peers.ok()) return fail(2, peers.status());
 
   Factory root(runtime);
-  root.Provide<Cluster>(std::make_unique<Cluster>(options->network, *peers));
+  root.Provide<Cluster>(std::make_unique<Cluster>(options.network, *peers));
   if (absl::StatusOr<Cluster*> cluster = root.Get<Cluster>(); !cluster.ok()) {
     return fail(2, cluster.status());
   }
@@ -122,7 +120,7 @@ int NodeMain(int argc, char** argv, NodeProgram program) {
   if (absl::Status started = root_node.Start(); !started.ok()) {
     return fail(1, started);
   }
-  Node node(node_factory, *std::move(options));
+  Node node(node_factory, std::move(options));
   if (absl::Status started = node.Start(); !started.ok()) {
     root_node.RequestStop();
     (void)root_node.Wait();

@@ -51,6 +51,17 @@ inline const ClientInterceptors* ClientInterceptorsOf(Worker* worker) {
       static_cast<Runtime*>(worker->owner())->client_interceptors();
   return chain.empty() ? nullptr : &chain;
 }
+// The client interceptors of the runtime that owns `actor`; null if it
+// has none. While no runtime has any, one relaxed load and nothing of the
+// actor is read.
+template <typename M>
+const ClientInterceptors* ClientInterceptorsOf(const ActorRef<M>& actor) {
+  if (runtimes_with_client_interceptors.load(std::memory_order_relaxed) == 0)
+      [[likely]] {
+    return nullptr;
+  }
+  return ClientInterceptorsOf(actor.home_worker());
+}
 
 // One call's pass through a chain of client interceptors: Before runs
 // their BeforeCall in order, Finish the AfterCall of each whose BeforeCall
@@ -262,7 +273,7 @@ ClientCall<typename CallMessage::ReplyType> StartCall(
     return CallRemote<Reply>(remote, method, std::move(request), deadline,
                              /*one_way=*/false);
   }
-  const ClientInterceptors* chain = ClientInterceptorsOf(actor.home_worker());
+  const ClientInterceptors* chain = ClientInterceptorsOf(actor);
   if (chain == nullptr) [[likely]] {
     return actor.template CallUntil<CallMessage>(std::move(request), deadline);
   }
@@ -289,7 +300,7 @@ absl::Status SendCall(const ActorRef<M>& actor,
   if (remote != nullptr) {
     return SendRemote<Reply>(remote, method, std::move(request));
   }
-  const ClientInterceptors* chain = ClientInterceptorsOf(actor.home_worker());
+  const ClientInterceptors* chain = ClientInterceptorsOf(actor);
   if (chain == nullptr) [[likely]] {
     return actor.TrySend(M(CallMessage{std::move(request)}));
   }

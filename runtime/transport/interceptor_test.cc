@@ -168,6 +168,19 @@ class InterceptorTest : public ::testing::TestWithParam<EchoCluster::Flavour> {
     return cluster_.ChannelAs(name, caller);
   }
 
+  // EchoPeer.Who from node n2, made on a runtime of its own whose only
+  // client interceptor is `interceptor` (a runtime's chains are fixed when
+  // it is made).
+  absl::StatusOr<WhoReply> WhoFromRuntimeWith(
+      std::shared_ptr<ClientInterceptor> interceptor) {
+    RuntimeOptions options = anvil::testing::TestRuntimeOptions();
+    options.client_interceptors = {std::move(interceptor)};
+    Runtime caller_runtime(options);
+    std::shared_ptr<Channel> channel = ChannelAs("n2", &caller_runtime);
+    return BlockOn(caller_runtime, AwaitCall(EchoPeerRef(channel).Who(
+                                       EchoRequest(), absl::Seconds(30))));
+  }
+
   template <typename Reply>
   absl::StatusOr<Reply> Await(ClientCall<Reply> call) {
     return BlockOn(runtime_, AwaitCall(std::move(call)));
@@ -248,15 +261,10 @@ TEST_P(InterceptorTest, AClientRefusalSendsNothing) {
 }
 
 TEST_P(InterceptorTest, AServerRefusalKeepsTheCallFromTheDaemon) {
+  // From a runtime whose client interceptor sends the id the server
+  // refuses.
   auto refuse_me = std::make_shared<TagCalls>("refuse-me", journal_);
-  // A runtime's chains are fixed at construction: call from a second
-  // runtime whose client interceptor sends the id the server refuses.
-  RuntimeOptions options = anvil::testing::TestRuntimeOptions();
-  options.client_interceptors = {refuse_me};
-  Runtime caller_runtime(options);
-  std::shared_ptr<Channel> channel = ChannelAs("n2", &caller_runtime);
-  EXPECT_THAT(BlockOn(caller_runtime, AwaitCall(EchoPeerRef(channel).Who(
-                                          EchoRequest(), absl::Seconds(30)))),
+  EXPECT_THAT(WhoFromRuntimeWith(refuse_me),
               StatusIs(absl::StatusCode::kUnauthenticated, "s1 wants a token"));
   EXPECT_EQ(cluster_.peer().calls(), 0);
   EXPECT_THAT(journal_.lines(),
@@ -274,12 +282,7 @@ TEST_P(InterceptorTest, ServerInterceptorsSeeTheClusterRefusingAStranger) {
 }
 
 TEST_P(InterceptorTest, MetadataGrpcCannotCarryFailsTheCallInEveryWorld) {
-  RuntimeOptions options = anvil::testing::TestRuntimeOptions();
-  options.client_interceptors = {std::make_shared<BadMetadata>()};
-  Runtime caller_runtime(options);
-  std::shared_ptr<Channel> channel = ChannelAs("n2", &caller_runtime);
-  EXPECT_THAT(BlockOn(caller_runtime, AwaitCall(EchoPeerRef(channel).Who(
-                                          EchoRequest(), absl::Seconds(30)))),
+  EXPECT_THAT(WhoFromRuntimeWith(std::make_shared<BadMetadata>()),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("metadata key 'X-Upper'")));
   EXPECT_EQ(cluster_.peer().calls(), 0);

@@ -56,17 +56,27 @@ absl::Status ApplyLimitFlags(GrpcNetworkOptions& options) {
   return absl::OkStatus();
 }
 
+// The --anvil_tls_* flags.
+TlsFiles TlsFlags() {
+  return {.cert_chain = absl::GetFlag(FLAGS_anvil_tls_cert),
+          .private_key = absl::GetFlag(FLAGS_anvil_tls_key),
+          .root_certs = absl::GetFlag(FLAGS_anvil_tls_ca),
+          .mutual = absl::GetFlag(FLAGS_anvil_tls_mutual)};
+}
+
+// Whether any of them was given.
+bool AnyTls(const TlsFiles& tls) {
+  return !tls.cert_chain.empty() || !tls.private_key.empty() ||
+         !tls.root_certs.empty() || tls.mutual;
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<GrpcNetwork>> GrpcNetworkFromFlags(
     Runtime& runtime, const std::string& node_name) {
-  const TlsFiles tls{.cert_chain = absl::GetFlag(FLAGS_anvil_tls_cert),
-                     .private_key = absl::GetFlag(FLAGS_anvil_tls_key),
-                     .root_certs = absl::GetFlag(FLAGS_anvil_tls_ca),
-                     .mutual = absl::GetFlag(FLAGS_anvil_tls_mutual)};
+  const TlsFiles tls = TlsFlags();
   GrpcNetworkOptions options;
-  if (!tls.cert_chain.empty() || !tls.private_key.empty() ||
-      !tls.root_certs.empty() || tls.mutual) {
+  if (AnyTls(tls)) {
     if (tls.cert_chain.empty() || tls.private_key.empty() ||
         tls.root_certs.empty()) {
       return absl::InvalidArgumentError(
@@ -89,10 +99,7 @@ absl::StatusOr<std::shared_ptr<Network>> NetworkFromFlags(
     if (!network.ok()) return network.status();
     return std::shared_ptr<Network>(*std::move(network));
   }
-  if (!absl::GetFlag(FLAGS_anvil_tls_cert).empty() ||
-      !absl::GetFlag(FLAGS_anvil_tls_key).empty() ||
-      !absl::GetFlag(FLAGS_anvil_tls_ca).empty() ||
-      absl::GetFlag(FLAGS_anvil_tls_mutual)) {
+  if (AnyTls(TlsFlags())) {
     return absl::InvalidArgumentError(
         "--anvil_tls_* flags need the gRPC transport; this build uses " +
         std::string(DefaultNetworkName()));
