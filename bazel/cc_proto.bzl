@@ -158,6 +158,7 @@ def cc_proto(
         plugin_suffixes = [],
         plugin_style = None,
         extra_cc_deps = [],
+        extra_hdrs = [],
         visibility = None,
         testonly = False,
         **kwargs):
@@ -175,6 +176,8 @@ def cc_proto(
       plugin_style: a .clang-format file, given to the plugin as
         --<name>_opt=style=<path> (protoc-gen-anvil formats its output).
       extra_cc_deps: what the plugin's output needs to compile.
+      extra_hdrs: hand-written headers compiled into the library with the
+        generated code.
       visibility: of both targets.
       testonly: of both targets.
       **kwargs: passed to the cc_library.
@@ -206,7 +209,7 @@ def cc_proto(
     native.cc_library(
         name = name,
         srcs = [":%s_sources" % name],
-        hdrs = [":%s_headers" % name],
+        hdrs = [":%s_headers" % name] + extra_hdrs,
         includes = ["."] if import_root else [],
         deps = deps + system_deps + extra_cc_deps,
         # The generated code registers its descriptors at static

@@ -99,6 +99,94 @@ std::string Problem(const ServiceDescriptor& service, absl::string_view what) {
                       what);
 }
 
+// "a::b::C" (or "::a::b::C"): a qualified C++ name.
+bool IsCppName(absl::string_view name) {
+  absl::ConsumePrefix(&name, "::");
+  if (name.empty()) return false;
+  for (absl::string_view part : absl::StrSplit(name, "::")) {
+    if (part.empty() ||
+        std::isdigit(static_cast<unsigned char>(part.front()))) {
+      return false;
+    }
+    for (char c : part) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+bool HasUnaryMethods(const ServiceDescriptor& service) {
+  for (int m = 0; m < service.method_count(); ++m) {
+    const MethodDescriptor& method = *service.method(m);
+    if (!method.client_streaming() && !method.server_streaming()) return true;
+  }
+  return false;
+}
+
+// The problems of the C++ a daemon names (cc_header, cc_interface,
+// cc_messages).
+std::vector<std::string> CcProblems(const ServiceDescriptor& service) {
+  const DaemonOptions& options = OptionsOf(service);
+  std::vector<std::string> problems;
+  const bool uses_cc =
+      !options.cc_interface().empty() || !options.cc_messages().empty();
+  if (uses_cc && options.cc_header().empty()) {
+    problems.push_back(
+        Problem(service,
+                "names C++ types (cc_interface or cc_messages) but no "
+                "cc_header to include for them"));
+  }
+  if (!uses_cc && !options.cc_header().empty()) {
+    problems.push_back(Problem(
+        service, absl::StrCat("gives cc_header \"", options.cc_header(),
+                              "\" but neither cc_interface nor cc_messages, "
+                              "the only things it is included for")));
+  }
+  if (!options.cc_header().empty() &&
+      (absl::StrContains(options.cc_header(), "\"") ||
+       absl::StartsWith(options.cc_header(), "/"))) {
+    problems.push_back(Problem(
+        service, absl::StrCat("cc_header \"", options.cc_header(),
+                              "\" must be a path relative to the workspace, "
+                              "as in an #include")));
+  }
+  if (!options.cc_interface().empty()) {
+    if (!IsCppName(options.cc_interface())) {
+      problems.push_back(Problem(
+          service, absl::StrCat("cc_interface \"", options.cc_interface(),
+                                "\" is not a qualified C++ name")));
+    }
+    if (HasUnaryMethods(service)) {
+      problems.push_back(
+          Problem(service,
+                  "has methods and a cc_interface; a daemon with methods is "
+                  "reached through its ref, so cc_interface is for daemons "
+                  "without methods"));
+    }
+  }
+  std::set<std::string> seen;
+  for (const std::string& message : options.cc_messages()) {
+    if (!IsCppName(message)) {
+      problems.push_back(
+          Problem(service, absl::StrCat("cc_messages \"", message,
+                                        "\" is not a qualified C++ name")));
+    } else if (!seen.insert(std::string(absl::StripPrefix(message, "::")))
+                    .second) {
+      problems.push_back(Problem(
+          service, absl::StrCat("cc_messages names ", message, " twice")));
+    }
+  }
+  if (!options.cc_messages().empty() && !HasUnaryMethods(service)) {
+    problems.push_back(
+        Problem(service,
+                "has cc_messages but no method: private messages go to the "
+                "actor of a daemon with methods"));
+  }
+  return problems;
+}
+
 // Every problem of the daemons in `files`, one line each.
 std::vector<std::string> Validate(
     const std::vector<const FileDescriptor*>& files) {
@@ -163,6 +251,9 @@ std::vector<std::string> Validate(
       }
     }
     const DaemonOptions& options = OptionsOf(*service);
+    for (std::string& problem : CcProblems(*service)) {
+      problems.push_back(std::move(problem));
+    }
     if (options.expose() && options.exposure() != EXPOSURE_UNSPECIFIED &&
         options.exposure() != anvil::PUBLIC) {
       problems.push_back(
@@ -227,15 +318,39 @@ std::string Namespace(const FileDescriptor& file) {
 
 // The C++ class of a message: nested types are joined with '_', as
 // protobuf's own generator names them.
-std::string CppType(const google::protobuf::Descriptor& message) {
+// Named relative to the namespace of `from`, the file being generated,
+// when it is declared there; fully qualified otherwise.
+std::string CppType(const google::protobuf::Descriptor& message,
+                    const FileDescriptor& from) {
   std::string name = message.name();
   for (const google::protobuf::Descriptor* outer = message.containing_type();
        outer != nullptr; outer = outer->containing_type()) {
     name = absl::StrCat(outer->name(), "_", name);
   }
   const std::string ns = Namespace(*message.file());
+  if (ns == Namespace(from)) return name;
   return ns.empty() ? absl::StrCat("::", name)
                     : absl::StrCat("::", ns, "::", name);
+}
+
+// A C++ name the .proto gives (cc_interface, cc_messages), relative to the
+// namespace of `from` when it is declared there, else fully qualified.
+std::string CcName(absl::string_view name, const FileDescriptor& from) {
+  name = absl::StripPrefix(name, "::");
+  const std::string ns = absl::StrCat(Namespace(from), "::");
+  if (ns != "::" && absl::StartsWith(name, ns)) {
+    return std::string(name.substr(ns.size()));
+  }
+  return absl::StrCat("::", name);
+}
+
+std::vector<std::string> CcMessages(const ServiceDescriptor& service) {
+  std::vector<std::string> out;
+  if (!IsDaemon(service)) return out;
+  for (const std::string& message : OptionsOf(service).cc_messages()) {
+    out.push_back(CcName(message, *service.file()));
+  }
+  return out;
 }
 
 std::string CppStringList(const DaemonOptions& options) {
@@ -266,14 +381,15 @@ std::vector<Method> UnaryMethods(const ServiceDescriptor& service) {
     if (method->client_streaming() || method->server_streaming()) continue;
     const MethodOptions& options =
         method->options().GetExtension(anvil::method);
-    methods.push_back(Method{.name = method->name(),
-                             .request = CppType(*method->input_type()),
-                             .reply = CppType(*method->output_type()),
-                             .one_way = options.one_way(),
-                             .reentrant = options.reentrant(),
-                             .internal = options.internal(),
-                             .deadline_ms = options.deadline_ms(),
-                             .descriptor = method});
+    methods.push_back(
+        Method{.name = method->name(),
+               .request = CppType(*method->input_type(), *service.file()),
+               .reply = CppType(*method->output_type(), *service.file()),
+               .one_way = options.one_way(),
+               .reentrant = options.reentrant(),
+               .internal = options.internal(),
+               .deadline_ms = options.deadline_ms(),
+               .descriptor = method});
   }
   return methods;
 }
@@ -316,11 +432,13 @@ std::string SnakeCase(absl::string_view name) {
   return out;
 }
 
-// The fully qualified C++ name of a generated class of `service`, such as
-// "::demo::kv::StorageRef" for suffix "Ref".
+// The C++ name of a generated class of `service` as code generated for
+// `from` names it: "StorageRef" for suffix "Ref" in its own namespace,
+// "::demo::kv::StorageRef" elsewhere.
 std::string Qualified(const ServiceDescriptor& service,
-                      absl::string_view suffix) {
+                      absl::string_view suffix, const FileDescriptor& from) {
   const std::string ns = Namespace(*service.file());
+  if (ns == Namespace(from)) return absl::StrCat(service.name(), suffix);
   return absl::StrCat(ns.empty() ? "" : "::", ns, "::", service.name(), suffix);
 }
 
@@ -365,6 +483,9 @@ void PrintMessagesAndRef(const ServiceDescriptor& service, Printer& p) {
           "reply", method.reply);
     }
     alternatives.push_back(absl::StrCat(name, method.name, "Call"));
+  }
+  for (const std::string& message : CcMessages(service)) {
+    alternatives.push_back(message);
   }
   p.Print("using $name$Message = std::variant<$alternatives$>;\n\n", "name",
           name, "alternatives", absl::StrJoin(alternatives, ", "));
@@ -571,8 +692,8 @@ void PrintDaemonClass(const ServiceDescriptor& service,
   for (const ServiceDescriptor* dependency : Dependencies(service)) {
     const bool has_methods = !UnaryMethods(*dependency).empty();
     p.Print("  $type$ $field$;\n", "type",
-            has_methods ? Qualified(*dependency, "Ref")
-                        : Qualified(*dependency, "Daemon&"),
+            has_methods ? Qualified(*dependency, "Ref", *service.file())
+                        : Qualified(*dependency, "Daemon&", *service.file()),
             "field", SnakeCase(dependency->name()));
   }
   p.Print("};\n\n");
@@ -583,15 +704,25 @@ void PrintDaemonClass(const ServiceDescriptor& service,
       "full_name", service.full_name(), "scope",
       IsProcessScoped(service) ? "process" : "node", "name", name);
   if (methods.empty()) {
+    const std::string& interface = OptionsOf(service).cc_interface();
+    if (!interface.empty()) {
+      p.Print(
+          "// Its dependents call $interface$ (cc_interface), which the\n"
+          "// implementation bound to it implements.\n",
+          "interface", CcName(interface, *service.file()));
+    }
     p.Print(
-        "class $name$Daemon : public ::anvil::Daemon {\n"
+        "class $name$Daemon : public ::anvil::Daemon$interface$ {\n"
         " public:\n"
         "  using Deps = $name$Deps;\n"
         "  // Name, scope and dependencies, as $source$ declares them.\n"
         "  static ::anvil::DaemonInfo Info();\n"
         "};\n"
         "\n",
-        "name", name, "source", source);
+        "name", name, "source", source, "interface",
+        interface.empty()
+            ? ""
+            : absl::StrCat(", public ", CcName(interface, *service.file())));
     return;
   }
   p.Print(
@@ -620,6 +751,18 @@ void PrintDaemonClass(const ServiceDescriptor& service,
               "  // methods to nobody)");
   }
   PrintHandlerMethods(methods, p);
+  const std::vector<std::string> private_messages = CcMessages(service);
+  if (!private_messages.empty()) {
+    p.Print(
+        "\n"
+        "  // Private messages (cc_messages): sent from inside the process\n"
+        "  // only, with mailbox().TrySend(message) or on a timer (Every),\n"
+        "  // and served in turn with the calls.\n");
+    for (const std::string& message : private_messages) {
+      p.Print("  virtual ::anvil::Task<> Receive($message$& message) = 0;\n",
+              "message", message);
+    }
+  }
   p.Print(
       "\n"
       "  // Public (the class is abstract), so that an implementation can\n"
@@ -636,7 +779,9 @@ void PrintDaemonClass(const ServiceDescriptor& service,
       "name", name);
 }
 
-// The receive loop: `signature` is the function being defined.
+// The receive loop: `signature` is the function being defined. Each
+// message is served in place (no coroutine frame but the method's), a
+// reentrant call as a task of its own.
 void PrintDispatch(const ServiceDescriptor& service,
                    absl::string_view signature, absl::string_view context,
                    Printer& p) {
@@ -648,47 +793,55 @@ void PrintDispatch(const ServiceDescriptor& service,
   if (any_reentrant) p.Print("  ::anvil::internal::ConcurrentCalls calls;\n");
   p.Print(
       "  while (std::optional<$name$Message> message =\n"
-      "             co_await $context$.Receive()) {\n"
-      "    switch (message->index()) {\n",
+      "             co_await $context$.Receive()) {\n",
       "name", service.name(), "context", std::string(context));
-  for (size_t i = 0; i < methods.size(); ++i) {
-    const Method& method = methods[i];
-    p.Print("      case $index$: {  // $method$\n", "index", absl::StrCat(i),
-            "method", method.name);
+  const std::vector<std::string> private_messages = CcMessages(service);
+  const size_t alternatives = methods.size() + private_messages.size();
+  size_t printed = 0;
+  // Every branch but the last ends with `continue`.
+  auto next = [&] {
+    if (++printed < alternatives) p.Print("      continue;\n");
+    p.Print("    }\n");
+  };
+  for (const Method& method : methods) {
+    p.Print(
+        "    if (auto* call = std::get_if<$name$$method$Call>(&*message)) {\n",
+        "name", service.name(), "method", method.name);
     if (method.reentrant) {
       p.Print(
-          "        calls.Start(::anvil::internal::ServeCall(\n"
-          "            std::move(std::get<$index$>(*message)),\n"
-          "            [this](::anvil::CallContext& call, const $request$& "
+          "      calls.Start(::anvil::internal::ServeCall(\n"
+          "          std::move(*call),\n"
+          "          [this](::anvil::CallContext& serving, const $request$& "
           "request) {\n"
-          "              return $method$(call, request);\n"
-          "            }));\n",
-          "index", absl::StrCat(i), "request", method.request, "method",
-          method.name);
+          "            return $method$(serving, request);\n"
+          "          }));\n",
+          "request", method.request, "method", method.name);
     } else if (method.one_way) {
       p.Print(
-          "        auto& call = std::get<$index$>(*message);\n"
-          "        ::anvil::CallContext call_context =\n"
-          "            ::anvil::internal::ServingContext(call);\n"
-          "        co_await $method$(call_context, call.request);\n",
-          "index", absl::StrCat(i), "method", method.name);
+          "      ::anvil::CallContext serving =\n"
+          "          ::anvil::internal::ServingContext(*call);\n"
+          "      co_await $method$(serving, call->request);\n",
+          "method", method.name);
     } else {
       p.Print(
-          "        auto& call = std::get<$index$>(*message);\n"
-          "        if (call.reply.abandoned()) break;  // the caller gave up\n"
-          "        ::anvil::CallContext call_context =\n"
-          "            ::anvil::internal::ServingContext(call);\n"
-          "        co_await ::anvil::internal::ReplyWith(\n"
-          "            call.reply, $method$(call_context, call.request));\n",
-          "index", absl::StrCat(i), "method", method.name);
+          "      if (call->reply.abandoned()) continue;  // the caller gave "
+          "up\n"
+          "      ::anvil::CallContext serving =\n"
+          "          ::anvil::internal::ServingContext(*call);\n"
+          "      co_await ::anvil::internal::ReplyWith(\n"
+          "          call->reply, $method$(serving, call->request));\n",
+          "method", method.name);
     }
-    p.Print(
-        "        break;\n"
-        "      }\n");
+    next();
   }
-  p.Print(
-      "    }\n"
-      "  }\n");
+  for (const std::string& message : private_messages) {
+    p.Print(
+        "    if (auto* received = std::get_if<$message$>(&*message)) {\n"
+        "      co_await Receive(*received);\n",
+        "message", message);
+    next();
+  }
+  p.Print("  }\n");
   if (any_reentrant) p.Print("  co_await calls.Drain();\n");
   p.Print("}\n\n");
 }
@@ -738,7 +891,7 @@ void PrintDaemonDefinitions(const ServiceDescriptor& service, Printer& p) {
     const bool has_methods = !UnaryMethods(*dependency).empty();
     p.Print(",\n      $field$(context.Get<$daemon$>()$ref$)", "field",
             SnakeCase(dependency->name()), "daemon",
-            Qualified(*dependency, "Daemon"), "ref",
+            Qualified(*dependency, "Daemon", *service.file()), "ref",
             has_methods ? ".ref()" : "");
   }
   p.Print(" {}\n\n");
@@ -809,6 +962,16 @@ void GenerateHeader(const FileDescriptor& file, std::string& text) {
       StripProto(file.name()) + ".pb.h");
   for (const std::string& header : DependencyHeaders(file)) {
     p.Print("#include \"$header$\"\n", "header", header);
+  }
+  std::set<std::string> cc_headers;
+  for (int i = 0; i < file.service_count(); ++i) {
+    const ServiceDescriptor& service = *file.service(i);
+    if (IsDaemon(service) && !OptionsOf(service).cc_header().empty()) {
+      cc_headers.insert(OptionsOf(service).cc_header());
+    }
+  }
+  for (const std::string& header : cc_headers) {
+    p.Print("#include \"$header$\"  // a cc_header\n", "header", header);
   }
   p.Print(
       "#include \"absl/status/status.h\"\n"

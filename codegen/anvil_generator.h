@@ -1,30 +1,29 @@
-// AnvilGenerator: the protoc plugin that turns services marked with
-// (anvil.daemon) into anvil daemon declarations.
+// AnvilGenerator: the protoc plugin behind anvil_cc_library. For every
+// service of a .proto it emits typed C++ into x.anvil.h and x.anvil.cc
+// (docs/codegen.md; codegen/testdata/golden shows the output):
 //
-//   protoc --plugin=protoc-gen-anvil=... --anvil_out=OUT kv.proto
-//   // OUT/kv.anvil.h, OUT/kv.anvil.cc
+//   protoc --plugin=protoc-gen-anvil=... --anvil_out=OUT \
+//       --anvil_opt=style=.clang-format kv.proto
+//   // OUT/kv.anvil.h, OUT/kv.anvil.cc, formatted by clang-format
 //
-// For each service S with unary methods it emits:
-//   - `SMessage`, the typed mailbox message: a std::variant of one
-//     `S<Method>Call` (an anvil::Request of the method's request and reply)
-//     per method;
-//   - `SRef`, the typed client: one call per method, returning a
-//     co_await-able absl::StatusOr<Reply>;
-//   - `SActor`, the base class to implement: one virtual coroutine per
-//     method, `Serve()` (the receive-and-dispatch loop) and `Spawn()`.
-// For each daemon service it also emits `SDaemon`, deriving from
-// anvil::Daemon with `static anvil::DaemonInfo Info()` (name, scope,
-// dependencies), so the factory can build it. (Joining the two, so that a
-// daemon serves its mailbox, comes next.)
+// For each service S with unary methods:
+//   - `S<Method>Call` per method and `SMessage`, the mailbox's variant of
+//     them (plus the daemon's cc_messages);
+//   - `SRef`, the typed client, local or remote: one function per method
+//     taking anvil::CallOptions; `SRef::Handlers` to serve it remotely.
+// For a plain service, `SActor` (one virtual coroutine per method, Serve,
+// Spawn). For an (anvil.daemon) service, `SDeps` (its dependencies, typed)
+// and `SDaemon`, the base to implement: Info() (name, scope, dependencies,
+// exposure), the receive loop on an ActorDaemon, or for a daemon without
+// methods a plain Daemon deriving from its cc_interface.
 //
-// Before generating anything it checks every daemon of the request; each
-// problem is reported as "file.proto:line:col: service demo.S: problem":
-// a dependency on an unknown service or on a service that is not a daemon,
-// a dependency on itself, a cycle (with its path, across files), a
-// process-wide daemon depending on a per-node one, and an exposed daemon
-// with streaming methods (not supported yet).
+// Before generating anything it checks every daemon of the request and,
+// transitively, the daemons they depend on, and reports each problem as
+// "file.proto:line:col: service demo.S: problem" (docs/codegen.md,
+// "Validation").
 //
-// Parameters: none yet; any parameter is rejected with its name.
+// Parameter: `style=<.clang-format file>`; anything else is rejected by
+// name.
 #ifndef ANVIL_CODEGEN_ANVIL_GENERATOR_H_
 #define ANVIL_CODEGEN_ANVIL_GENERATOR_H_
 

@@ -43,6 +43,21 @@ expect_error bad_exposure.proto \
   'codegen/testdata/bad_exposure.proto:6:1: service bad.Raft: says both expose: true (PUBLIC) and exposure: CLUSTER'
 expect_error bad_all_internal.proto \
   'codegen/testdata/bad_all_internal.proto:6:1: service bad.Ticker: is exposed (PUBLIC) but has no method to serve: every method is internal (Tick)'
+# C++ beside the proto: each problem reported, all in one run.
+expect_error bad_cc.proto \
+  'codegen/testdata/bad_cc.proto:7:1: service bad.NoHeader: names C++ types (cc_interface or cc_messages) but no cc_header to include for them'
+expect_error bad_cc.proto \
+  'service bad.Unused: gives cc_header "bad/unused.h" but neither cc_interface nor cc_messages'
+expect_error bad_cc.proto \
+  'service bad.WithMethods: has methods and a cc_interface'
+expect_error bad_cc.proto \
+  'service bad.NotCpp: cc_interface "bad.Api" is not a qualified C++ name'
+expect_error bad_cc.proto \
+  'service bad.Twice: cc_messages names ::bad::Tick twice'
+expect_error bad_cc.proto \
+  'service bad.MessagesOnly: has cc_messages but no method'
+expect_error bad_cc.proto \
+  'service bad.AbsoluteHeader: cc_header "/usr/include/api.h" must be a path relative to the workspace'
 # The plugin's one parameter, and a style file clang-format cannot read.
 expect_error kv.proto \
   'protoc-gen-anvil takes one parameter, style=<.clang-format file>; got "colour=blue"' \

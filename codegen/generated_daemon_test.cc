@@ -33,11 +33,12 @@ using ::anvil::testing::IsOkAndHolds;
 using ::anvil::testing::StatusIs;
 using ::testing::HasSubstr;
 
-// A daemon without methods: runs until stopped.
+// A daemon without methods: runs until stopped; its dependents call it
+// through ConfigApi (the proto's cc_interface).
 class StaticConfig final : public ServesUntilStopped<ConfigDaemon> {
  public:
   explicit StaticConfig(const ConfigDeps&) {}
-  std::string greeting() const { return "hello"; }
+  std::string greeting() const override { return "hello"; }
 };
 
 // The same, with its greeting from Bind's arguments.
@@ -45,7 +46,7 @@ class GreetingConfig final : public ServesUntilStopped<ConfigDaemon> {
  public:
   GreetingConfig(const ConfigDeps&, std::string greeting)
       : greeting_(std::move(greeting)) {}
-  const std::string& greeting() const { return greeting_; }
+  std::string greeting() const override { return greeting_; }
 
  private:
   const std::string greeting_;
@@ -76,6 +77,12 @@ class MemStorage final : public StorageDaemon {
     co_return;
   }
 
+  // A private message (cc_messages): only the process sends it.
+  Task<> Receive(Forget& forget) override {
+    values_.erase(forget.key);
+    co_return;
+  }
+
   // Reentrant: while it polls, Write (and other calls) are served.
   Task<absl::StatusOr<ReadReply>> Watch(CallContext& call,
                                         const ReadRequest& request) override {
@@ -89,7 +96,7 @@ class MemStorage final : public StorageDaemon {
   }
 
  private:
-  [[maybe_unused]] ConfigDaemon& config_;  // shows a dependency without methods
+  [[maybe_unused]] ConfigDaemon& config_;  // a dependency without methods
   // Touched only by the daemon's actor (and its reentrant calls, which run
   // on the same worker).
   std::map<std::string, std::string> values_;
@@ -112,9 +119,7 @@ class KvStoreImpl final : public KvStoreDaemon {
 class PageFrontend final : public FrontendDaemon {
  public:
   explicit PageFrontend(const FrontendDeps& deps)
-      : FrontendDaemon(deps),
-        kv_(deps.kv_store),
-        config_(static_cast<StaticConfig&>(deps.config)) {}
+      : FrontendDaemon(deps), kv_(deps.kv_store), config_(deps.config) {}
 
   Task<absl::StatusOr<Page>> Render(CallContext& call,
                                     const ReadRequest& request) override {
@@ -133,7 +138,7 @@ class PageFrontend final : public FrontendDaemon {
 
  private:
   KvStoreRef kv_;
-  StaticConfig& config_;
+  const ConfigDaemon& config_;  // typed through ConfigApi: no cast
 };
 
 ReadRequest Key(std::string key) {
@@ -197,7 +202,7 @@ TEST(GeneratedDaemonBind, AGeneratedDaemonTakesBindsArguments) {
   root.Bind<ConfigDaemon, GreetingConfig>(std::string("bonjour"));
   absl::StatusOr<ConfigDaemon*> config = root.Get<ConfigDaemon>();
   ASSERT_THAT(config, IsOk());
-  EXPECT_EQ(static_cast<GreetingConfig*>(*config)->greeting(), "bonjour");
+  EXPECT_EQ((*config)->greeting(), "bonjour");
 }
 
 TEST_F(GeneratedDaemonTest, InfoComesFromTheProto) {
@@ -229,6 +234,24 @@ TEST_F(GeneratedDaemonTest, GetOneFromTheFactoryAndCallIt) {
               StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(storage.Write(Entry("a", "late")),
               StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(GeneratedDaemonTest, APrivateMessageIsServedInTurnWithTheCalls) {
+  StorageRef storage = (*n1().Get<StorageDaemon>())->ref();
+  Start();
+  EXPECT_THAT(storage.Write(Entry("a", "alpha")), IsOk());
+  EXPECT_THAT(Value(runtime_, storage.Read(Key("a"))), IsOkAndHolds("alpha"));
+  // Sent on the actor's mailbox, as the daemon's own helpers would: served
+  // before the Read sent after it.
+  EXPECT_THAT(storage.actor().TrySend(Forget{.key = "a"}), IsOk());
+  EXPECT_THAT(Value(runtime_, storage.Read(Key("a"))),
+              StatusIs(absl::StatusCode::kNotFound, "a"));
+  // The wire knows only the proto's methods.
+  for (const auto& [method, handler] : StorageRef::Handlers(storage)) {
+    EXPECT_THAT(method, ::testing::Not(HasSubstr("Forget")));
+  }
+  EXPECT_EQ(StorageRef::Handlers(storage).size(), 2u);  // Read, Watch
+  Stop();
 }
 
 // Records each call; refuses one-way calls while `refuse` is set.

@@ -5,21 +5,9 @@
 #include <random>
 #include <utility>
 
-#include "absl/status/status.h"
-
 namespace anvil::kv {
 
 KvConfig::KvConfig(KvOptions options) : options_(std::move(options)) {}
-
-absl::StatusOr<KvConfig*> KvConfig::From(ClusterConfigDaemon& daemon) {
-  auto* config = dynamic_cast<KvConfig*>(&daemon);
-  if (config == nullptr) {
-    return absl::InternalError(
-        "anvil.kv.ClusterConfig is bound to something other than KvConfig; "
-        "provide a KvConfig to the root factory");
-  }
-  return config;
-}
 
 uint64_t KvConfig::NextSeed(const std::string& node) {
   uint64_t boot;

@@ -351,6 +351,20 @@ TEST_F(KvNodeTest, TheDurableEngineNeedsADataDirectory) {
   EXPECT_THAT(refused.message(), HasSubstr("needs a data directory"));
 }
 
+TEST_F(KvNodeTest, ATickThatIsNotPositiveIsRefusedAtStart) {
+  for (absl::Duration tick : {absl::ZeroDuration(), absl::Seconds(-1)}) {
+    cluster_ = std::make_unique<SimCluster>(sim_, [tick](Factory& root) {
+      BindKv(root, {.members = {"n1"},
+                    .engine = KvOptions::Engine::kMemory,
+                    .tick = tick});
+    });
+    EXPECT_THAT(cluster_->AddNode("n1", BuildKvNode),
+                ::anvil::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                           HasSubstr("positive and finite")))
+        << tick;
+  }
+}
+
 TEST_F(KvNodeTest, ACorruptLogStopsTheNodeNamingTheFile) {
   StartCluster({.members = {"n1"}, .data_dir = "/var/lib/kv"});
   Leader();

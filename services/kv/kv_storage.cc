@@ -9,22 +9,10 @@
 namespace anvil::kv {
 
 KvStorage::KvStorage(const StorageDeps& deps)
-    : config_daemon_(deps.cluster_config),
-      node_(deps.context.factory().name()) {}
-
-absl::StatusOr<KvStorage*> KvStorage::From(StorageDaemon& daemon) {
-  auto* storage = dynamic_cast<KvStorage*>(&daemon);
-  if (storage == nullptr) {
-    return absl::InternalError(
-        "anvil.kv.Storage is bound to something other than KvStorage");
-  }
-  return storage;
-}
+    : config_(deps.cluster_config), node_(deps.context.factory().name()) {}
 
 Task<absl::Status> KvStorage::Prepare() {
-  absl::StatusOr<KvConfig*> config = KvConfig::From(config_daemon_);
-  if (!config.ok()) co_return config.status();
-  const KvOptions& options = (*config)->options();
+  const KvOptions& options = config_.options();
   if (options.engine == KvOptions::Engine::kMemory) {
     store_ = std::make_unique<MemoryLogStore>();
     co_return absl::OkStatus();

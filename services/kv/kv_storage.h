@@ -5,7 +5,7 @@
 // processes never run one node on the same files.
 //
 //   root.Bind<anvil::kv::StorageDaemon, anvil::kv::KvStorage>();
-//   // Raft's constructor: KvStorage::From(deps.storage)->store()
+//   // Raft's Prepare (StorageApi): deps.storage.store()
 //
 // Thread-compatible: the store is used by one Raft actor at a time.
 #ifndef ANVIL_SERVICES_KV_KV_STORAGE_H_
@@ -14,11 +14,9 @@
 #include <memory>
 #include <string>
 
-#include "absl/status/statusor.h"
 #include "runtime/daemon/serves_until_stopped.h"
 #include "runtime/storage/file_system.h"
 #include "services/kv/kv.anvil.h"
-#include "services/kv/kv_config.h"
 #include "services/kv/log_store.h"
 
 namespace anvil::kv {
@@ -27,10 +25,6 @@ class KvStorage final : public ServesUntilStopped<StorageDaemon> {
  public:
   explicit KvStorage(const StorageDeps& deps);
 
-  // The KvStorage behind a Storage dependency. INTERNAL if the node bound
-  // another implementation.
-  static absl::StatusOr<KvStorage*> From(StorageDaemon& daemon);
-
   // Opens and recovers the store. INVALID_ARGUMENT for a durable engine
   // with no data_dir; FAILED_PRECONDITION if another process holds the
   // node's lock there; the store's own errors (DATA_LOSS for a corrupt
@@ -38,10 +32,10 @@ class KvStorage final : public ServesUntilStopped<StorageDaemon> {
   Task<absl::Status> Prepare() override;
 
   // REQUIRES: Prepare() succeeded.
-  LogStore& store() { return *store_; }
+  LogStore& store() override { return *store_; }
 
  private:
-  ClusterConfigDaemon& config_daemon_;
+  const ClusterConfigDaemon& config_;
   const std::string node_;
   std::unique_ptr<LogStore> store_;
   FileLock lock_;  // held while a durable store is open

@@ -39,46 +39,28 @@ struct RaftNode::Waiter {
 };
 
 struct RaftNode::Helpers {
-  AsyncEvent start;  // Run() began: tick
   std::atomic<bool> stopping{false};
 };
 
 namespace {
 
-// Sends Tick to Raft every `tick` from Run() until Stop().
-Task<> Ticker(Context<int>&, RaftRef raft, absl::Duration tick,
-              std::shared_ptr<RaftNode::Helpers> helpers) {
-  co_await helpers->start.Wait();
-  Interval every(tick);
-  while (!helpers->stopping.load(std::memory_order_acquire)) {
-    co_await every.Next();
-    // A full mailbox drops the tick: the next one comes soon enough.
-    (void)raft.Tick(google::protobuf::Empty());
-  }
-}
-
 // Sends one request to `peer` and hands the reply back to Raft; a failure
 // is dropped (Raft resends).
-Task<> SendOne(RaftRef raft, RaftPeerRef to, std::string peer,
+Task<> SendOne(ActorRef<RaftMessage> raft, RaftPeerRef to, std::string peer,
                RaftCore::Message message, absl::Duration timeout,
                int* in_flight) {
   if (auto* vote = std::get_if<VoteRequest>(&message.request)) {
     absl::StatusOr<VoteReply> reply =
         co_await to.RequestVote(std::move(*vote), timeout);
     if (reply.ok()) {
-      VoteOutcome outcome;
-      outcome.set_from(peer);
-      *outcome.mutable_reply() = *std::move(reply);
-      (void)raft.VoteReplied(std::move(outcome));
+      (void)raft.TrySend(VoteOutcome{.from = peer, .reply = *std::move(reply)});
     }
   } else {
     absl::StatusOr<AppendReply> reply = co_await to.AppendEntries(
         std::get<AppendRequest>(std::move(message.request)), timeout);
     if (reply.ok()) {
-      AppendOutcome outcome;
-      outcome.set_from(peer);
-      *outcome.mutable_reply() = *std::move(reply);
-      (void)raft.AppendReplied(std::move(outcome));
+      (void)raft.TrySend(
+          AppendOutcome{.from = peer, .reply = *std::move(reply)});
     }
   }
   --*in_flight;
@@ -91,8 +73,8 @@ constexpr int kMaxInFlight = 16;
 // Sends `peer` the requests Raft queues, without waiting for one reply
 // before sending the next (a lost message costs a timeout, which must not
 // delay the requests behind it).
-Task<> Sender(Context<RaftCore::Message>& inbox, RaftRef raft, Cluster* cluster,
-              std::string peer, absl::Duration timeout,
+Task<> Sender(Context<RaftCore::Message>& inbox, ActorRef<RaftMessage> raft,
+              Cluster* cluster, std::string peer, absl::Duration timeout,
               std::shared_ptr<RaftNode::Helpers> helpers) {
   internal::ConcurrentCalls calls;
   int in_flight = 0;
@@ -118,26 +100,20 @@ RaftNode::RaftNode(const RaftDeps& deps)
     : RaftDaemon(deps),
       id_(deps.context.factory().name()),
       log_(deps.context.log()),
-      storage_daemon_(deps.storage),
+      storage_(deps.storage),
+      config_(deps.cluster_config),
+      options_(config_.options()),
       cluster_(Cluster::Find(deps.context.factory())),
       helpers_(std::make_shared<Helpers>()) {
-  absl::StatusOr<KvConfig*> config = KvConfig::From(deps.cluster_config);
-  if (!config.ok()) {
-    failed_ = config.status();
-    return;
-  }
-  config_ = *config;
-  options_ = config_->options();
-  Runtime& runtime = deps.context.runtime();
+  // A bad tick fails Prepare with the timer's INVALID_ARGUMENT.
+  failed_ = Every(options_.tick, RaftTick{});
+  if (cluster_ == nullptr) return;
   const std::string name =
       absl::StrCat(deps.context.factory().path(), "/anvil.kv.Raft");
-  ticker_ = runtime.Spawn(Ticker, ref(), options_.tick, helpers_,
-                          ActorOptions{.name = absl::StrCat(name, "/ticker")});
-  if (cluster_ == nullptr) return;
   for (const std::string& peer : options_.members) {
     if (peer == id_) continue;
-    senders_[peer] = runtime.Spawn(
-        Sender, ref(), cluster_, peer, options_.peer_timeout, helpers_,
+    senders_[peer] = deps.context.runtime().Spawn(
+        Sender, mailbox(), cluster_, peer, options_.peer_timeout, helpers_,
         ActorOptions{.name = absl::StrCat(name, "/to-", peer),
                      .inbox_capacity = kSenderCapacity});
   }
@@ -145,16 +121,11 @@ RaftNode::RaftNode(const RaftDeps& deps)
 
 RaftNode::~RaftNode() {
   helpers_->stopping.store(true, std::memory_order_release);
-  helpers_->start.Notify();
-  ticker_.RequestStop();
   for (auto& [peer, sender] : senders_) sender.RequestStop();
 }
 
 Task<absl::Status> RaftNode::Prepare() {
   if (!failed_.ok()) co_return failed_;
-  absl::StatusOr<KvStorage*> storage = KvStorage::From(storage_daemon_);
-  if (!storage.ok()) co_return storage.status();
-  storage_ = *storage;
   const std::vector<std::string>& members = options_.members;
   if (std::find(members.begin(), members.end(), id_) == members.end()) {
     co_return absl::InvalidArgumentError(
@@ -183,8 +154,8 @@ Task<absl::Status> RaftNode::Prepare() {
                         .heartbeat_ticks = options_.heartbeat_ticks,
                         .max_append_bytes = std::min<size_t>(
                             1 << 20, MaxCommandBytes(max_message_bytes_))},
-      config_->NextSeed(id_));
-  LogStore& store = storage_->store();
+      config_.NextSeed(id_));
+  LogStore& store = storage_.store();
   absl::StatusOr<std::vector<LogEntry>> log =
       store.Read(1, static_cast<size_t>(store.last_index()));
   if (!log.ok()) co_return log.status();
@@ -193,11 +164,8 @@ Task<absl::Status> RaftNode::Prepare() {
 }
 
 Task<absl::Status> RaftNode::Run() {
-  helpers_->start.Notify();
   absl::Status served = co_await RaftDaemon::Run();
   helpers_->stopping.store(true, std::memory_order_release);
-  ticker_.RequestStop();
-  (void)co_await ticker_.Join();
   for (auto& [peer, sender] : senders_) {
     sender.RequestStop();
     (void)co_await sender.Join();
@@ -209,7 +177,7 @@ Task<> RaftNode::Stop() {
   helpers_->stopping.store(true, std::memory_order_release);
   // Queued before the mailbox closes, so that the actor itself fails the
   // waiting calls (the mailbox drains only once they end).
-  (void)ref().Tick(google::protobuf::Empty());
+  (void)mailbox().TrySend(RaftTick{});
   co_await RaftDaemon::Stop();
 }
 
@@ -314,7 +282,7 @@ Task<absl::StatusOr<RaftStatus>> RaftNode::Status(CallContext&,
   co_return status;
 }
 
-Task<> RaftNode::Tick(CallContext&, const google::protobuf::Empty&) {
+Task<> RaftNode::Receive(RaftTick&) {
   if (!failed_.ok()) co_return;
   if (helpers_->stopping.load(std::memory_order_acquire)) {
     FailAll(absl::UnknownError(absl::StrCat(
@@ -326,22 +294,22 @@ Task<> RaftNode::Tick(CallContext&, const google::protobuf::Empty&) {
   (void)co_await Process();
 }
 
-Task<> RaftNode::Flush(CallContext&, const google::protobuf::Empty&) {
+Task<> RaftNode::Receive(RaftFlush&) {
   flush_scheduled_ = false;
   if (!failed_.ok()) co_return;
   FlushPending();
   (void)co_await Process();
 }
 
-Task<> RaftNode::VoteReplied(CallContext&, const VoteOutcome& outcome) {
+Task<> RaftNode::Receive(VoteOutcome& outcome) {
   if (!failed_.ok()) co_return;
-  core_->HandleVoteReply(outcome.from(), outcome.reply());
+  core_->HandleVoteReply(outcome.from, outcome.reply);
   (void)co_await Process();
 }
 
-Task<> RaftNode::AppendReplied(CallContext&, const AppendOutcome& outcome) {
+Task<> RaftNode::Receive(AppendOutcome& outcome) {
   if (!failed_.ok()) co_return;
-  core_->HandleAppendReply(outcome.from(), outcome.reply());
+  core_->HandleAppendReply(outcome.from, outcome.reply);
   (void)co_await Process();
 }
 
@@ -350,7 +318,7 @@ void RaftNode::ScheduleFlush() {
   // Proposals wait for the next Tick (up to one tick longer).
   if (ANVIL_BUGGIFY("kv.delayed_flush")) return;
   // If the mailbox is full the next Tick flushes instead.
-  flush_scheduled_ = ref().Flush(google::protobuf::Empty()).ok();
+  flush_scheduled_ = mailbox().TrySend(RaftFlush{}).ok();
 }
 
 void RaftNode::FlushPending() {
@@ -442,7 +410,7 @@ Task<absl::Status> RaftNode::Process() {
 }
 
 Task<absl::Status> RaftNode::Persist(RaftCore::Ready& ready) {
-  LogStore& store = storage_->store();
+  LogStore& store = storage_.store();
   if (!ready.append.empty()) {
     ANVIL_CO_RETURN_IF_ERROR(
         co_await store.Append(ready.append_from, ready.append));

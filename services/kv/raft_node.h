@@ -1,6 +1,6 @@
 // RaftNode: the kv store's Raft daemon. Drives a RaftCore on the daemon's
-// actor: ticks from a ticker actor, peers' RPCs through RaftPeer, replies
-// from one sender actor per peer; persists through the node's Storage
+// actor: ticks from its timer, peers' RPCs through RaftPeer, replies from
+// one sender actor per peer; persists through the node's Storage
 // (awaiting its fsync on the storage seam) before it sends or applies
 // anything, and applies committed commands to the node's KvStateMachine.
 //
@@ -34,8 +34,6 @@
 #include "runtime/actor/actor_ref.h"
 #include "runtime/node/cluster.h"
 #include "services/kv/kv.anvil.h"
-#include "services/kv/kv_config.h"
-#include "services/kv/kv_storage.h"
 #include "services/kv/raft_core.h"
 #include "services/kv/state_machine.h"
 #include "spdlog/logger.h"
@@ -67,7 +65,7 @@ class RaftNode final : public RaftDaemon {
   Task<absl::Status> Run() override;
   Task<> Stop() override;
 
-  // What the ticker and sender actors share with the daemon (internal).
+  // What the sender actors share with the daemon (internal).
   struct Helpers;
 
  private:
@@ -84,13 +82,11 @@ class RaftNode final : public RaftDaemon {
                                       const GetRequest& request) override;
   Task<absl::StatusOr<RaftStatus>> Status(
       CallContext& call, const RaftStatusRequest& request) override;
-  Task<> Tick(CallContext& call,
-              const google::protobuf::Empty& request) override;
-  Task<> Flush(CallContext& call,
-               const google::protobuf::Empty& request) override;
-  Task<> VoteReplied(CallContext& call, const VoteOutcome& outcome) override;
-  Task<> AppendReplied(CallContext& call,
-                       const AppendOutcome& outcome) override;
+  // Private messages: the clock, a flush of queued proposals, replies.
+  Task<> Receive(RaftTick& tick) override;
+  Task<> Receive(RaftFlush& flush) override;
+  Task<> Receive(VoteOutcome& outcome) override;
+  Task<> Receive(AppendOutcome& outcome) override;
 
   // Until no work is left: persists, sends, applies; then settles waiters.
   Task<absl::Status> Process();
@@ -111,19 +107,17 @@ class RaftNode final : public RaftDaemon {
 
   const std::string id_;
   spdlog::logger& log_;
-  StorageDaemon& storage_daemon_;
+  StorageDaemon& storage_;       // StorageApi
+  ClusterConfigDaemon& config_;  // ClusterConfigApi
+  const KvOptions options_;
   Cluster* const cluster_;
-  KvConfig* config_ = nullptr;  // null: not a KvConfig (failed_ says so)
-  KvOptions options_;
   // The network's message limit (4 MiB without a Cluster), set by Prepare.
   size_t max_message_bytes_ = 4 << 20;
-  KvStorage* storage_ = nullptr;
   std::unique_ptr<RaftCore> core_;
   KvStateMachine state_machine_;
   uint64_t applied_ = 0;
 
   std::shared_ptr<Helpers> helpers_;
-  ActorRef<int> ticker_;
   std::map<std::string, ActorRef<RaftCore::Message>> senders_;
 
   // Submits not yet proposed; proposed ones by log index; reads.
@@ -132,7 +126,8 @@ class RaftNode final : public RaftDaemon {
   std::vector<std::shared_ptr<Waiter>> reads_;
   bool flush_scheduled_ = false;
   uint64_t leader_term_ = 0;  // the term this node leads in, or 0
-  absl::Status failed_;       // the storage error that stopped the node
+  // What stops the node: a storage error, or (from Prepare) a bad tick.
+  absl::Status failed_;
 };
 
 }  // namespace anvil::kv
