@@ -58,7 +58,7 @@ http {
 }
 CONF
 nginx -c "${work}/nginx.conf" -p "${work}"
-"${http_hello}" --address="127.0.0.1:${anvil_port}" --threads="${workers}" \
+"${http_hello}" --address="127.0.0.1:${anvil_port}" --anvil_threads="${workers}" \
   > "${work}/http_hello.log" 2>&1 &
 anvil_pid=$!
 

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "runtime/node/cluster.h"
@@ -23,6 +25,12 @@
 #include "runtime/transport/grpc/grpc_network.h"
 #include "runtime/transport/network_flags.h"
 
+ABSL_FLAG(std::optional<int>, anvil_threads, std::nullopt,
+          "Worker threads, one event loop each (0: one per CPU). Unset: "
+          "the program's default.");
+ABSL_FLAG(std::optional<absl::Duration>, anvil_idle_spin, std::nullopt,
+          "The longest an idle worker polls before sleeping in epoll_wait "
+          "(0: never polls). Unset: the program's default.");
 ABSL_FLAG(absl::Duration, anvil_run_for, absl::ZeroDuration(),
           "Stop by itself after this long, as on SIGTERM (0: run until a "
           "signal). For demos and tests.");
@@ -92,6 +100,23 @@ int NodeMain(int argc, char** argv, NodeProgram program) {
   }
   std::string name = program.node_name ? program.node_name() : "";
   if (name.empty()) name = "node";
+  if (const std::optional<int> threads = absl::GetFlag(FLAGS_anvil_threads)) {
+    if (*threads < 0 || *threads > 1024) {
+      return fail(2, absl::InvalidArgumentError(absl::StrCat(
+                         "--anvil_threads=", *threads,
+                         " is out of range: 0 (one per CPU) to 1024")));
+    }
+    program.runtime.threads = static_cast<size_t>(*threads);
+  }
+  if (const std::optional<absl::Duration> spin =
+          absl::GetFlag(FLAGS_anvil_idle_spin)) {
+    if (*spin < absl::ZeroDuration() || *spin > absl::Seconds(1)) {
+      return fail(2, absl::InvalidArgumentError(absl::StrCat(
+                         "--anvil_idle_spin=", absl::FormatDuration(*spin),
+                         " is out of range: 0 to 1s")));
+    }
+    program.runtime.idle_spin = *spin;
+  }
 
   Runtime runtime(program.runtime);
   // Real gRPC, also in a --config=sim build (whose default network is the

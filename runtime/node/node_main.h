@@ -15,7 +15,9 @@
 //         }});
 //   }
 //
-// The node serves its exposed daemons over real gRPC (also in a
+// The runtime takes `runtime`, with --anvil_threads and --anvil_idle_spin
+// overriding its threads and idle_spin when given. The node serves its
+// exposed daemons over real gRPC (also in a
 // --config=sim build: a process talks to other processes), with TLS and
 // limits from the --anvil_ flags (runtime/transport/network_flags.h), at
 // --anvil_listen or its --anvil_peers address, until SIGINT/SIGTERM (or

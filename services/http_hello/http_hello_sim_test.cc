@@ -18,6 +18,7 @@
 #include "runtime/io/tcp_stream.h"
 #include "services/http_hello/http_hello.anvil.h"
 #include "services/http_hello/http_hello.h"
+#include "services/http_hello/http_hello_server.h"
 #include "testing/sim/sim_cluster.h"
 #include "testing/sim/simulation.h"
 #include "testing/status_matchers.h"
@@ -164,41 +165,13 @@ TEST_F(HttpHelloSimTest, MalformedRequestsGet400InTheSimulationToo) {
       IsOk());
 }
 
-// http_hello as a daemon of a simulated node (declared in http_hello.proto),
-// so that crashing the node stops it and restarting builds it again.
-class HttpHelloImpl final : public http_hello::HttpHelloDaemon {
- public:
-  explicit HttpHelloImpl(DaemonContext& context)
-      : runtime_(context.runtime()) {}
-
-  Task<absl::Status> Prepare() override {
-    TcpServerOptions options =
-        HttpHelloServerOptions(*SocketAddress::Parse("0.0.0.0:80"));
-    ANVIL_CO_ASSIGN_OR_RETURN(
-        server_, TcpServer::Start(runtime_, options, [this](Connection& c) {
-          return ServeHttpHello(c, options_);
-        }));
-    co_return absl::OkStatus();
-  }
-  Task<absl::Status> Run() override {
-    co_await server_->Stopped();
-    co_return absl::OkStatus();
-  }
-  Task<> Stop() override {
-    server_->RequestStop();
-    co_return;
-  }
-
- private:
-  Runtime& runtime_;
-  const HttpHelloOptions options_;
-  std::unique_ptr<TcpServer> server_;
-};
-
 TEST(HttpHelloCrashTest, ACrashedServerTimesOutAndItsRestartServesAgain) {
   sim::Simulation sim({.seed = 5, .workers = 4});
+  // http_hello as the daemon of a simulated node: crashing the node stops
+  // it, restarting builds it again.
   sim::SimCluster cluster(sim, [](Factory& root) {
-    root.Bind<http_hello::HttpHelloDaemon, HttpHelloImpl>();
+    root.Bind<http_hello::HttpHelloDaemon, HttpHelloServer>(
+        HttpHelloServerOptions(*SocketAddress::Parse("0.0.0.0:80")));
   });
   ASSERT_THAT(
       cluster.AddNode("web",
