@@ -228,11 +228,10 @@ std::vector<std::string> Validate(
         continue;
       }
       if (IsProcessScoped(*service) && !IsProcessScoped(*target)) {
-        problems.push_back(Problem(
-            *service,
-            absl::StrCat("is PROCESS-scoped but depends on ", dependency,
-                         ", which is NODE-scoped; a process-wide daemon can "
-                         "only depend on process-wide daemons")));
+        // "demo.S is process-wide but ...": the factory's words.
+        problems.push_back(
+            absl::StrCat(Where(*service), ": service ",
+                         ScopeRuleViolation(service->full_name(), dependency)));
       }
       pending.push_back(target);
     }
@@ -292,15 +291,11 @@ std::vector<std::string> Validate(
     }
   }
   if (problems.empty()) {
-    absl::StatusOr<std::vector<std::string>> order =
-        graph.AllDependenciesFirst();
-    if (!order.ok()) {
-      // "dependency cycle: a -> b -> a": report it at the first service.
-      const std::string message(order.status().message());
-      const absl::string_view cycle =
-          absl::StripPrefix(message, "dependency cycle: ");
-      const std::string first(cycle.substr(0, cycle.find(" -> ")));
-      auto it = daemons.find(first);
+    // Reported at the first daemon on the cycle.
+    const std::vector<std::string> cycle = graph.FindCycle();
+    if (!cycle.empty()) {
+      const std::string message(DependencyCycleError(cycle).message());
+      auto it = daemons.find(cycle.front());
       problems.push_back(it != daemons.end() ? Problem(*it->second, message)
                                              : message);
     }

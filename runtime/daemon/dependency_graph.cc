@@ -25,33 +25,42 @@ const std::vector<std::string>* DependencyGraph::DependenciesOf(
   return it == nodes_.end() ? nullptr : &it->second;
 }
 
-absl::Status DependencyGraph::Visit(
-    const std::string& node, absl::flat_hash_map<std::string, Mark>& marks,
-    std::vector<std::string>& path, std::vector<std::string>& order) const {
-  Mark& mark = marks[node];
+absl::Status DependencyCycleError(const std::vector<std::string>& cycle) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("dependency cycle: ", absl::StrJoin(cycle, " -> ")));
+}
+
+std::string ScopeRuleViolation(absl::string_view daemon,
+                               absl::string_view dependency) {
+  return absl::StrCat(daemon, " is process-wide but depends on ", dependency,
+                      ", which is per node: a process-wide daemon can only "
+                      "depend on process-wide daemons");
+}
+
+absl::Status DependencyGraph::Visit(const std::string& node, Walk& walk) const {
+  Mark& mark = walk.marks[node];
   if (mark == Mark::kDone) return absl::OkStatus();
   if (mark == Mark::kVisiting) {
     // The cycle is the part of the path from `node`'s first appearance.
-    auto start = std::find(path.begin(), path.end(), node);
-    std::vector<std::string> cycle(start, path.end());
-    cycle.push_back(node);
-    return absl::FailedPreconditionError(
-        absl::StrCat("dependency cycle: ", absl::StrJoin(cycle, " -> ")));
+    auto start = std::find(walk.path.begin(), walk.path.end(), node);
+    walk.cycle.assign(start, walk.path.end());
+    walk.cycle.push_back(node);
+    return DependencyCycleError(walk.cycle);
   }
   mark = Mark::kVisiting;
-  path.push_back(node);
-  const std::vector<std::string>& deps = nodes_.at(node);
-  for (const std::string& dep : deps) {
+  walk.path.push_back(node);
+  for (const std::string& dep : nodes_.at(node)) {
     if (!nodes_.contains(dep)) {
+      if (walk.skip_undeclared) continue;
       return absl::FailedPreconditionError(
           absl::StrCat(node, " depends on ", dep, ", which is not declared"));
     }
-    absl::Status status = Visit(dep, marks, path, order);
+    absl::Status status = Visit(dep, walk);
     if (!status.ok()) return status;
   }
-  path.pop_back();
-  marks[node] = Mark::kDone;  // `mark` may dangle: marks grew meanwhile
-  order.push_back(node);
+  walk.path.pop_back();
+  walk.marks[node] = Mark::kDone;  // `mark` may dangle: marks grew meanwhile
+  walk.order.push_back(node);
   return absl::OkStatus();
 }
 
@@ -60,24 +69,28 @@ absl::StatusOr<std::vector<std::string>> DependencyGraph::DependenciesFirst(
   if (!nodes_.contains(root)) {
     return absl::NotFoundError(absl::StrCat(root, " is not declared"));
   }
-  absl::flat_hash_map<std::string, Mark> marks;
-  std::vector<std::string> path;
-  std::vector<std::string> order;
-  absl::Status status = Visit(std::string(root), marks, path, order);
+  Walk walk;
+  absl::Status status = Visit(std::string(root), walk);
   if (!status.ok()) return status;
-  return order;
+  return std::move(walk.order);
 }
 
 absl::StatusOr<std::vector<std::string>> DependencyGraph::AllDependenciesFirst()
     const {
-  absl::flat_hash_map<std::string, Mark> marks;
-  std::vector<std::string> path;
-  std::vector<std::string> order;
+  Walk walk;
   for (const std::string& node : declaration_order_) {
-    absl::Status status = Visit(node, marks, path, order);
+    absl::Status status = Visit(node, walk);
     if (!status.ok()) return status;
   }
-  return order;
+  return std::move(walk.order);
+}
+
+std::vector<std::string> DependencyGraph::FindCycle() const {
+  Walk walk{.skip_undeclared = true};
+  for (const std::string& node : declaration_order_) {
+    if (!Visit(node, walk).ok()) return std::move(walk.cycle);
+  }
+  return {};
 }
 
 }  // namespace anvil

@@ -31,6 +31,16 @@
 
 namespace anvil {
 
+// FAILED_PRECONDITION "dependency cycle: a -> b -> a", for the path around
+// a cycle (starting and ending with the same node): the factory's and
+// protoc-gen-anvil's wording.
+absl::Status DependencyCycleError(const std::vector<std::string>& cycle);
+
+// Why `daemon`, process-wide, cannot depend on `dependency`, per node: the
+// scope rule, in the factory's and protoc-gen-anvil's words.
+std::string ScopeRuleViolation(absl::string_view daemon,
+                               absl::string_view dependency);
+
 class DependencyGraph {
  public:
   // Declares `node` and the nodes it depends on, in order. Declaring a node
@@ -53,12 +63,21 @@ class DependencyGraph {
   // graph: the first problem found, in declaration order.
   absl::StatusOr<std::vector<std::string>> AllDependenciesFirst() const;
 
+  // The first cycle found in declaration order, as the path around it,
+  // which starts and ends with the same node ({"a", "b", "a"}); empty if
+  // there is none. Undeclared dependencies are skipped.
+  std::vector<std::string> FindCycle() const;
+
  private:
   enum class Mark { kNone, kVisiting, kDone };
-  absl::Status Visit(const std::string& node,
-                     absl::flat_hash_map<std::string, Mark>& marks,
-                     std::vector<std::string>& path,
-                     std::vector<std::string>& order) const;
+  struct Walk {
+    absl::flat_hash_map<std::string, Mark> marks;
+    std::vector<std::string> path;
+    std::vector<std::string> order;
+    std::vector<std::string> cycle;  // set when one is found
+    bool skip_undeclared = false;
+  };
+  absl::Status Visit(const std::string& node, Walk& walk) const;
 
   absl::flat_hash_map<std::string, std::vector<std::string>> nodes_;
   std::vector<std::string> declaration_order_;

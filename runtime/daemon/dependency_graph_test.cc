@@ -40,6 +40,17 @@ TEST(DependencyGraph, NamesTheWholeCycle) {
   EXPECT_THAT(graph.AllDependenciesFirst(),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        "dependency cycle: a -> b -> c -> a"));
+  EXPECT_EQ(graph.FindCycle(), (std::vector<std::string>{"a", "b", "c", "a"}));
+}
+
+TEST(DependencyGraph, FindCycleSkipsUndeclaredAndFindsNoneInADag) {
+  DependencyGraph graph;
+  ASSERT_THAT(graph.Add("a", {"b", "missing"}), IsOk());
+  ASSERT_THAT(graph.Add("b", {}), IsOk());
+  EXPECT_TRUE(graph.FindCycle().empty());
+  ASSERT_THAT(graph.Add("c", {"missing", "d"}), IsOk());
+  ASSERT_THAT(graph.Add("d", {"c"}), IsOk());
+  EXPECT_EQ(graph.FindCycle(), (std::vector<std::string>{"c", "d", "c"}));
 }
 
 TEST(DependencyGraph, SelfDependencyIsACycle) {

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "runtime/core/log.h"
+#include "runtime/daemon/dependency_graph.h"
 
 namespace anvil {
 
@@ -143,8 +144,7 @@ absl::StatusOr<Daemon*> Factory::GetInternal(
       it != building.end()) {
     std::vector<std::string> cycle(it, building.end());
     cycle.push_back(name);
-    return absl::FailedPreconditionError(
-        absl::StrCat("dependency cycle: ", absl::StrJoin(cycle, " -> ")));
+    return DependencyCycleError(cycle);
   }
 
   // Copied: building dependencies may add bindings' storage elsewhere, and a
@@ -164,10 +164,8 @@ absl::StatusOr<Daemon*> Factory::GetInternal(
         FindBinding(dependency, &dependency_holder)->info.scope ==
             DaemonScope::kNode) {
       building.pop_back();
-      return absl::FailedPreconditionError(absl::StrCat(
-          name, " is process-wide but depends on ", dependency,
-          ", which is per node: a process-wide daemon can only depend on "
-          "process-wide daemons"));
+      return absl::FailedPreconditionError(
+          ScopeRuleViolation(name, dependency));
     }
     absl::StatusOr<Daemon*> built = GetInternal(dependency, building);
     if (!built.ok()) {
