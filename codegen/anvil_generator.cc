@@ -99,6 +99,26 @@ std::string Problem(const ServiceDescriptor& service, absl::string_view what) {
                       what);
 }
 
+// "KvStore" -> "kv_store": a Deps field name.
+std::string SnakeCase(absl::string_view name) {
+  std::string out;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(name[i]);
+    if (std::isupper(c)) {
+      const bool after_lower =
+          i > 0 && !std::isupper(static_cast<unsigned char>(name[i - 1]));
+      const bool before_lower =
+          i > 0 && i + 1 < name.size() &&
+          std::islower(static_cast<unsigned char>(name[i + 1]));
+      if (after_lower || before_lower) out.push_back('_');
+      out.push_back(static_cast<char>(std::tolower(c)));
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
 // "a::b::C" (or "::a::b::C"): a qualified C++ name.
 bool IsCppName(absl::string_view name) {
   absl::ConsumePrefix(&name, "::");
@@ -234,6 +254,19 @@ std::vector<std::string> Validate(
                          ScopeRuleViolation(service->full_name(), dependency)));
       }
       pending.push_back(target);
+    }
+    if (HasUnaryMethods(*service)) {
+      for (const std::string& dependency : depends_on) {
+        const std::string field =
+            SnakeCase(dependency.substr(dependency.rfind('.') + 1));
+        if (field == "ref" || field == "mailbox") {
+          problems.push_back(
+              Problem(*service, absl::StrCat("depends on ", dependency,
+                                             ", whose accessor ", field,
+                                             "() would hide the daemon's own; "
+                                             "rename the service")));
+        }
+      }
     }
     graph.Add(service->full_name(), depends_on).IgnoreError();
     for (int m = 0; m < service->method_count(); ++m) {
@@ -403,26 +436,6 @@ std::string LeadingComments(const Descriptor& descriptor,
   for (absl::string_view line : absl::StrSplit(
            absl::StripSuffix(location.leading_comments, "\n"), '\n')) {
     absl::StrAppend(&out, indent, "//", line, "\n");
-  }
-  return out;
-}
-
-// "KvStore" -> "kv_store": a Deps field name.
-std::string SnakeCase(absl::string_view name) {
-  std::string out;
-  for (size_t i = 0; i < name.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(name[i]);
-    if (std::isupper(c)) {
-      const bool after_lower =
-          i > 0 && !std::isupper(static_cast<unsigned char>(name[i - 1]));
-      const bool before_lower =
-          i > 0 && i + 1 < name.size() &&
-          std::islower(static_cast<unsigned char>(name[i + 1]));
-      if (after_lower || before_lower) out.push_back('_');
-      out.push_back(static_cast<char>(std::tolower(c)));
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
   }
   return out;
 }
@@ -709,6 +722,7 @@ void PrintDaemonClass(const ServiceDescriptor& service,
     p.Print(
         "class $name$Daemon : public ::anvil::Daemon$interface$ {\n"
         " public:\n"
+        "  using Interface = $name$Daemon;  // for Factory::Bind<Impl>()\n"
         "  using Deps = $name$Deps;\n"
         "  // Name, scope and dependencies, as $source$ declares them.\n"
         "  static ::anvil::DaemonInfo Info();\n"
@@ -724,6 +738,7 @@ void PrintDaemonClass(const ServiceDescriptor& service,
 
       "class $name$Daemon : public ::anvil::ActorDaemon<$name$Message> {\n"
       " public:\n"
+      "  using Interface = $name$Daemon;  // for Factory::Bind<Impl>()\n"
       "  using Deps = $name$Deps;\n"
       "  // Name, scope and dependencies, as $source$ declares them.\n"
       "  static ::anvil::DaemonInfo Info();\n"
@@ -762,16 +777,43 @@ void PrintDaemonClass(const ServiceDescriptor& service,
       "\n"
       "  // Public (the class is abstract), so that an implementation can\n"
       "  // say `using $name$Daemon::$name$Daemon;`.\n"
-      "  explicit $name$Daemon(const $name$Deps& deps)\n"
-      "      : $name$Daemon(deps.context) {}\n"
-      "  explicit $name$Daemon(::anvil::DaemonContext& context);\n"
+      "  explicit $name$Daemon(const $name$Deps& deps);\n"
+      "  explicit $name$Daemon(::anvil::DaemonContext& context)\n"
+      "      : $name$Daemon($name$Deps(context)) {}\n",
+      "name", name);
+  const std::vector<const ServiceDescriptor*> dependencies =
+      Dependencies(service);
+  if (!dependencies.empty()) {
+    p.Print(
+        "\n"
+        " protected:\n"
+        "  // Its dependencies, kept from $name$Deps.\n",
+        "name", name);
+    for (const ServiceDescriptor* dependency : dependencies) {
+      const bool has_methods = HasUnaryMethods(*dependency);
+      p.Print(has_methods ? "  const $type$& $field$() const { return "
+                            "$field$_; }\n"
+                          : "  $type$& $field$() const { return $field$_; }\n",
+              "type",
+              Qualified(*dependency, has_methods ? "Ref" : "Daemon",
+                        *service.file()),
+              "field", SnakeCase(dependency->name()));
+    }
+  }
+  p.Print(
       "\n"
       " private:\n"
       "  ::anvil::Task<> ServeMailbox(\n"
-      "      ::anvil::Context<$name$Message>& mailbox) final;\n"
-      "};\n"
-      "\n",
+      "      ::anvil::Context<$name$Message>& mailbox) final;\n",
       "name", name);
+  for (const ServiceDescriptor* dependency : dependencies) {
+    const bool has_methods = HasUnaryMethods(*dependency);
+    p.Print("  $type$ $field$_;\n", "type",
+            Qualified(*dependency, has_methods ? "Ref" : "Daemon&",
+                      *service.file()),
+            "field", SnakeCase(dependency->name()));
+  }
+  p.Print("};\n\n");
 }
 
 // The receive loop: `signature` is the function being defined. Each
@@ -893,11 +935,15 @@ void PrintDaemonDefinitions(const ServiceDescriptor& service, Printer& p) {
   if (UnaryMethods(service).empty()) return;
   const uint32_t capacity = OptionsOf(service).inbox_capacity();
   p.Print(
-      "$name$Daemon::$name$Daemon(::anvil::DaemonContext& context)\n"
-      "    : ActorDaemon(context, ::anvil::ActorOptions{.inbox_capacity = "
-      "$capacity$}) {}\n"
-      "\n",
+      "$name$Daemon::$name$Daemon(const $name$Deps& deps)\n"
+      "    : ActorDaemon(deps.context, ::anvil::ActorOptions{.inbox_capacity = "
+      "$capacity$})",
       "name", name, "capacity", absl::StrCat(capacity));
+  for (const ServiceDescriptor* dependency : Dependencies(service)) {
+    p.Print(",\n      $field$_(deps.$field$)", "field",
+            SnakeCase(dependency->name()));
+  }
+  p.Print(" {}\n\n");
   if (IsExposed(service)) {
     p.Print(
         "::anvil::ExposedMethods $name$Daemon::Exposed() {\n"

@@ -43,6 +43,8 @@ expect_error bad_exposure.proto \
   'codegen/testdata/bad_exposure.proto:6:1: service bad.Raft: says both expose: true (PUBLIC) and exposure: CLUSTER'
 expect_error bad_all_internal.proto \
   'codegen/testdata/bad_all_internal.proto:6:1: service bad.Ticker: is exposed (PUBLIC) but has no method to serve: every method is internal (Tick)'
+expect_error bad_accessor.proto \
+  'codegen/testdata/bad_accessor.proto:10:1: service bad.User: depends on bad.Ref, whose accessor ref() would hide the daemon'"'"'s own'
 # C++ beside the proto: each problem reported, all in one run.
 expect_error bad_cc.proto \
   'codegen/testdata/bad_cc.proto:7:1: service bad.NoHeader: names C++ types (cc_interface or cc_messages) but no cc_header to include for them'

@@ -102,18 +102,15 @@ class MemStorage final : public StorageDaemon {
   std::map<std::string, std::string> values_;
 };
 
+// Keeps no dependency of its own: the generated base does (storage()).
 class KvStoreImpl final : public KvStoreDaemon {
  public:
-  explicit KvStoreImpl(const KvStoreDeps& deps)
-      : KvStoreDaemon(deps), storage_(deps.storage) {}
+  using KvStoreDaemon::KvStoreDaemon;
 
   Task<absl::StatusOr<ReadReply>> Get(CallContext& call,
                                       const ReadRequest& request) override {
-    co_return co_await storage_.Read(request, call);  // keeps the deadline
+    co_return co_await storage().Read(request, call);  // keeps the deadline
   }
-
- private:
-  StorageRef storage_;
 };
 
 class PageFrontend final : public FrontendDaemon {

@@ -32,21 +32,17 @@ class CounterImpl final : public CounterDaemon {
 
 class GreeterImpl final : public GreeterDaemon {
  public:
-  explicit GreeterImpl(const GreeterDeps& deps)
-      : GreeterDaemon(deps), counter_(deps.counter) {}
+  using GreeterDaemon::GreeterDaemon;
 
   Task<absl::StatusOr<GreetReply>> Greet(CallContext& call,
                                          const GreetRequest& request) override {
     ANVIL_CO_ASSIGN_OR_RETURN(CountReply n,
-                              co_await counter_.Next(CountRequest(), call));
+                              co_await counter().Next(CountRequest(), call));
     GreetReply reply;
     reply.set_text(
         absl::StrCat("Hello, ", request.name(), " (greeting ", n.count(), ")"));
     co_return reply;
   }
-
- private:
-  CounterRef counter_;
 };
 
 }  // namespace anvil::examples::greeter
@@ -55,11 +51,7 @@ int main(int argc, char** argv) {
   using namespace anvil::examples::greeter;  // NOLINT: the example's own
   return anvil::NodeMain(
       argc, argv,
-      {.usage = "greeter: greets over gRPC.\n\n  greeter --anvil_listen=...",
+      {.usage = "greeter --anvil_listen=127.0.0.1:7000",
        .runtime = {.name = "greeter"},
-       .bind = [](anvil::Factory&, anvil::Factory& node) {
-         node.Bind<CounterDaemon, CounterImpl>();
-         node.Bind<GreeterDaemon, GreeterImpl>();
-         return node.Get<GreeterDaemon>().status();
-       }});
+       .bind = anvil::BindDaemons<CounterImpl, GreeterImpl>()});
 }

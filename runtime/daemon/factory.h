@@ -161,6 +161,16 @@ class Factory {
     }
   }
 
+  // Bind<I, Impl>(args...) with I the generated daemon base Impl derives
+  // from (Impl::Interface):
+  //
+  //   node.Bind<GreeterImpl>();   // Bind<GreeterDaemon, GreeterImpl>()
+  template <typename Impl, typename... Args>
+  requires(requires { typename Impl::Interface; } &&
+           !std::is_abstract_v<Impl>) void Bind(Args... args) {
+    Bind<typename Impl::Interface, Impl>(std::move(args)...);
+  }
+
   // Binds `I` to a ready instance, owned and managed from now on like a
   // built one. REQUIRES: as Bind.
   template <typename I>

@@ -61,6 +61,23 @@ struct NodeProgram {
 
 int NodeMain(int argc, char** argv, NodeProgram program);
 
+// A NodeProgram::bind for implementations of generated daemons that take
+// no Bind arguments: binds each (process-wide ones in the root, the others
+// in the node) and builds them, so an error names the first that fails.
+//
+//   .bind = anvil::BindDaemons<CounterImpl, GreeterImpl>()
+template <typename... Impls>
+std::function<absl::Status(Factory& root, Factory& node)> BindDaemons() {
+  return [](Factory& root, Factory& node) -> absl::Status {
+    ((Impls::Info().scope == DaemonScope::kProcess ? root : node)
+         .template Bind<Impls>(),
+     ...);
+    absl::Status built;  // stops at the first error
+    (... && (built = node.Get<typename Impls::Interface>().status()).ok());
+    return built;
+  };
+}
+
 }  // namespace anvil
 
 #endif  // ANVIL_RUNTIME_NODE_NODE_MAIN_H_

@@ -11,24 +11,23 @@ namespace anvil::kv {
 
 Task<absl::StatusOr<VoteReply>> RaftPeerNode::RequestVote(
     CallContext& call, const VoteRequest& request) {
-  co_return co_await raft_.RequestVote(request, call);
+  co_return co_await raft().RequestVote(request, call);
 }
 
 Task<absl::StatusOr<AppendReply>> RaftPeerNode::AppendEntries(
     CallContext& call, const AppendRequest& request) {
-  co_return co_await raft_.AppendEntries(request, call);
+  co_return co_await raft().AppendEntries(request, call);
 }
 
 KvStoreNode::KvStoreNode(const KvStoreDeps& deps)
     : KvStoreDaemon(deps),
-      raft_(deps.raft),
       cluster_(Cluster::Find(deps.context.factory())),
       self_(deps.context.factory().name()) {}
 
 Task<absl::StatusOr<KvStoreRef>> KvStoreNode::Leader(CallContext& call,
                                                      absl::Status not_leader) {
   absl::StatusOr<RaftStatus> status =
-      co_await raft_.Status(RaftStatusRequest(), call);
+      co_await raft().Status(RaftStatusRequest(), call);
   if (!status.ok()) co_return status.status();
   if (status->leader().empty() || status->leader() == self_) {
     co_return absl::UnavailableError(absl::StrCat("no leader is known to ",
@@ -44,7 +43,7 @@ Task<absl::StatusOr<Reply>> KvStoreNode::Write(CallContext& call,
                                                Command command, Forward forward,
                                                Extract extract) {
   absl::StatusOr<SubmitReply> submitted =
-      co_await raft_.Submit(std::move(command), call);
+      co_await raft().Submit(std::move(command), call);
   if (absl::IsFailedPrecondition(submitted.status())) {
     absl::StatusOr<KvStoreRef> leader =
         co_await Leader(call, submitted.status());
@@ -57,7 +56,7 @@ Task<absl::StatusOr<Reply>> KvStoreNode::Write(CallContext& call,
 
 Task<absl::StatusOr<GetReply>> KvStoreNode::Get(CallContext& call,
                                                 const GetRequest& request) {
-  absl::StatusOr<GetReply> read = co_await raft_.Read(request, call);
+  absl::StatusOr<GetReply> read = co_await raft().Read(request, call);
   if (absl::IsFailedPrecondition(read.status())) {
     absl::StatusOr<KvStoreRef> leader = co_await Leader(call, read.status());
     if (!leader.ok()) co_return leader.status();
@@ -98,7 +97,7 @@ Task<absl::StatusOr<CompareAndSetReply>> KvStoreNode::CompareAndSet(
 
 Task<absl::StatusOr<RaftStatus>> KvStoreNode::Status(
     CallContext& call, const RaftStatusRequest& request) {
-  co_return co_await raft_.Status(request, call);
+  co_return co_await raft().Status(request, call);
 }
 
 void BindKv(Factory& root, KvOptions options) {

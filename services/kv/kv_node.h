@@ -34,16 +34,13 @@ namespace anvil::kv {
 // Passes peers' RPCs to the node's Raft daemon.
 class RaftPeerNode final : public RaftPeerDaemon {
  public:
-  explicit RaftPeerNode(const RaftPeerDeps& deps)
-      : RaftPeerDaemon(deps), raft_(deps.raft) {}
+  using RaftPeerDaemon::RaftPeerDaemon;
 
  private:
   Task<absl::StatusOr<VoteReply>> RequestVote(
       CallContext& call, const VoteRequest& request) override;
   Task<absl::StatusOr<AppendReply>> AppendEntries(
       CallContext& call, const AppendRequest& request) override;
-
-  RaftRef raft_;
 };
 
 // The client API on Raft (see the file comment).
@@ -74,7 +71,6 @@ class KvStoreNode final : public KvStoreDaemon {
   Task<absl::StatusOr<KvStoreRef>> Leader(CallContext& call,
                                           absl::Status not_leader);
 
-  RaftRef raft_;
   Cluster* const cluster_;
   const std::string self_;
 };

@@ -100,9 +100,7 @@ RaftNode::RaftNode(const RaftDeps& deps)
     : RaftDaemon(deps),
       id_(deps.context.factory().name()),
       log_(deps.context.log()),
-      storage_(deps.storage),
-      config_(deps.cluster_config),
-      options_(config_.options()),
+      options_(deps.cluster_config.options()),
       cluster_(Cluster::Find(deps.context.factory())),
       helpers_(std::make_shared<Helpers>()) {
   // A bad tick fails Prepare with the timer's INVALID_ARGUMENT.
@@ -154,8 +152,8 @@ Task<absl::Status> RaftNode::Prepare() {
                         .heartbeat_ticks = options_.heartbeat_ticks,
                         .max_append_bytes = std::min<size_t>(
                             1 << 20, MaxCommandBytes(max_message_bytes_))},
-      config_.NextSeed(id_));
-  LogStore& store = storage_.store();
+      cluster_config().NextSeed(id_));
+  LogStore& store = storage().store();
   absl::StatusOr<std::vector<LogEntry>> log =
       store.Read(1, static_cast<size_t>(store.last_index()));
   if (!log.ok()) co_return log.status();
@@ -410,7 +408,7 @@ Task<absl::Status> RaftNode::Process() {
 }
 
 Task<absl::Status> RaftNode::Persist(RaftCore::Ready& ready) {
-  LogStore& store = storage_.store();
+  LogStore& store = storage().store();
   if (!ready.append.empty()) {
     ANVIL_CO_RETURN_IF_ERROR(
         co_await store.Append(ready.append_from, ready.append));

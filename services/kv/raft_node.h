@@ -107,8 +107,6 @@ class RaftNode final : public RaftDaemon {
 
   const std::string id_;
   spdlog::logger& log_;
-  StorageDaemon& storage_;       // StorageApi
-  ClusterConfigDaemon& config_;  // ClusterConfigApi
   const KvOptions options_;
   Cluster* const cluster_;
   // The network's message limit (4 MiB without a Cluster), set by Prepare.
