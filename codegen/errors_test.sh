@@ -32,7 +32,7 @@ expect_error bad_self.proto \
 expect_error bad_cycle_a.proto \
   'service bad.A: dependency cycle: bad.A -> bad.B -> bad.C -> bad.A'
 expect_error bad_scope.proto \
-  'codegen/testdata/bad_scope.proto:9:1: service bad.Shared is process-wide but depends on bad.PerNode, which is per node'
+  'codegen/testdata/bad_scope.proto:9:1: service bad.Shared: is process-wide but depends on bad.PerNode, which is per node'
 expect_error bad_stream.proto \
   'codegen/testdata/bad_stream.proto:6:1: service bad.Feed: is exposed, but method Watch streams'
 expect_error bad_not_daemon.proto \

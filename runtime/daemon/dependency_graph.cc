@@ -30,9 +30,8 @@ absl::Status DependencyCycleError(const std::vector<std::string>& cycle) {
       absl::StrCat("dependency cycle: ", absl::StrJoin(cycle, " -> ")));
 }
 
-std::string ScopeRuleViolation(absl::string_view daemon,
-                               absl::string_view dependency) {
-  return absl::StrCat(daemon, " is process-wide but depends on ", dependency,
+std::string ScopeRuleViolation(absl::string_view dependency) {
+  return absl::StrCat("is process-wide but depends on ", dependency,
                       ", which is per node: a process-wide daemon can only "
                       "depend on process-wide daemons");
 }

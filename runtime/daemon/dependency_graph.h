@@ -36,10 +36,10 @@ namespace anvil {
 // protoc-gen-anvil's wording.
 absl::Status DependencyCycleError(const std::vector<std::string>& cycle);
 
-// Why `daemon`, process-wide, cannot depend on `dependency`, per node: the
-// scope rule, in the factory's and protoc-gen-anvil's words.
-std::string ScopeRuleViolation(absl::string_view daemon,
-                               absl::string_view dependency);
+// Why a process-wide daemon cannot depend on `dependency`, per node: the
+// scope rule, in the factory's and protoc-gen-anvil's words, to follow the
+// daemon's name ("is process-wide but depends on ...").
+std::string ScopeRuleViolation(absl::string_view dependency);
 
 class DependencyGraph {
  public:

@@ -165,7 +165,7 @@ absl::StatusOr<Daemon*> Factory::GetInternal(
             DaemonScope::kNode) {
       building.pop_back();
       return absl::FailedPreconditionError(
-          ScopeRuleViolation(name, dependency));
+          absl::StrCat(name, " ", ScopeRuleViolation(dependency)));
     }
     absl::StatusOr<Daemon*> built = GetInternal(dependency, building);
     if (!built.ok()) {
