@@ -46,14 +46,7 @@ def anvil_cc_library(
         plugin_suffixes = [".anvil.h", ".anvil.cc"],
         # Formatted as the tree is, by clang-format.
         plugin_style = "//:.clang-format",
-        extra_cc_deps = [
-            "//runtime/actor",
-            "//runtime/core:task",
-            "//runtime/daemon",
-            "//runtime/daemon:actor_daemon",
-            "//runtime/daemon:factory",
-            "//runtime/transport:channel",
-        ] + cc_deps,
+        extra_cc_deps = ["//runtime/generated:support"] + cc_deps,
         extra_hdrs = cc_hdrs,
         visibility = visibility,
         testonly = testonly,

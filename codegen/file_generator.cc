@@ -81,23 +81,7 @@ std::string FileGenerator::Header() const {
     for (const std::string& header : cc_headers) {
       p.Print("#include \"$header$\"  // a cc_header\n", "header", header);
     }
-    p.Print(R"tpl(#include "absl/status/status.h"
-#include "absl/status/statusor.h"
-#include "absl/time/time.h"
-#include "runtime/actor/call_context.h"
-#include "runtime/actor/call_options.h"
-#include "runtime/actor/remote_caller.h"
-#include "runtime/actor/request.h"
-#include "runtime/actor/runtime.h"
-#include "runtime/core/clock.h"
-#include "runtime/core/task.h"
-#include "runtime/daemon/actor_daemon.h"
-#include "runtime/daemon/daemon.h"
-#include "runtime/daemon/factory.h"
-#include "runtime/transport/channel.h"
-#include "runtime/transport/client_call.h"
-
-)tpl");
+    p.Print("#include \"runtime/generated/support.h\"\n\n");
     if (!file_.package().empty()) p.Print(vars_, "namespace $ns$ {\n\n");
     bool any_daemon = false;
     for (const ServiceModel& model : models_) {
@@ -124,8 +108,6 @@ std::string FileGenerator::Source() const {
 #include "$base$.anvil.h"
 
 #include <optional>
-
-#include "runtime/actor/concurrent_calls.h"
 
 )tpl");
     if (!file_.package().empty()) p.Print(vars_, "namespace $ns$ {\n\n");

@@ -2,7 +2,9 @@
 # The runtime's layers, as includes: a package may include only itself and
 # the packages below it (README.md, Layout):
 #
-#   core <- actor <- {storage, io, transport, daemon} <- node
+#   core <- actor <- {storage, io, transport, daemon} <- {generated, node}
+#
+# (generated: what protoc-gen-anvil's output includes.)
 #
 # Tests, benchmarks and testdata are exempt (they may use what is above
 # them to drive what they test). Fails naming each include that runs
@@ -16,6 +18,7 @@ allowed() {
     actor) echo "core actor" ;;
     storage | io | transport | daemon) echo "core actor $1" ;;
     node) echo "core actor storage io transport daemon node" ;;
+    generated) echo "core actor transport daemon generated" ;;
     *) echo "" ;;
   esac
 }
