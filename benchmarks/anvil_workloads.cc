@@ -53,14 +53,14 @@ void Check(const absl::Status& sent) {
 
 // --- ping-pong: `rounds` round trips of an int between two actors. ---
 
-Task<> Pong(Context<int64_t>& ctx, ActorRef<int64_t> ping) {
+Task<> Pong(ActorContext<int64_t>& ctx, ActorRef<int64_t> ping) {
   while (std::optional<int64_t> n = co_await ctx.Receive()) {
     Check(co_await ping.Send(*n));
   }
 }
 
 // Spawns its partner on `pong_worker`, then plays `rounds` round trips.
-Task<> Ping(Context<int64_t>& ctx, int pong_worker, int64_t rounds,
+Task<> Ping(ActorContext<int64_t>& ctx, int pong_worker, int64_t rounds,
             absl::Duration* elapsed, ThreadEvent* done) {
   const absl::Time start = absl::Now();
   ActorRef<int64_t> pong = ctx.runtime().Spawn(
@@ -88,8 +88,8 @@ double PingPong(size_t threads, int64_t rounds) {
 
 // --- Trees: each node spawns `fanout` children and sums what they send. ---
 
-Task<> TreeNode(Context<int64_t>& ctx, ActorRef<int64_t> parent, int64_t num,
-                int64_t size, int fanout) {
+Task<> TreeNode(ActorContext<int64_t>& ctx, ActorRef<int64_t> parent,
+                int64_t num, int64_t size, int fanout) {
   if (size == 1) {
     Check(co_await parent.Send(num));
     co_return;
@@ -107,7 +107,7 @@ Task<> TreeNode(Context<int64_t>& ctx, ActorRef<int64_t> parent, int64_t num,
   Check(co_await parent.Send(sum));
 }
 
-Task<> TreeRoot(Context<int64_t>& ctx, int64_t size, int fanout,
+Task<> TreeRoot(ActorContext<int64_t>& ctx, int64_t size, int fanout,
                 std::atomic<int64_t>* result, ThreadEvent* done) {
   ctx.runtime().Spawn(TreeNode, ctx.Self(), 0, size, fanout);
   std::optional<int64_t> v = co_await ctx.Receive();
@@ -130,7 +130,8 @@ double TreeSeconds(int64_t leaves, int fanout, int64_t* sum) {
 
 // --- Mailbox contention: `senders` actors send `each` messages to one. ---
 
-Task<> Receiver(Context<int64_t>& ctx, int64_t expected, ThreadEvent* done) {
+Task<> Receiver(ActorContext<int64_t>& ctx, int64_t expected,
+                ThreadEvent* done) {
   int64_t received = 0;
   while (received < expected) {
     std::optional<int64_t> v = co_await ctx.Receive();
@@ -140,7 +141,7 @@ Task<> Receiver(Context<int64_t>& ctx, int64_t expected, ThreadEvent* done) {
   done->Notify();
 }
 
-Task<> Sender(Context<int>&, ActorRef<int64_t> to, int64_t each) {
+Task<> Sender(ActorContext<int>&, ActorRef<int64_t> to, int64_t each) {
   for (int64_t i = 0; i < each; ++i) Check(co_await to.Send(i));
 }
 
@@ -149,7 +150,7 @@ double ContentionSeconds(int senders, int64_t each) {
   ThreadEvent done;
   const absl::Time start = absl::Now();
   ActorRef<int64_t> receiver = runtime.Spawn(
-      Receiver, senders * each, &done, ActorOptions{.inbox_capacity = 4096});
+      Receiver, senders * each, &done, ActorOptions{.mailbox_capacity = 4096});
   for (int s = 0; s < senders; ++s) runtime.Spawn(Sender, receiver, each);
   done.Wait();
   const absl::Duration elapsed = absl::Now() - start;
@@ -160,7 +161,7 @@ double ContentionSeconds(int senders, int64_t each) {
 
 // --- Mixed case: rings pass a token; each lap, a worker factorizes. ---
 
-Task<> Worker(Context<uint64_t>& ctx, std::atomic<int64_t>* checks) {
+Task<> Worker(ActorContext<uint64_t>& ctx, std::atomic<int64_t>* checks) {
   while (std::optional<uint64_t> n = co_await ctx.Receive()) {
     std::vector<uint64_t> f = Factorize(*n);
     if (FactorsOfKToFactor(f)) checks->fetch_add(1);
@@ -168,7 +169,7 @@ Task<> Worker(Context<uint64_t>& ctx, std::atomic<int64_t>* checks) {
 }
 
 // A ring member: passes the token to the next.
-Task<> Chain(Context<int64_t>& ctx, ActorRef<int64_t> next) {
+Task<> Chain(ActorContext<int64_t>& ctx, ActorRef<int64_t> next) {
   while (std::optional<int64_t> token = co_await ctx.Receive()) {
     if (!(co_await next.Send(*token)).ok()) co_return;  // the ring ended
   }
@@ -177,7 +178,7 @@ Task<> Chain(Context<int64_t>& ctx, ActorRef<int64_t> next) {
 // Builds a ring of `ring_size` (itself and ring_size - 1 Chain actors) and
 // a worker; each lap, asks the worker to factorize and sends the token
 // round.
-Task<> Master(Context<int64_t>& ctx, int ring_size, int laps,
+Task<> Master(ActorContext<int64_t>& ctx, int ring_size, int laps,
               std::atomic<int64_t>* checks, std::atomic<int>* rings_left,
               ThreadEvent* done) {
   ActorRef<uint64_t> worker = ctx.runtime().Spawn(Worker, checks);
@@ -213,7 +214,7 @@ double MixedSeconds(int rings, int ring_size, int laps, int64_t* checks_out) {
 
 // --- Idle memory: `count` actors waiting in Receive. ---
 
-Task<> Idle(Context<int64_t>& ctx) { (void)co_await ctx.Receive(); }
+Task<> Idle(ActorContext<int64_t>& ctx) { (void)co_await ctx.Receive(); }
 
 void IdleMemory(int64_t count) {
   Runtime runtime(Options(absl::GetFlag(FLAGS_threads)));
@@ -221,7 +222,7 @@ void IdleMemory(int64_t count) {
   actors.reserve(count);
   const int64_t before = ResidentBytes();
   for (int64_t i = 0; i < count; ++i) {
-    actors.push_back(runtime.Spawn(Idle, ActorOptions{.inbox_capacity = 8}));
+    actors.push_back(runtime.Spawn(Idle, ActorOptions{.mailbox_capacity = 8}));
   }
   absl::SleepFor(absl::Milliseconds(200));  // every actor reached Receive
   const int64_t after = ResidentBytes();

@@ -81,7 +81,7 @@ struct ReadCall {
 };
 using HandMessage = std::variant<Request<ReadCall>>;
 
-Task<> HandStorage(Context<HandMessage>& ctx) {
+Task<> HandStorage(ActorContext<HandMessage>& ctx) {
   while (std::optional<HandMessage> message = co_await ctx.Receive()) {
     auto& call = std::get<0>(*message);
     call.reply.Send(Answer(call.request.request));
@@ -95,7 +95,7 @@ Task<absl::StatusOr<ReadReply>> AnswerLater(const ReadRequest& request) {
   co_return Answer(request);
 }
 
-Task<> HandStorageAwaiting(Context<HandMessage>& ctx) {
+Task<> HandStorageAwaiting(ActorContext<HandMessage>& ctx) {
   while (std::optional<HandMessage> message = co_await ctx.Receive()) {
     auto& call = std::get<0>(*message);
     call.reply.Send(co_await AnswerLater(call.request.request));

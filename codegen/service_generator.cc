@@ -188,7 +188,7 @@ ServiceGenerator::ServiceGenerator(const ServiceModel& service,
       {"exposure", Exposure_Name(service.exposure)},
       {"cpp_exposure", service.cpp_exposure()},
       {"capacity",
-       absl::StrCat(OptionsOf(*service.descriptor).inbox_capacity())},
+       absl::StrCat(OptionsOf(*service.descriptor).mailbox_capacity())},
       {"interface", service.cc_interface},
   };
 }
@@ -267,7 +267,7 @@ class $name$Actor {
   p.Print(vars_, R"tpl(
   // Receives calls and dispatches them until the mailbox ends (every
   // ref gone, or the actor told to stop).
-  ::anvil::Task<> Serve(::anvil::Context<$name$Message>& context);
+  ::anvil::Task<> Serve(::anvil::ActorContext<$name$Message>& context);
 
   // Spawns `impl` as an actor serving $full_name$.
   static $name$Ref Spawn(::anvil::Runtime& runtime,
@@ -332,7 +332,7 @@ class $name$Daemon : public ::anvil::Daemon, public $interface$ {
 
   // The daemon's client: calls queue until Run() and are served
   // until Stop().
-  $name$Ref ref() const { return $name$Ref(mailbox()); }
+  $name$Ref ref() const { return $name$Ref(actor()); }
 
 )tpl");
   if (service_.exposure == anvil::CLUSTER) {
@@ -355,7 +355,7 @@ class $name$Daemon : public ::anvil::Daemon, public $interface$ {
   if (!service_.cc_messages.empty()) {
     p.Print(R"tpl(
   // Private messages (cc_messages): sent from inside the process
-  // only, with mailbox().TrySend(message) or on a timer (Every),
+  // only, with actor().TrySend(message) or on a timer (Every),
   // and served in turn with the calls.
 )tpl");
     for (const std::string& message : service_.cc_messages) {
@@ -387,7 +387,7 @@ class $name$Daemon : public ::anvil::Daemon, public $interface$ {
   }
   p.Print(vars_, R"tpl(
  private:
-  ::anvil::Task<> ServeMailbox(::anvil::Context<$name$Message>& mailbox) final;
+  ::anvil::Task<> ServeMailbox(::anvil::ActorContext<$name$Message>& self) final;
 )tpl");
   for (const DependencyModel& dependency : service_.dependencies) {
     p.Print("  $type$ $field$_;\n", "type", dependency.held(), "field",
@@ -450,7 +450,7 @@ void ServiceGenerator::PrintReceiveLoop(Printer& p,
 void ServiceGenerator::PrintActorDefinitions(Printer& p) const {
   if (methods_.empty()) return;
   p.Print(vars_, R"tpl(::anvil::Task<> $name$Actor::Serve(
-    ::anvil::Context<$name$Message>& context) {
+    ::anvil::ActorContext<$name$Message>& context) {
 )tpl");
   PrintReceiveLoop(p, "context");
   p.Print(vars_, R"tpl(}
@@ -459,7 +459,7 @@ $name$Ref $name$Actor::Spawn(::anvil::Runtime& runtime,
                              std::shared_ptr<$name$Actor> impl,
                              ::anvil::ActorOptions options) {
   return $name$Ref(runtime.Spawn(
-      [](::anvil::Context<$name$Message>& context,
+      [](::anvil::ActorContext<$name$Message>& context,
          std::shared_ptr<$name$Actor> actor) -> ::anvil::Task<> {
         co_await actor->Serve(context);
       },
@@ -489,7 +489,7 @@ void ServiceGenerator::PrintDaemonDefinitions(Printer& p) const {
   if (methods_.empty()) return;
   p.Print(vars_, R"tpl($name$Daemon::$name$Daemon(const $name$Deps& deps)
     : ActorDaemon(deps.context,
-                  ::anvil::ActorOptions{.inbox_capacity = $capacity$}))tpl");
+                  ::anvil::ActorOptions{.mailbox_capacity = $capacity$}))tpl");
   for (const DependencyModel& dependency : service_.dependencies) {
     p.Print(",\n      $field$_(deps.$field$)", "field", dependency.field);
   }
@@ -502,9 +502,9 @@ void ServiceGenerator::PrintDaemonDefinitions(Printer& p) const {
 )tpl");
   }
   p.Print(vars_, R"tpl(::anvil::Task<> $name$Daemon::ServeMailbox(
-    ::anvil::Context<$name$Message>& mailbox) {
+    ::anvil::ActorContext<$name$Message>& self) {
 )tpl");
-  PrintReceiveLoop(p, "mailbox");
+  PrintReceiveLoop(p, "self");
   p.Print("}\n\n");
 }
 

@@ -85,7 +85,7 @@ std::vector<std::string> DaemonChecker::CheckDependencies(
     }
     if (HasUnaryMethods(service_)) {
       const std::string field = SnakeCase(target->name());
-      if (field == "ref" || field == "mailbox") {
+      if (field == "ref" || field == "actor") {
         Report(absl::StrCat("depends on ", dependency, ", whose accessor ",
                             field,
                             "() would hide the daemon's own; rename the "

@@ -34,11 +34,11 @@ TEST(DaemonOptions, ReadsScopeDependenciesAndExposure) {
   EXPECT_THAT(kv.depends_on(),
               ElementsAre("anvil.testdata.Storage", "anvil.testdata.Config"));
   EXPECT_EQ(kv.exposure(), PUBLIC);
-  EXPECT_EQ(kv.inbox_capacity(), 0u);
+  EXPECT_EQ(kv.mailbox_capacity(), 0u);
 
   const DaemonOptions& storage =
       Service("anvil.testdata.Storage").options().GetExtension(daemon);
-  EXPECT_EQ(storage.inbox_capacity(), 64u);
+  EXPECT_EQ(storage.mailbox_capacity(), 64u);
   EXPECT_EQ(storage.exposure(), EXPOSURE_UNSPECIFIED);
 
   EXPECT_EQ(

@@ -46,7 +46,7 @@ using CounterMsg = std::variant<Word, anvil::Request<Top>>;
 // --- Actors. ---
 
 // Owns the counts; nobody else touches them.
-anvil::Task<> Counter(anvil::Context<CounterMsg>& ctx) {
+anvil::Task<> Counter(anvil::ActorContext<CounterMsg>& ctx) {
   std::map<std::string, int> counts;
   while (std::optional<CounterMsg> msg = co_await ctx.Receive()) {
     if (auto* word = std::get_if<Word>(&*msg)) {
@@ -69,7 +69,7 @@ anvil::Task<> Counter(anvil::Context<CounterMsg>& ctx) {
 // Splits lines into words for the Counter. Fails on every 1000th line, to
 // show supervision: the supervisor restarts it, the failing line is lost,
 // the lines queued behind it are not.
-anvil::Task<absl::Status> Tokenizer(anvil::Context<std::string>& ctx,
+anvil::Task<absl::Status> Tokenizer(anvil::ActorContext<std::string>& ctx,
                                     anvil::ActorRef<Word> counter) {
   while (std::optional<std::string> line = co_await ctx.Receive()) {
     if (line->find("#1000") != std::string::npos) {
@@ -84,7 +84,7 @@ anvil::Task<absl::Status> Tokenizer(anvil::Context<std::string>& ctx,
 }
 
 // Produces lines of text for the tokenizers, then returns.
-anvil::Task<> Reader(anvil::Context<int>& ctx, int id, int lines,
+anvil::Task<> Reader(anvil::ActorContext<int>& ctx, int id, int lines,
                      anvil::ActorGroup<std::string> tokenizers) {
   static const char* const kWords[] = {"the",     "actor", "sends",   "a",
                                        "message", "to",    "another", "worker"};
@@ -103,7 +103,7 @@ anvil::Task<> Reader(anvil::Context<int>& ctx, int id, int lines,
 
 // Waits for the readers and tokenizers, then asks the counter for the top
 // words and prints them.
-anvil::Task<absl::Status> Reporter(anvil::Context<int>& ctx,
+anvil::Task<absl::Status> Reporter(anvil::ActorContext<int>& ctx,
                                    std::vector<anvil::ActorRef<int>> readers,
                                    std::vector<anvil::ActorWatch> tokenizers,
                                    anvil::ActorRef<CounterMsg> counter) {
@@ -131,13 +131,14 @@ int main(int argc, char** argv) {
   std::printf("runtime: %zu workers\n", runtime.workers());
 
   anvil::ActorRef<CounterMsg> counter = runtime.Spawn(
-      Counter, anvil::ActorOptions{.name = "counter", .inbox_capacity = 4096});
+      Counter,
+      anvil::ActorOptions{.name = "counter", .mailbox_capacity = 4096});
   anvil::ActorGroup<std::string> tokenizers;
   for (int i = 0; i < 2; ++i) {
     tokenizers.Add(runtime.Spawn(
         Tokenizer, counter.Map<Word>(),
         anvil::ActorOptions{.name = "tokenizer-" + std::to_string(i),
-                            .inbox_capacity = 256,
+                            .mailbox_capacity = 256,
                             .supervisor = anvil::RestartSupervisor(
                                 /*max_restarts=*/100, absl::Seconds(10)),
                             .worker = i}));

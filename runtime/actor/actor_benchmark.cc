@@ -68,7 +68,7 @@ struct Counter {
   ThreadEvent* done = nullptr;
 };
 
-Task<> Sink(Context<Msg>& ctx, std::shared_ptr<Counter> counter) {
+Task<> Sink(ActorContext<Msg>& ctx, std::shared_ptr<Counter> counter) {
   int64_t received = 0;
   while (std::optional<Msg> m = co_await ctx.Receive()) {
     benchmark::DoNotOptimize(m->a);
@@ -81,7 +81,7 @@ void BM_Actor_SendReceive_OneWorker(benchmark::State& state) {
   auto counter = std::make_shared<Counter>();
   ActorRef<Msg> sink = runtime.Spawn(
       Sink, counter,
-      ActorOptions{.inbox_capacity = static_cast<uint32_t>(state.range(0))});
+      ActorOptions{.mailbox_capacity = static_cast<uint32_t>(state.range(0))});
   int64_t sent = 0;
   for (auto _ : state) {
     ThreadEvent done;
@@ -122,7 +122,7 @@ struct PingPongMsg {
   int64_t n;
 };
 
-Task<> Ponger(Context<PingPongMsg>& ctx,
+Task<> Ponger(ActorContext<PingPongMsg>& ctx,
               std::shared_ptr<ActorRef<PingPongMsg>> peer) {
   while (std::optional<PingPongMsg> m = co_await ctx.Receive()) {
     absl::Status s = co_await peer->Send(PingPongMsg{m->n});
@@ -130,7 +130,7 @@ Task<> Ponger(Context<PingPongMsg>& ctx,
   }
 }
 
-Task<> Pinger(Context<PingPongMsg>& ctx, ActorRef<PingPongMsg> ponger,
+Task<> Pinger(ActorContext<PingPongMsg>& ctx, ActorRef<PingPongMsg> ponger,
               std::shared_ptr<Counter> rounds) {
   while (true) {
     std::optional<PingPongMsg> m = co_await ctx.Receive();  // a "go"
@@ -229,7 +229,7 @@ BENCHMARK(BM_Baseline_CoroutineResume);
 
 void BM_Actor_SpawnFinish(benchmark::State& state) {
   Runtime runtime(BenchOptions(1));
-  auto empty = [](Context<Msg>&) -> Task<> { co_return; };
+  auto empty = [](ActorContext<Msg>&) -> Task<> { co_return; };
   for (auto _ : state) {
     RunOn(runtime, 0, [&runtime, &empty]() -> Task<> {
       // Chunks of 1000, each run to completion before the next, as actors

@@ -1,6 +1,6 @@
 // ActorCellBase: the type-erased control block of an actor. Internal.
 //
-// Every actor is one allocation: its Context<M> (this base, the typed
+// Every actor is one allocation: its ActorContext<M> (this base, the typed
 // mailbox and the spawn arguments) followed by the mailbox's slots. The
 // body's coroutine frame is a second allocation.
 //

@@ -1,4 +1,4 @@
-// ActorInstance: a Context<M> with the body function and its arguments, in
+// ActorInstance: a ActorContext<M> with the body function and its arguments, in
 // one allocation with the mailbox slots. Internal; created by
 // Runtime::Spawn and Runtime::SpawnSync.
 #ifndef ANVIL_RUNTIME_ACTOR_ACTOR_INSTANCE_H_
@@ -15,7 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "runtime/actor/context.h"
+#include "runtime/actor/actor_context.h"
 #include "runtime/actor/mailbox.h"
 #include "runtime/actor/sync_context.h"
 #include "runtime/core/frame_pool.h"
@@ -36,7 +36,7 @@ inline absl::Status StatusFromException(std::exception_ptr exception) {
 }
 
 template <typename M, typename Fn, typename... Args>
-class ActorInstance final : public Context<M> {
+class ActorInstance final : public ActorContext<M> {
  public:
   static constexpr bool kSync =
       std::is_invocable_v<Fn&, SyncContext<M>&, Args&...>;
@@ -50,7 +50,7 @@ class ActorInstance final : public Context<M> {
   using Body = typename std::conditional_t<
       kSync, std::type_identity<void>,
       std::invoke_result<
-          Fn&, Context<M>&,
+          Fn&, ActorContext<M>&,
           std::conditional_t<kCopyableArguments, Args&, Args&&>...>>::type;
 
   // Allocates the instance and its mailbox storage together.
@@ -73,7 +73,7 @@ class ActorInstance final : public Context<M> {
   template <typename F, typename... A>
   ActorInstance(uint32_t id, Worker* worker, ActorOptions& options,
                 uint32_t capacity, void* storage, F&& fn, A&&... args)
-      : Context<M>(id, worker, options, kSync, capacity, storage),
+      : ActorContext<M>(id, worker, options, kSync, capacity, storage),
         fn_(std::forward<F>(fn)),
         args_(std::forward<A>(args)...) {}
 
@@ -94,7 +94,7 @@ class ActorInstance final : public Context<M> {
 
   void DeleteSelf() override {
     const size_t bytes =
-        StorageOffset() + Mailbox<M>::StorageBytes(this->inbox_capacity());
+        StorageOffset() + Mailbox<M>::StorageBytes(this->mailbox_capacity());
     this->~ActorInstance();
     if constexpr (kOverAligned) {
       ::operator delete (static_cast<void*>(this),
@@ -131,7 +131,7 @@ class ActorInstance final : public Context<M> {
     if constexpr (kSync) {
       return nullptr;
     } else {
-      Body task = CallBody(static_cast<Context<M>&>(*this));
+      Body task = CallBody(static_cast<ActorContext<M>&>(*this));
       auto handle = task.Release();
       handle.promise().SetObserver(this);
       return handle;

@@ -61,7 +61,7 @@ struct Msg {
 };
 static_assert(sizeof(Msg) == 16);
 
-Task<> Idle(Context<Msg>& ctx) {
+Task<> Idle(ActorContext<Msg>& ctx) {
   while (std::optional<Msg> m = co_await ctx.Receive()) {
     benchmark::DoNotOptimize(m->a);
   }
@@ -105,7 +105,8 @@ void BM_Actor_IdleMemory(benchmark::State& state) {
                       uint32_t capacity,
                       ThreadEvent& event) -> internal::Detached {
       for (int64_t i = 0; i < n; ++i) {
-        out.push_back(rt.Spawn(Idle, ActorOptions{.inbox_capacity = capacity}));
+        out.push_back(
+            rt.Spawn(Idle, ActorOptions{.mailbox_capacity = capacity}));
         if (i % 4096 == 4095) co_await Yield();
       }
       co_await Yield();

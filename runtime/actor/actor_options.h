@@ -2,7 +2,7 @@
 //
 //   runtime.Spawn(Counter, 0, anvil::ActorOptions{
 //       .name = "counter",
-//       .inbox_capacity = 1024,
+//       .mailbox_capacity = 1024,
 //       .supervisor = anvil::RestartSupervisor(),
 //       .placement = anvil::Placement::kAnyWorker,
 //   });
@@ -35,9 +35,9 @@ struct ActorOptions {
   // Name used in logs and errors. Default: "actor-<id>".
   std::string name;
   // Capacity of the mailbox in messages, rounded up to a power of two.
-  // 0 means RuntimeOptions::default_inbox_capacity. A full mailbox makes
+  // 0 means RuntimeOptions::default_mailbox_capacity. A full mailbox makes
   // TrySend fail with RESOURCE_EXHAUSTED and Send wait.
-  uint32_t inbox_capacity = 0;
+  uint32_t mailbox_capacity = 0;
   // What happens when the body returns an error or throws. Default: stop.
   Supervisor supervisor;
 

@@ -49,7 +49,7 @@
 namespace anvil {
 
 template <typename M>
-class Context;
+class ActorContext;
 template <typename M>
 class ActorRef;
 
@@ -145,7 +145,7 @@ struct RoomAwaiter {
 template <typename M>
 class [[nodiscard]] SendAwaiter {
  public:
-  SendAwaiter(Context<M>* cell, MappedTarget<M>* mapped, M message)
+  SendAwaiter(ActorContext<M>* cell, MappedTarget<M>* mapped, M message)
       : cell_(cell), mapped_(mapped), message_(std::move(message)) {}
 
   bool await_ready() {
@@ -170,9 +170,9 @@ class [[nodiscard]] SendAwaiter {
   }
 
  private:
-  static Task<absl::Status> WaitAndPush(Context<M>* cell, M message) {
+  static Task<absl::Status> WaitAndPush(ActorContext<M>* cell, M message) {
     while (true) {
-      co_await RoomAwaiter{cell->base(), &Context<M>::MailboxFull};
+      co_await RoomAwaiter{cell->base(), &ActorContext<M>::MailboxFull};
       absl::Status status = cell->TryPushMessage(message);
       if (status.code() != absl::StatusCode::kResourceExhausted) {
         co_return status;
@@ -180,7 +180,7 @@ class [[nodiscard]] SendAwaiter {
     }
   }
 
-  Context<M>* cell_;
+  ActorContext<M>* cell_;
   MappedTarget<M>* mapped_;
   M message_;
   absl::Status status_;
@@ -273,7 +273,7 @@ class ActorRef {
   // Errors: RESOURCE_EXHAUSTED (full), UNAVAILABLE (finished or stopping),
   // FAILED_PRECONDITION (a default-constructed ref).
   absl::Status TrySend(M&& message) const {
-    if (Context<M>* cell = direct()) return cell->TryPushMessage(message);
+    if (ActorContext<M>* cell = direct()) return cell->TryPushMessage(message);
     if (internal::MappedTarget<M>* m = mapped()) return m->TrySend(message);
     return internal::NoActorError();
   }
@@ -398,7 +398,7 @@ class ActorRef {
   }
 
   // For the runtime: adopts one sender reference of `cell`.
-  static ActorRef Adopt(Context<M>* cell) {
+  static ActorRef Adopt(ActorContext<M>* cell) {
     ActorRef ref;
     ref.bits_ = reinterpret_cast<uintptr_t>(cell);
     return ref;
@@ -410,8 +410,8 @@ class ActorRef {
   }
 
  private:
-  Context<M>* direct() const {
-    return (bits_ & 1) ? nullptr : reinterpret_cast<Context<M>*>(bits_);
+  ActorContext<M>* direct() const {
+    return (bits_ & 1) ? nullptr : reinterpret_cast<ActorContext<M>*>(bits_);
   }
   internal::MappedTarget<M>* mapped() const {
     return (bits_ & 1) ? reinterpret_cast<internal::MappedTarget<M>*>(
@@ -419,19 +419,19 @@ class ActorRef {
                        : nullptr;
   }
   internal::ActorCellBase* cell() const {
-    if (Context<M>* c = direct()) return c->base();
+    if (ActorContext<M>* c = direct()) return c->base();
     if (internal::MappedTarget<M>* m = mapped()) return m->cell();
     return nullptr;
   }
   void AddRef() const {
-    if (Context<M>* c = direct()) {
+    if (ActorContext<M>* c = direct()) {
       c->base()->Ref();
     } else if (internal::MappedTarget<M>* m = mapped()) {
       m->Ref();
     }
   }
   void Release() {
-    if (Context<M>* c = direct()) {
+    if (ActorContext<M>* c = direct()) {
       c->base()->Unref();
     } else if (internal::MappedTarget<M>* m = mapped()) {
       m->Unref();
@@ -439,14 +439,14 @@ class ActorRef {
     bits_ = 0;
   }
 
-  // A Context<M>*, or a MappedTarget<M>* with the low bit set, or 0.
+  // A ActorContext<M>*, or a MappedTarget<M>* with the low bit set, or 0.
   uintptr_t bits_ = 0;
 };
 
 }  // namespace anvil
 
-// Context<M> uses ActorRef<M> and the other way round; whichever header is
+// ActorContext<M> uses ActorRef<M> and the other way round; whichever header is
 // included first, both are complete at the end.
-#include "runtime/actor/context.h"  // IWYU pragma: export
+#include "runtime/actor/actor_context.h"  // IWYU pragma: export
 
 #endif  // ANVIL_RUNTIME_ACTOR_ACTOR_REF_H_

@@ -22,7 +22,7 @@ TEST(RunBlockingTest, TheWorkerServesOthersWhileTheCallBlocks) {
   Runtime runtime(OneWorker());
   ThreadEvent released;
   ActorRef<int> releaser = runtime.Spawn(
-      [](Context<int>& ctx, ThreadEvent* event) -> Task<> {
+      [](ActorContext<int>& ctx, ThreadEvent* event) -> Task<> {
         while (co_await ctx.Receive()) event->Notify();
       },
       &released);
@@ -79,7 +79,7 @@ TEST(RunBlockingTest, RunsInlineOnADrivenRuntime) {
   std::thread::id inside;
   bool done = false;
   runtime.Spawn(
-      [](Context<int>&, std::thread::id* where, bool* finished) -> Task<> {
+      [](ActorContext<int>&, std::thread::id* where, bool* finished) -> Task<> {
         *where =
             co_await RunBlocking([] { return std::this_thread::get_id(); });
         *finished = true;

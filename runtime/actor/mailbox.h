@@ -1,7 +1,7 @@
-// Mailbox<M>: an actor's inbox, a bounded lock-free MPSC queue of its
-// messages (runtime/core/mpsc_queue.h) in the actor's own allocation.
+// Mailbox<M>: an actor's queue of messages, a bounded lock-free MPSC queue of
+// its messages (runtime/core/mpsc_queue.h) in the actor's own allocation.
 //
-// Capacity comes from ActorOptions::inbox_capacity (rounded up to a power of
+// Capacity comes from ActorOptions::mailbox_capacity (rounded up to a power of
 // two). How a consumer parks on it without losing a wake-up is described in
 // actor_cell.h.
 #ifndef ANVIL_RUNTIME_ACTOR_MAILBOX_H_

@@ -2,7 +2,7 @@
 // layer: spawn actors, then Run() until they finish or a signal shuts the
 // runtime down.
 //
-//   anvil::Task<> Greeter(anvil::Context<std::string>& ctx) {
+//   anvil::Task<> Greeter(anvil::ActorContext<std::string>& ctx) {
 //     while (std::optional<std::string> name = co_await ctx.Receive()) {
 //       spdlog::info("hello, {}", *name);
 //     }
@@ -20,11 +20,11 @@
 // A complete program: examples/actors/word_count_main.cc; the tutorial:
 // docs/actors.md.
 //
-// Spawn(fn, args..., options): `fn` is `Task<> fn(Context<M>&, Args...)` or
-// `Task<absl::Status> fn(Context<M>&, Args...)`; the trailing ActorOptions
-// is optional. The arguments are stored in the actor and moved into `fn`;
-// with a supervisor that may restart it, `fn` gets copies instead, and the
-// stored ones are released when the actor finishes. Move-only arguments
+// Spawn(fn, args..., options): `fn` is `Task<> fn(ActorContext<M>&, Args...)`
+// or `Task<absl::Status> fn(ActorContext<M>&, Args...)`; the trailing
+// ActorOptions is optional. The arguments are stored in the actor and moved
+// into `fn`; with a supervisor that may restart it, `fn` gets copies instead,
+// and the stored ones are released when the actor finishes. Move-only arguments
 // (a TcpStream) are moved in; such an actor cannot be restarted, so Spawn
 // logs an error and drops a supervisor given with them. SpawnSync takes
 // `absl::Status fn(SyncContext<M>&, Args...)` (or void) and runs it on a thread
@@ -67,10 +67,10 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "runtime/actor/actor_cell.h"
+#include "runtime/actor/actor_context.h"
 #include "runtime/actor/actor_instance.h"
 #include "runtime/actor/actor_options.h"
 #include "runtime/actor/actor_ref.h"
-#include "runtime/actor/context.h"
 #include "runtime/actor/interceptor.h"
 #include "runtime/actor/sync_context.h"
 #include "runtime/core/mutex.h"
@@ -93,8 +93,8 @@ struct RuntimeOptions {
   bool handle_signals = true;
   // How long a graceful shutdown waits for actors before giving up on them.
   absl::Duration shutdown_timeout = absl::Seconds(30);
-  // Mailbox capacity of actors that do not set ActorOptions::inbox_capacity.
-  uint32_t default_inbox_capacity = 16;
+  // Mailbox capacity of actors that do not set ActorOptions::mailbox_capacity.
+  uint32_t default_mailbox_capacity = 16;
   // Run around every call made through a generated client on this
   // runtime's workers, and every call a node on it serves (see
   // runtime/actor/interceptor.h).
@@ -132,7 +132,7 @@ namespace internal {
 template <typename T>
 struct ContextMessage;
 template <typename M>
-struct ContextMessage<Context<M>&> {
+struct ContextMessage<ActorContext<M>&> {
   using type = M;
   static constexpr bool kSync = false;
 };
@@ -299,9 +299,10 @@ class Runtime {
   template <bool kSync, typename Fn, typename... Args>
   auto SpawnWith(ActorOptions options, Fn&& fn, Args&&... args) {
     using Parameter = typename internal::FirstParameter<std::decay_t<Fn>>::type;
-    static_assert(internal::ContextMessage<Parameter>::kSync == kSync,
-                  "Spawn takes Task<> fn(Context<M>&, ...); SpawnSync takes "
-                  "absl::Status fn(SyncContext<M>&, ...)");
+    static_assert(
+        internal::ContextMessage<Parameter>::kSync == kSync,
+        "Spawn takes Task<> fn(ActorContext<M>&, ...); SpawnSync takes "
+        "absl::Status fn(SyncContext<M>&, ...)");
     using M = internal::ActorMessageOf<Fn>;
     using Instance =
         internal::ActorInstance<M, std::decay_t<Fn>, std::decay_t<Args>...>;
@@ -317,9 +318,9 @@ class Runtime {
         options.supervisor = Supervisor();
       }
     }
-    const uint32_t capacity = options.inbox_capacity != 0
-                                  ? options.inbox_capacity
-                                  : options_.default_inbox_capacity;
+    const uint32_t capacity = options.mailbox_capacity != 0
+                                  ? options.mailbox_capacity
+                                  : options_.default_mailbox_capacity;
     internal::Worker* worker =
         kSync ? &scheduler_.worker(0) : ChooseWorker(options);
     Instance* instance = Instance::Create(

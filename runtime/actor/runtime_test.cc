@@ -36,7 +36,8 @@ ANVIL_ASSERT_SIZE(ActorRef<int>, 8);
 ANVIL_ASSERT_SIZE(ActorRef<std::string>, 8);
 
 // Records every message it receives, then returns.
-Task<> Collector(Context<int>& ctx, std::shared_ptr<std::vector<int>> seen) {
+Task<> Collector(ActorContext<int>& ctx,
+                 std::shared_ptr<std::vector<int>> seen) {
   while (std::optional<int> m = co_await ctx.Receive()) seen->push_back(*m);
 }
 
@@ -78,7 +79,7 @@ TEST(ActorRef, RequestStopDrainsTheMailboxThenEndsAndRefusesSends) {
 
 TEST(ActorRef, JoinWaitsForTheFinalStatus) {
   Runtime runtime(TestRuntimeOptions());
-  auto until_negative = [](Context<int>& ctx) -> Task<absl::Status> {
+  auto until_negative = [](ActorContext<int>& ctx) -> Task<absl::Status> {
     while (std::optional<int> m = co_await ctx.Receive()) {
       if (*m < 0) co_return absl::OutOfRangeError("negative");
     }
@@ -114,7 +115,7 @@ struct Drop {  // destroys the request without replying
 };
 using KvMsg = std::variant<Put, Request<Get>, Request<Hold>, Request<Drop>>;
 
-Task<> Kv(Context<KvMsg>& ctx) {
+Task<> Kv(ActorContext<KvMsg>& ctx) {
   std::map<std::string, int> data;
   std::vector<ReplySender<int>> held;
   while (std::optional<KvMsg> msg = co_await ctx.Receive()) {
@@ -197,7 +198,7 @@ Task<absl::StatusOr<Counted>> MakeCounted(int value) {
 
 // Answers each call with ReplyWith, as generated code does, and records
 // what answering it cost.
-Task<> CountedServer(Context<CountedMsg>& ctx,
+Task<> CountedServer(ActorContext<CountedMsg>& ctx,
                      std::shared_ptr<std::vector<int>> cost) {
   while (std::optional<CountedMsg> message = co_await ctx.Receive()) {
     auto& call = std::get<0>(*message);
@@ -237,7 +238,7 @@ TEST(Call, ReplyNeverSentHitsTheDeadline) {
 
 TEST(Call, ToAFinishedActorIsUnavailable) {
   Runtime runtime(TestRuntimeOptions());
-  auto quitter = [](Context<KvMsg>&) -> Task<> { co_return; };
+  auto quitter = [](ActorContext<KvMsg>&) -> Task<> { co_return; };
   ActorRef<KvMsg> kv = runtime.Spawn(quitter, ActorOptions{.name = "quitter"});
   auto call = [](ActorRef<KvMsg> kv) -> Task<absl::StatusOr<int>> {
     EXPECT_THAT(co_await kv.Join(), IsOk());
@@ -265,13 +266,13 @@ TEST(Mailbox, FullMailboxRefusesWithResourceExhaustedAndKeepsTheMessage) {
   ActorRef<std::unique_ptr<int>> ref;
   {
     WorkerBlocker blocked(runtime, 0);  // the actor cannot run yet
-    auto body = [](Context<std::unique_ptr<int>>& ctx,
+    auto body = [](ActorContext<std::unique_ptr<int>>& ctx,
                    std::shared_ptr<std::vector<int>> out) -> Task<> {
       while (auto m = co_await ctx.Receive()) out->push_back(**m);
     };
     ref = runtime.Spawn(
         body, seen,
-        ActorOptions{.name = "small", .inbox_capacity = 2, .worker = 0});
+        ActorOptions{.name = "small", .mailbox_capacity = 2, .worker = 0});
     EXPECT_THAT(ref.TrySend(std::make_unique<int>(1)), IsOk());
     EXPECT_THAT(ref.TrySend(std::make_unique<int>(2)), IsOk());
     auto third = std::make_unique<int>(3);
@@ -292,7 +293,7 @@ TEST(Send, WaitsForRoom) {
   Runtime runtime(TestRuntimeOptions());
   auto seen = std::make_shared<std::vector<int>>();
   ActorRef<int> consumer = runtime.Spawn(
-      Collector, seen, ActorOptions{.inbox_capacity = 2, .worker = 1});
+      Collector, seen, ActorOptions{.mailbox_capacity = 2, .worker = 1});
   auto produce = [](ActorRef<int> to) -> Task<absl::Status> {
     for (int i = 0; i < 1000; ++i) {
       absl::Status s = co_await to.Send(int{i});
@@ -310,7 +311,7 @@ TEST(Send, WaitsForRoom) {
 TEST(Send, ToAnActorThatFinishesWhileWaitingIsUnavailable) {
   Runtime runtime(TestRuntimeOptions());
   // Never takes a message: the mailbox stays full until the actor finishes.
-  auto never_receives = [](Context<int>& ctx) -> Task<> {
+  auto never_receives = [](ActorContext<int>& ctx) -> Task<> {
     co_await Sleep(absl::Milliseconds(5));
   };
   ActorRef<int> ref;
@@ -319,7 +320,7 @@ TEST(Send, ToAnActorThatFinishesWhileWaitingIsUnavailable) {
   {
     WorkerBlocker blocked(runtime, 0);
     ref = runtime.Spawn(never_receives,
-                        ActorOptions{.inbox_capacity = 1, .worker = 0});
+                        ActorOptions{.mailbox_capacity = 1, .worker = 0});
     ASSERT_THAT(ref.TrySend(1), IsOk());  // now full
     auto send = [](ActorRef<int> to, absl::Status& out,
                    ThreadEvent& done) -> internal::Detached {
@@ -339,7 +340,7 @@ TEST(Supervisor, RestartsAfterErrorsKeepingQueuedMessages) {
   auto seen = std::make_shared<std::vector<int>>();
   auto starts = std::make_shared<std::atomic<int>>(0);
   auto flaky =
-      [](Context<int>& ctx, std::shared_ptr<std::vector<int>> out,
+      [](ActorContext<int>& ctx, std::shared_ptr<std::vector<int>> out,
          std::shared_ptr<std::atomic<int>> started) -> Task<absl::Status> {
     started->fetch_add(1);
     while (std::optional<int> m = co_await ctx.Receive()) {
@@ -369,7 +370,7 @@ TEST(Supervisor, StopsAfterTooManyRestarts) {
   Runtime runtime(TestRuntimeOptions());
   auto starts = std::make_shared<std::atomic<int>>(0);
   auto always_fails =
-      [](Context<int>& ctx,
+      [](ActorContext<int>& ctx,
          std::shared_ptr<std::atomic<int>> started) -> Task<absl::Status> {
     started->fetch_add(1);
     co_await ctx.Receive();
@@ -395,7 +396,7 @@ TEST(Spawn, MoveOnlyArgumentsAreMovedInAndCannotBeRestarted) {
   Runtime runtime(TestRuntimeOptions());
   auto starts = std::make_shared<std::atomic<int>>(0);
   auto owns =
-      [](Context<int>& ctx, std::unique_ptr<int> owned,
+      [](ActorContext<int>& ctx, std::unique_ptr<int> owned,
          std::shared_ptr<std::atomic<int>> started) -> Task<absl::Status> {
     started->fetch_add(1);
     if (owned == nullptr) co_return absl::InternalError("moved-from argument");
@@ -420,7 +421,7 @@ TEST(Spawn, MoveOnlyArgumentsAreMovedInAndCannotBeRestarted) {
 
 TEST(Supervisor, AnExceptionIsAnErrorAndPendingCallsAreCancelled) {
   Runtime runtime(TestRuntimeOptions());
-  auto thrower = [](Context<KvMsg>& ctx) -> Task<> {
+  auto thrower = [](ActorContext<KvMsg>& ctx) -> Task<> {
     co_await ctx.Receive();
     throw std::runtime_error("boom");
   };
@@ -457,7 +458,7 @@ using AnyMsg = std::variant<Ping, std::string>;
 TEST(ActorRef, MapNarrowsTheMessageType) {
   Runtime runtime(TestRuntimeOptions());
   auto log = std::make_shared<std::vector<std::string>>();
-  auto body = [](Context<AnyMsg>& ctx,
+  auto body = [](ActorContext<AnyMsg>& ctx,
                  std::shared_ptr<std::vector<std::string>> out) -> Task<> {
     while (auto m = co_await ctx.Receive()) {
       if (auto* p = std::get_if<Ping>(&*m)) {
@@ -488,13 +489,13 @@ TEST(ActorRef, MapNarrowsTheMessageType) {
 
 TEST(ActorRef, MappedRefLeavesARefusedMessageUntouched) {
   Runtime runtime(TestRuntimeOptions());
-  auto body = [](Context<AnyMsg>& ctx) -> Task<> {
+  auto body = [](ActorContext<AnyMsg>& ctx) -> Task<> {
     while (co_await ctx.Receive()) {
     }
   };
   WorkerBlocker blocked(runtime, 0);
   ActorRef<AnyMsg> tiny =
-      runtime.Spawn(body, ActorOptions{.inbox_capacity = 1, .worker = 0});
+      runtime.Spawn(body, ActorOptions{.mailbox_capacity = 1, .worker = 0});
   ActorRef<std::string> texts = tiny.Map<std::string>();
   ASSERT_THAT(texts.TrySend(std::string("first")), IsOk());
   std::string second = "second";
@@ -559,7 +560,7 @@ TEST(Shutdown, GivesUpOnActorsThatIgnoreItAfterTheTimeout) {
   RuntimeOptions options = TestRuntimeOptions();
   options.shutdown_timeout = absl::Milliseconds(50);
   auto runtime = std::make_unique<Runtime>(options);
-  auto stubborn = [](Context<int>& ctx) -> Task<> {
+  auto stubborn = [](ActorContext<int>& ctx) -> Task<> {
     while (true) co_await Sleep(absl::Milliseconds(1));  // never Receives
   };
   ActorRef<int> ref =
@@ -615,7 +616,7 @@ TEST(SyncActor, ErrorGoesToItsSupervisor) {
 
 // Ping-pong between actors on different workers, and with thread-safe
 // actors that follow their traffic: a workout for TSan.
-Task<> Ponger(Context<ActorRef<int>>& ctx, int rounds) {
+Task<> Ponger(ActorContext<ActorRef<int>>& ctx, int rounds) {
   for (int i = 0; i < rounds; ++i) {
     std::optional<ActorRef<int>> from = co_await ctx.Receive();
     if (!from) co_return;
@@ -629,7 +630,7 @@ TEST(Runtime, PingPongAcrossWorkers) {
     constexpr int kRounds = 2000;
     ActorRef<ActorRef<int>> ponger = runtime.Spawn(
         Ponger, kRounds, ActorOptions{.placement = placement, .worker = 1});
-    auto pinger = [](Context<int>& ctx, ActorRef<ActorRef<int>> peer,
+    auto pinger = [](ActorContext<int>& ctx, ActorRef<ActorRef<int>> peer,
                      int rounds, std::shared_ptr<int> sum) -> Task<> {
       ActorRef<int> self = ctx.Self();
       for (int i = 0; i < rounds; ++i) {
@@ -654,7 +655,7 @@ TEST(Signals, DeliveredToSubscribers) {
   Runtime runtime(options);
   ASSERT_TRUE(runtime.handles_signals());
   auto got = std::make_shared<std::atomic<int>>(0);
-  auto listener = [](Context<Signal>& ctx,
+  auto listener = [](ActorContext<Signal>& ctx,
                      std::shared_ptr<std::atomic<int>> out) -> Task<> {
     std::optional<Signal> s = co_await ctx.Receive();
     if (s) out->store(s->number);
@@ -688,7 +689,7 @@ TEST(SignalsDeathTest, SecondSignalForcesTheExit) {
         RuntimeOptions options = TestRuntimeOptions();
         options.handle_signals = true;
         Runtime runtime(options);
-        auto stubborn = [](Context<int>& ctx) -> Task<> {
+        auto stubborn = [](ActorContext<int>& ctx) -> Task<> {
           while (true) co_await Sleep(absl::Milliseconds(1));
         };
         ActorRef<int> ref = runtime.Spawn(stubborn);
@@ -704,7 +705,7 @@ TEST(Watchdog, ReportsAnActorThatNeverYields) {
   RuntimeOptions options = TestRuntimeOptions();
   options.stall_threshold = absl::Milliseconds(20);
   Runtime runtime(options);
-  auto spinner = [](Context<int>& ctx) -> Task<> {
+  auto spinner = [](ActorContext<int>& ctx) -> Task<> {
     // Never awaits until the watchdog has noticed.
     while (ctx.runtime().stalls() == 0) {
     }
@@ -721,7 +722,7 @@ TEST(Watchdog, ReportsAnActorThatNeverYields) {
 TEST(Runtime, ManyShortLivedActors) {
   Runtime runtime(TestRuntimeOptions());
   auto counter = std::make_shared<std::atomic<int>>(0);
-  auto once = [](Context<int>& ctx,
+  auto once = [](ActorContext<int>& ctx,
                  std::shared_ptr<std::atomic<int>> c) -> Task<> {
     if (co_await ctx.Receive()) c->fetch_add(1);
   };
@@ -761,7 +762,7 @@ TEST(ScopedSpawnWorker, PlacesActorsSpawnedFromOutsideTheWorkers) {
   options.manual_workers = true;
   Runtime runtime(options);
   auto workers = std::make_shared<std::vector<size_t>>();
-  auto where = [](Context<int>&,
+  auto where = [](ActorContext<int>&,
                   std::shared_ptr<std::vector<size_t>> out) -> Task<> {
     out->push_back(internal::Worker::Current()->index());
     co_return;
@@ -797,7 +798,7 @@ TEST(ManualWorkers, RunWaitsForTimers) {
   RuntimeOptions options = TestRuntimeOptions();
   options.manual_workers = true;
   Runtime runtime(options);
-  auto napper = [](Context<int>& ctx) -> Task<> {
+  auto napper = [](ActorContext<int>& ctx) -> Task<> {
     co_await Sleep(absl::Milliseconds(2));
   };
   runtime.Spawn(napper);

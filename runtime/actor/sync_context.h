@@ -22,19 +22,19 @@
 #include <optional>
 #include <string>
 
+#include "runtime/actor/actor_context.h"
 #include "runtime/actor/actor_ref.h"
-#include "runtime/actor/context.h"
 
 namespace anvil {
 
 template <typename M>
 class SyncContext {
  public:
-  explicit SyncContext(Context<M>& context) : context_(context) {}
+  explicit SyncContext(ActorContext<M>& context) : context_(context) {}
   SyncContext(const SyncContext&) = delete;
   SyncContext& operator=(const SyncContext&) = delete;
 
-  // Blocks for the next message; nothing at the end, as Context::Receive.
+  // Blocks for the next message; nothing at the end, as ActorContext::Receive.
   std::optional<M> Receive() {
     while (true) {
       if (std::optional<M> message = context_.ReceiveQueued()) return message;
@@ -55,7 +55,7 @@ class SyncContext {
   std::string name() const { return context_.name(); }
 
  private:
-  Context<M>& context_;
+  ActorContext<M>& context_;
 };
 
 }  // namespace anvil

@@ -9,16 +9,16 @@
 //     static anvil::DaemonInfo Info() { return {.name = "demo.Counter"}; }
 //     explicit Counter(anvil::DaemonContext& ctx) : ActorDaemon(ctx) {}
 //    private:
-//     anvil::Task<> ServeMailbox(anvil::Context<int>& mailbox) override {
-//       while (std::optional<int> n = co_await mailbox.Receive()) sum_ += *n;
+//     anvil::Task<> ServeMailbox(anvil::ActorContext<int>& self) override {
+//       while (std::optional<int> n = co_await self.Receive()) sum_ += *n;
 //     }
 //     int sum_ = 0;
 //   };
-//   // A dependent: ctx.Get<Counter>().mailbox().TrySend(1);
+//   // A dependent: ctx.Get<Counter>().actor().TrySend(1);
 //
 // Lifecycle:
 // - Construction spawns the actor, closed: messages sent before Run() are
-//   queued (up to the inbox capacity; beyond it, RESOURCE_EXHAUSTED) and
+//   queued (up to the mailbox capacity; beyond it, RESOURCE_EXHAUSTED) and
 //   not served, so nothing is served before every daemon is prepared.
 // - Run() opens it: ServeMailbox runs on the actor until Receive() returns
 //   nothing, and Run() returns the actor's final status (OK, or the error
@@ -39,7 +39,7 @@
 //   }
 //
 
-// Thread-safety: mailbox() from any thread; ServeMailbox runs on the actor
+// Thread-safety: actor() from any thread; ServeMailbox runs on the actor
 // (one step at a time), so the state it touches needs no lock.
 #ifndef ANVIL_RUNTIME_DAEMON_ACTOR_DAEMON_H_
 #define ANVIL_RUNTIME_DAEMON_ACTOR_DAEMON_H_
@@ -74,7 +74,7 @@ class ActorDaemon : public Daemon {
   ~ActorDaemon() override { Close(); }
 
   // The actor's ref, to hand to the daemon's users.
-  const ActorRef<M>& mailbox() const { return mailbox_; }
+  const ActorRef<M>& actor() const { return actor_; }
 
   Task<absl::Status> Run() override {
     gate_->serve.store(this, std::memory_order_release);
@@ -94,13 +94,13 @@ class ActorDaemon : public Daemon {
       : runtime_(context.runtime()), gate_(std::make_shared<Gate>()) {
     options.name = absl::StrCat(context.factory().path(), "/",
                                 context.info().name, "/mailbox");
-    mailbox_ = context.runtime().Spawn(Body, gate_, std::move(options));
-    watch_ = mailbox_.Watch();
+    actor_ = context.runtime().Spawn(Body, gate_, std::move(options));
+    watch_ = actor_.Watch();
   }
 
-  // Receives from `mailbox` and serves each message until Receive() returns
-  // nothing (see the lifecycle above). Runs on the actor.
-  virtual Task<> ServeMailbox(Context<M>& mailbox) = 0;
+  // Receives from `self` (the actor's context) and serves each message until
+  // Receive() returns nothing (see the lifecycle above). Runs on the actor.
+  virtual Task<> ServeMailbox(ActorContext<M>& self) = 0;
 
   // Sends the actor a copy of `message` every `period` (virtual time in
   // simulation), the first one period after Run() starts, the last before
@@ -117,18 +117,18 @@ class ActorDaemon : public Daemon {
       absl::Status Every(absl::Duration period, T message) {
     if (period <= absl::ZeroDuration() || period == absl::InfiniteDuration()) {
       return absl::InvalidArgumentError(
-          absl::StrCat(mailbox_.name(),
+          absl::StrCat(actor_.name(),
                        ": a timer's period must be positive "
                        "and finite, not ",
                        absl::FormatDuration(period)));
     }
     if (gate_->open.HasBeenNotified()) {
       return absl::FailedPreconditionError(absl::StrCat(
-          mailbox_.name(), ": a timer must be set before Run() and Stop()"));
+          actor_.name(), ": a timer must be set before Run() and Stop()"));
     }
     runtime_.Spawn(
-        TimerBody<T>, mailbox_, gate_, period, std::move(message),
-        ActorOptions{.name = absl::StrCat(mailbox_.name(), "/every-",
+        TimerBody<T>, actor_, gate_, period, std::move(message),
+        ActorOptions{.name = absl::StrCat(actor_.name(), "/every-",
                                           absl::FormatDuration(period))});
     return absl::OkStatus();
   }
@@ -145,7 +145,7 @@ class ActorDaemon : public Daemon {
     std::atomic<bool> closed{false};
   };
 
-  static Task<> Body(Context<M>& context, std::shared_ptr<Gate> gate) {
+  static Task<> Body(ActorContext<M>& context, std::shared_ptr<Gate> gate) {
     co_await gate->open.Wait();
     if (ActorDaemon* daemon = gate->serve.load(std::memory_order_acquire)) {
       co_await daemon->ServeMailbox(context);
@@ -155,7 +155,7 @@ class ActorDaemon : public Daemon {
   // A timer's actor: holds no pointer to the daemon, so it may outlive it
   // by up to one period.
   template <typename T>
-  static Task<> TimerBody(Context<int>&, ActorRef<M> mailbox,
+  static Task<> TimerBody(ActorContext<int>&, ActorRef<M> actor,
                           std::shared_ptr<Gate> gate, absl::Duration period,
                           T message) {
     co_await gate->open.Wait();
@@ -164,20 +164,20 @@ class ActorDaemon : public Daemon {
     while (true) {
       co_await every.Next();
       if (gate->closed.load(std::memory_order_acquire)) co_return;
-      absl::Status sent = mailbox.TrySend(M(message));
+      absl::Status sent = actor.TrySend(M(message));
       if (absl::IsUnavailable(sent)) co_return;  // the actor ended
     }
   }
 
   void Close() {
     gate_->closed.store(true, std::memory_order_release);
-    mailbox_.RequestStop();
+    actor_.RequestStop();
     gate_->open.Notify();
   }
 
   Runtime& runtime_;
   std::shared_ptr<Gate> gate_;
-  ActorRef<M> mailbox_;
+  ActorRef<M> actor_;
   ActorWatch watch_;
 };
 

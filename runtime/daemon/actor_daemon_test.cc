@@ -36,7 +36,7 @@ class Counter : public ActorDaemon<CounterMessage> {
   explicit Counter(DaemonContext& context) : ActorDaemon(context) {}
 
  private:
-  Task<> ServeMailbox(Context<CounterMessage>& mailbox) override {
+  Task<> ServeMailbox(ActorContext<CounterMessage>& mailbox) override {
     while (std::optional<CounterMessage> message = co_await mailbox.Receive()) {
       if (const int* n = std::get_if<int>(&*message)) {
         if (*n < 0) throw std::runtime_error("negative");
@@ -68,7 +68,7 @@ class ActorDaemonTest : public ::testing::Test {
   ActorRef<CounterMessage> CounterMailbox() {
     absl::StatusOr<Counter*> counter = root_.Get<Counter>();
     EXPECT_THAT(counter.status(), IsOk());
-    return (*counter)->mailbox();
+    return (*counter)->actor();
   }
 
   Runtime runtime_;

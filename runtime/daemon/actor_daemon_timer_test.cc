@@ -46,7 +46,7 @@ class Ticker : public ActorDaemon<TickerMessage> {
   }
 
  private:
-  Task<> ServeMailbox(Context<TickerMessage>& mailbox) override {
+  Task<> ServeMailbox(ActorContext<TickerMessage>& mailbox) override {
     while (std::optional<TickerMessage> message = co_await mailbox.Receive()) {
       if (const Tick* tick = std::get_if<Tick>(&*message)) {
         total_ += tick->weight;
@@ -67,9 +67,9 @@ int TotalOf(sim::Simulation& sim, Ticker& ticker) {
                 std::optional<absl::StatusOr<int>>* out) -> Task<> {
     *out = co_await to.Call(Total{});
   };
-  ActorRef<TickerMessage> to = ticker.mailbox();
+  ActorRef<TickerMessage> to = ticker.actor();
   sim.runtime().Spawn(
-      [&](Context<int>&) -> Task<> { co_await ask(to, &total); });
+      [&](ActorContext<int>&) -> Task<> { co_await ask(to, &total); });
   EXPECT_THAT(sim.RunUntil([&] { return total.has_value(); }), IsOk());
   if (!total.has_value() || !total->ok()) return -1;
   return **total;

@@ -41,7 +41,7 @@ class SimSocketTest : public ::testing::Test {
   void Run(int worker, std::shared_ptr<std::optional<absl::Status>> out,
            F body) {
     sim_.runtime().Spawn(
-        [](Context<int>&, F f,
+        [](ActorContext<int>&, F f,
            std::shared_ptr<std::optional<absl::Status>> result) -> Task<> {
           *result = co_await f();
         },
@@ -160,7 +160,7 @@ absl::Status LossyTransfer(sim::Simulation& sim, uint64_t* trace_hash) {
   std::optional<absl::StatusOr<std::string>> received;
   std::optional<absl::Status> sent;
   sim.runtime().Spawn(
-      [](Context<int>&, std::optional<absl::StatusOr<std::string>>* out,
+      [](ActorContext<int>&, std::optional<absl::StatusOr<std::string>>* out,
          size_t size) -> Task<> {
         absl::StatusOr<TcpListener> listener =
             TcpListener::Bind(kA.WithPort(9000));
@@ -169,7 +169,7 @@ absl::Status LossyTransfer(sim::Simulation& sim, uint64_t* trace_hash) {
       },
       &received, payload.size(), ActorOptions{.worker = 1});
   sim.runtime().Spawn(
-      [](Context<int>&, std::optional<absl::Status>* out,
+      [](ActorContext<int>&, std::optional<absl::Status>* out,
          const std::string* data) -> Task<> {
         co_await Sleep(absl::Milliseconds(1));
         absl::StatusOr<TcpStream> stream =

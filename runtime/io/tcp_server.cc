@@ -133,7 +133,7 @@ void TcpServer::State::RequestStop() {
 
 namespace {
 
-Task<> ServeConnection(Context<NoMessages>& /*ctx*/, Shard* shard,
+Task<> ServeConnection(ActorContext<NoMessages>& /*ctx*/, Shard* shard,
                        TcpStream stream, ConnectionSlot slot) {
   State& state = slot.state();
   SocketAddress peer = stream.peer_address();
@@ -190,7 +190,7 @@ Task<> Drain(State& state, Shard* shard) {
   co_await shard->all_closed->Wait();
 }
 
-Task<> Listen(Context<NoMessages>& ctx, std::shared_ptr<State> state,
+Task<> Listen(ActorContext<NoMessages>& ctx, std::shared_ptr<State> state,
               Shard* shard) {
   const TcpServerOptions& options = state->options;
   while (true) {
@@ -217,7 +217,7 @@ Task<> Listen(Context<NoMessages>& ctx, std::shared_ptr<State> state,
     ctx.runtime().Spawn(
         ServeConnection, shard, *std::move(accepted), std::move(slot),
         ActorOptions{.name = absl::StrCat(options.name, "-conn"),
-                     .inbox_capacity = 1,
+                     .mailbox_capacity = 1,
                      .worker = static_cast<int>(shard->index)});
   }
   shard->listener.Close();
@@ -232,7 +232,7 @@ Task<> Listen(Context<NoMessages>& ctx, std::shared_ptr<State> state,
 
 // Turns the runtime's shutdown into a graceful stop, and lives until the
 // stop finished so that the runtime waits for it.
-Task<> Watch(Context<ServerStopped>& ctx, std::shared_ptr<State> state) {
+Task<> Watch(ActorContext<ServerStopped>& ctx, std::shared_ptr<State> state) {
   // A message: the stop finished. Nothing: the runtime shuts down.
   if (!(co_await ctx.Receive()).has_value()) state->RequestStop();
   co_await state->stopped_async.Wait();
@@ -297,12 +297,12 @@ absl::StatusOr<std::unique_ptr<TcpServer>> TcpServer::Start(
   state->watcher = runtime.Spawn(
       Watch, state,
       ActorOptions{.name = absl::StrCat(state->options.name, "-watch"),
-                   .inbox_capacity = 1});
+                   .mailbox_capacity = 1});
   for (const std::unique_ptr<Shard>& shard : state->shards) {
     runtime.Spawn(Listen, state, shard.get(),
                   ActorOptions{.name = absl::StrCat(state->options.name,
                                                     "-listen-", shard->index),
-                               .inbox_capacity = 1,
+                               .mailbox_capacity = 1,
                                .worker = static_cast<int>(shard->index)});
   }
   return std::unique_ptr<TcpServer>(new TcpServer(std::move(state)));

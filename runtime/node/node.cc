@@ -96,7 +96,7 @@ bool Node::WaitFor(absl::Duration timeout) {
   return state_->stopped.WaitFor(timeout);
 }
 
-Task<> Node::RunDaemon(Context<int>&, Daemon* daemon, size_t index,
+Task<> Node::RunDaemon(ActorContext<int>&, Daemon* daemon, size_t index,
                        ActorRef<Message> supervisor) {
   supervisor.TrySend(Started{index}).IgnoreError();
   absl::Status status = co_await daemon->Run();
@@ -253,7 +253,7 @@ absl::Status Node::Expose(State& state, Runtime& runtime) {
   return absl::OkStatus();
 }
 
-Task<absl::Status> Node::Supervise(Context<Message>& ctx,
+Task<absl::Status> Node::Supervise(ActorContext<Message>& ctx,
                                    std::shared_ptr<State> state) {
   // Prepare, dependencies first.
   for (const auto& [name, daemon] : state->daemons) {

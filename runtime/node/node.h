@@ -125,12 +125,12 @@ class Node {
   using Message = std::variant<StopRequest, Started, Exited, Signal>;
   struct State;
 
-  static Task<absl::Status> Supervise(Context<Message>& ctx,
+  static Task<absl::Status> Supervise(ActorContext<Message>& ctx,
                                       std::shared_ptr<State> state);
   // Starts the server for the exposed daemons, if any.
   static absl::Status Expose(State& state, Runtime& runtime);
   // Runs one daemon's Run() and reports its end to the supervisor.
-  static Task<> RunDaemon(Context<int>& ctx, Daemon* daemon, size_t index,
+  static Task<> RunDaemon(ActorContext<int>& ctx, Daemon* daemon, size_t index,
                           ActorRef<Message> supervisor);
 
   Factory& factory_;

@@ -57,7 +57,7 @@ Task<absl::StatusOr<std::string>> ReadResponse(TcpStream& stream,
 }
 
 // Serves http_hello on node "server" (its worker) until the runtime stops.
-Task<absl::Status> RunServer(Context<int>& ctx) {
+Task<absl::Status> RunServer(ActorContext<int>& ctx) {
   const HttpHelloOptions options;
   ANVIL_CO_ASSIGN_OR_RETURN(
       std::unique_ptr<TcpServer> server,
@@ -86,7 +86,8 @@ class HttpHelloSimTest : public ::testing::Test {
   absl::Status RunClient(F client) {
     std::optional<absl::Status> result;
     sim_.runtime().Spawn(
-        [](Context<int>&, F f, std::optional<absl::Status>* out) -> Task<> {
+        [](ActorContext<int>&, F f,
+           std::optional<absl::Status>* out) -> Task<> {
           co_await Sleep(absl::Milliseconds(10));  // the server is up
           *out = co_await f();
         },
@@ -190,7 +191,7 @@ TEST(HttpHelloCrashTest, ACrashedServerTimesOutAndItsRestartServesAgain) {
 
   std::optional<absl::Status> result;
   sim.runtime().Spawn(
-      [](Context<int>&, SocketAddress web,
+      [](ActorContext<int>&, SocketAddress web,
          std::optional<absl::Status>* out) -> Task<> {
         *out = co_await [](SocketAddress web) -> Task<absl::Status> {
           ANVIL_CO_ASSIGN_OR_RETURN(TcpStream stream,

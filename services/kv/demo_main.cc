@@ -101,7 +101,7 @@ struct Demo {
 
 // A client: puts (3 in 4) and gets of its own keys, through random nodes,
 // until told to stop.
-Task<> Client(Context<int>&, Demo* demo, Cluster* cluster, int id) {
+Task<> Client(ActorContext<int>&, Demo* demo, Cluster* cluster, int id) {
   std::mt19937_64 random(id);
   int64_t written = 0;
   while (!demo->stop.load()) {
@@ -154,7 +154,7 @@ Task<> Client(Context<int>&, Demo* demo, Cluster* cluster, int id) {
 }
 
 // Asks every node who leads, every 50 ms, and prints each change.
-Task<> Watcher(Context<int>&, Demo* demo, Cluster* cluster) {
+Task<> Watcher(ActorContext<int>&, Demo* demo, Cluster* cluster) {
   while (!demo->stop.load()) {
     for (const std::string& node : kNodes) {
       absl::StatusOr<KvStoreRef> kv = cluster->peers().RefTo<KvStoreRef>(node);
@@ -186,8 +186,8 @@ struct Verdict {
   int64_t lost = 0;
   std::vector<std::string> examples;
 };
-Task<> Verify(Context<int>&, Demo* demo, Cluster* cluster, Verdict* verdict,
-              std::atomic<bool>* done) {
+Task<> Verify(ActorContext<int>&, Demo* demo, Cluster* cluster,
+              Verdict* verdict, std::atomic<bool>* done) {
   std::map<std::string, Demo::KeyState> keys;
   {
     MutexLock lock(demo->mu);

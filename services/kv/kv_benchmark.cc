@@ -45,7 +45,7 @@ struct Load {
   int64_t failed ABSL_GUARDED_BY(mu) = 0;
 };
 
-Task<> Client(Context<int>&, KvStoreRef kv, bool put, int id, Load* load) {
+Task<> Client(ActorContext<int>&, KvStoreRef kv, bool put, int id, Load* load) {
   std::vector<int64_t> micros;
   int64_t failed = 0;
   for (int i = 0; !load->stop.load(std::memory_order_relaxed); ++i) {

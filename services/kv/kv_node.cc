@@ -5,27 +5,27 @@
 
 #include "absl/strings/str_cat.h"
 #include "services/kv/kv_storage.h"
-#include "services/kv/raft_node.h"
+#include "services/kv/raft_replica.h"
 
 namespace anvil::kv {
 
-Task<absl::StatusOr<VoteReply>> RaftPeerNode::RequestVote(
+Task<absl::StatusOr<VoteReply>> RaftPeerServer::RequestVote(
     CallContext& call, const VoteRequest& request) {
   co_return co_await raft().RequestVote(request, call);
 }
 
-Task<absl::StatusOr<AppendReply>> RaftPeerNode::AppendEntries(
+Task<absl::StatusOr<AppendReply>> RaftPeerServer::AppendEntries(
     CallContext& call, const AppendRequest& request) {
   co_return co_await raft().AppendEntries(request, call);
 }
 
-KvStoreNode::KvStoreNode(const KvStoreDeps& deps)
+KvFrontend::KvFrontend(const KvStoreDeps& deps)
     : KvStoreDaemon(deps),
       cluster_(Cluster::Find(deps.context.factory())),
       self_(deps.context.factory().name()) {}
 
-Task<absl::StatusOr<KvStoreRef>> KvStoreNode::Leader(CallContext& call,
-                                                     absl::Status not_leader) {
+Task<absl::StatusOr<KvStoreRef>> KvFrontend::Leader(CallContext& call,
+                                                    absl::Status not_leader) {
   absl::StatusOr<RaftStatus> status =
       co_await raft().Status(RaftStatusRequest(), call);
   if (!status.ok()) co_return status.status();
@@ -39,9 +39,9 @@ Task<absl::StatusOr<KvStoreRef>> KvStoreNode::Leader(CallContext& call,
 }
 
 template <typename Reply, typename Forward, typename Extract>
-Task<absl::StatusOr<Reply>> KvStoreNode::Write(CallContext& call,
-                                               Command command, Forward forward,
-                                               Extract extract) {
+Task<absl::StatusOr<Reply>> KvFrontend::Write(CallContext& call,
+                                              Command command, Forward forward,
+                                              Extract extract) {
   absl::StatusOr<SubmitReply> submitted =
       co_await raft().Submit(std::move(command), call);
   if (absl::IsFailedPrecondition(submitted.status())) {
@@ -54,8 +54,8 @@ Task<absl::StatusOr<Reply>> KvStoreNode::Write(CallContext& call,
   co_return extract(submitted->result());
 }
 
-Task<absl::StatusOr<GetReply>> KvStoreNode::Get(CallContext& call,
-                                                const GetRequest& request) {
+Task<absl::StatusOr<GetReply>> KvFrontend::Get(CallContext& call,
+                                               const GetRequest& request) {
   absl::StatusOr<GetReply> read = co_await raft().Read(request, call);
   if (absl::IsFailedPrecondition(read.status())) {
     absl::StatusOr<KvStoreRef> leader = co_await Leader(call, read.status());
@@ -65,8 +65,8 @@ Task<absl::StatusOr<GetReply>> KvStoreNode::Get(CallContext& call,
   co_return read;
 }
 
-Task<absl::StatusOr<PutReply>> KvStoreNode::Put(CallContext& call,
-                                                const PutRequest& request) {
+Task<absl::StatusOr<PutReply>> KvFrontend::Put(CallContext& call,
+                                               const PutRequest& request) {
   Command command;
   *command.mutable_put() = request;
   co_return co_await Write<PutReply>(
@@ -75,7 +75,7 @@ Task<absl::StatusOr<PutReply>> KvStoreNode::Put(CallContext& call,
       [](const CommandResult& result) { return result.put(); });
 }
 
-Task<absl::StatusOr<DeleteReply>> KvStoreNode::Delete(
+Task<absl::StatusOr<DeleteReply>> KvFrontend::Delete(
     CallContext& call, const DeleteRequest& request) {
   Command command;
   *command.mutable_delete_() = request;
@@ -85,7 +85,7 @@ Task<absl::StatusOr<DeleteReply>> KvStoreNode::Delete(
       [](const CommandResult& result) { return result.delete_(); });
 }
 
-Task<absl::StatusOr<CompareAndSetReply>> KvStoreNode::CompareAndSet(
+Task<absl::StatusOr<CompareAndSetReply>> KvFrontend::CompareAndSet(
     CallContext& call, const CompareAndSetRequest& request) {
   Command command;
   *command.mutable_compare_and_set() = request;
@@ -95,7 +95,7 @@ Task<absl::StatusOr<CompareAndSetReply>> KvStoreNode::CompareAndSet(
       [](const CommandResult& result) { return result.compare_and_set(); });
 }
 
-Task<absl::StatusOr<RaftStatus>> KvStoreNode::Status(
+Task<absl::StatusOr<RaftStatus>> KvFrontend::Status(
     CallContext& call, const RaftStatusRequest& request) {
   co_return co_await raft().Status(request, call);
 }
@@ -104,9 +104,9 @@ void BindKv(Factory& root, KvOptions options) {
   root.Provide<ClusterConfigDaemon>(
       std::make_unique<KvConfig>(std::move(options)));
   root.Bind<StorageDaemon, KvStorage>();
-  root.Bind<RaftDaemon, RaftNode>();
-  root.Bind<RaftPeerDaemon, RaftPeerNode>();
-  root.Bind<KvStoreDaemon, KvStoreNode>();
+  root.Bind<RaftDaemon, RaftReplica>();
+  root.Bind<RaftPeerDaemon, RaftPeerServer>();
+  root.Bind<KvStoreDaemon, KvFrontend>();
 }
 
 absl::Status BuildKvNode(Factory& node) {

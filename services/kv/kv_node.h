@@ -32,7 +32,7 @@
 namespace anvil::kv {
 
 // Passes peers' RPCs to the node's Raft daemon.
-class RaftPeerNode final : public RaftPeerDaemon {
+class RaftPeerServer final : public RaftPeerDaemon {
  public:
   using RaftPeerDaemon::RaftPeerDaemon;
 
@@ -44,9 +44,9 @@ class RaftPeerNode final : public RaftPeerDaemon {
 };
 
 // The client API on Raft (see the file comment).
-class KvStoreNode final : public KvStoreDaemon {
+class KvFrontend final : public KvStoreDaemon {
  public:
-  explicit KvStoreNode(const KvStoreDeps& deps);
+  explicit KvFrontend(const KvStoreDeps& deps);
 
  private:
   Task<absl::StatusOr<GetReply>> Get(CallContext& call,

@@ -16,7 +16,7 @@
 #include "gtest/gtest.h"
 #include "runtime/storage/file_system.h"
 #include "services/kv/log_store.h"
-#include "services/kv/raft_node.h"
+#include "services/kv/raft_replica.h"
 #include "testing/sim/sim_cluster.h"
 #include "testing/sim/simulation.h"
 #include "testing/status_matchers.h"
@@ -35,7 +35,7 @@ absl::StatusOr<T> RunCall(Simulation& sim,
                           std::function<Task<absl::StatusOr<T>>()> body) {
   auto out = std::make_shared<std::optional<absl::StatusOr<T>>>();
   sim.runtime().Spawn(
-      [](Context<int>&, std::function<Task<absl::StatusOr<T>>()> f,
+      [](ActorContext<int>&, std::function<Task<absl::StatusOr<T>>()> f,
          std::shared_ptr<std::optional<absl::StatusOr<T>>> result) -> Task<> {
         result->emplace(co_await f());
       },
@@ -107,7 +107,7 @@ class KvNodeTest : public ::testing::Test {
   absl::Status RunOnNode(const std::string& node, Task<absl::Status> task) {
     auto out = std::make_shared<std::optional<absl::Status>>();
     sim_.runtime().Spawn(
-        [](Context<int>&, Task<absl::Status> t,
+        [](ActorContext<int>&, Task<absl::Status> t,
            std::shared_ptr<std::optional<absl::Status>> result) -> Task<> {
           result->emplace(co_await std::move(t));
         },
@@ -515,7 +515,7 @@ TEST_F(KvNodeTest, TheNodesFilesAreLockedAgainstASecondProcess) {
   // Another process on n1's machine, as a second kvd would be.
   auto second = std::make_shared<std::optional<absl::Status>>();
   sim_.runtime().Spawn(
-      [](Context<int>&,
+      [](ActorContext<int>&,
          std::shared_ptr<std::optional<absl::Status>> out) -> Task<> {
         out->emplace((co_await LockFile("/var/lib/kv/n1.lock")).status());
       },

@@ -205,7 +205,7 @@ Task<bool> Record(Workload& w, Cluster* directory, int client,
 
 // A client: random operations on random keys at random nodes, until
 // kWorkloadEnd.
-Task<> Client(Context<int>&, Workload* w, Cluster* directory, int client,
+Task<> Client(ActorContext<int>&, Workload* w, Cluster* directory, int client,
               std::mt19937_64* random) {
   const int64_t end =
       Clock::MonotonicNanos() + absl::ToInt64Nanoseconds(kWorkloadEnd);
@@ -225,7 +225,8 @@ Task<> Client(Context<int>&, Workload* w, Cluster* directory, int client,
 
 // After the faults: reads every key (retrying until the cluster answers),
 // so that a lost acknowledged write shows in the history.
-Task<> ReadBack(Context<int>&, Workload* w, Cluster* directory, bool* done) {
+Task<> ReadBack(ActorContext<int>&, Workload* w, Cluster* directory,
+                bool* done) {
   for (const std::string& key : kKeys) {
     for (int attempt = 0;; ++attempt) {
       const std::string& node = kNodes[attempt % kNodes.size()];
@@ -243,7 +244,7 @@ Task<> ReadBack(Context<int>&, Workload* w, Cluster* directory, bool* done) {
 // within kLivenessWindow of virtual time. Tries Put("probe") at random
 // nodes until one is acknowledged; records when.
 constexpr absl::Duration kLivenessWindow = absl::Seconds(5);
-Task<> Probe(Context<int>&, Cluster* directory, std::mt19937_64* random,
+Task<> Probe(ActorContext<int>&, Cluster* directory, std::mt19937_64* random,
              int64_t* committed_at) {
   for (int attempt = 0;; ++attempt) {
     absl::StatusOr<KvStoreRef> kv = directory->peers().RefTo<KvStoreRef>(

@@ -110,7 +110,7 @@ struct LeaderSearch {
   std::string leader;  // written before `done`
 };
 
-Task<> FindLeader(Context<int>&, LocalCluster* local,
+Task<> FindLeader(ActorContext<int>&, LocalCluster* local,
                   std::vector<std::string> members, absl::Duration timeout,
                   std::shared_ptr<LeaderSearch> search) {
   const absl::Time give_up = absl::Now() + timeout;

@@ -57,7 +57,7 @@ class RaftCore {
     // A leader sends every follower an AppendEntries this often.
     int heartbeat_ticks = 2;
     // Entries per AppendEntries, and bytes of their commands (a single
-    // larger entry goes alone). RaftNode keeps the bytes below the
+    // larger entry goes alone). RaftReplica keeps the bytes below the
     // network's message limit, less kAppendOverheadBytes.
     size_t max_append_entries = 256;
     size_t max_append_bytes = 1 << 20;

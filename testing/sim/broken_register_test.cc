@@ -127,7 +127,7 @@ absl::Status RunWorkload(Simulation& sim,
       channels.push_back(sim.network().ForNode(me)->Connect(replica));
     }
     sim.runtime().Spawn(
-        [](Context<int>&, int id, std::vector<std::shared_ptr<Channel>> to,
+        [](ActorContext<int>&, int id, std::vector<std::shared_ptr<Channel>> to,
            std::shared_ptr<Shared> s, std::mt19937_64* random) -> Task<> {
           for (int i = 0; i < kOpsPerClient; ++i) {
             co_await Sleep(absl::Milliseconds((*random)() % 20));

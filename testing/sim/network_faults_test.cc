@@ -55,7 +55,7 @@ absl::StatusOr<std::string> Call(
     absl::Duration timeout = absl::InfiniteDuration()) {
   auto result = std::make_shared<std::optional<absl::StatusOr<std::string>>>();
   sim.runtime().Spawn(
-      [](Context<int>&, std::shared_ptr<Channel> channel, std::string body,
+      [](ActorContext<int>&, std::shared_ptr<Channel> channel, std::string body,
          int64_t deadline,
          std::shared_ptr<std::optional<absl::StatusOr<std::string>>> out)
           -> Task<> {
@@ -108,7 +108,7 @@ TEST(NetworkFaultsTest, RandomLatencyReordersMessages) {
   std::shared_ptr<Channel> channel = sim.network().ForNode("n1")->Connect("n2");
   for (int i = 0; i < 50; ++i) {
     sim.runtime().Spawn(
-        [](Context<int>&, std::shared_ptr<Channel> c, int n,
+        [](ActorContext<int>&, std::shared_ptr<Channel> c, int n,
            std::shared_ptr<int> done) -> Task<> {
           absl::StatusOr<std::string> reply =
               co_await c->Call(kEcho, absl::StrCat(n), INT64_MAX);

@@ -53,7 +53,7 @@ absl::StatusOr<EchoReply> SayThrough(Simulation& sim, Peers& peers,
   EchoRequest request;
   request.set_text(text);
   sim.runtime().Spawn(
-      [](Context<int>&, EchoRef echo, EchoRequest r,
+      [](ActorContext<int>&, EchoRef echo, EchoRequest r,
          std::shared_ptr<std::optional<absl::StatusOr<EchoReply>>> result)
           -> Task<> {
         result->emplace(co_await echo.Say(std::move(r), absl::Seconds(1)));
@@ -143,7 +143,7 @@ TEST(SimClusterTest, CrashLosesMemoryKeepsDiskAndRestartBuildsAgain) {
 absl::Status RunOn(Simulation& sim, size_t worker, Task<absl::Status> task) {
   auto out = std::make_shared<std::optional<absl::Status>>();
   sim.runtime().Spawn(
-      [](Context<int>&, Task<absl::Status> t,
+      [](ActorContext<int>&, Task<absl::Status> t,
          std::shared_ptr<std::optional<absl::Status>> result) -> Task<> {
         result->emplace(co_await std::move(t));
       },
@@ -274,7 +274,8 @@ std::string ScriptedCrash(Simulation& sim) {
   auto outcomes = std::make_shared<std::string>();
   auto done = std::make_shared<bool>(false);
   sim.runtime().Spawn(
-      [](Context<int>&, Cluster* directory, std::shared_ptr<std::string> out,
+      [](ActorContext<int>&, Cluster* directory,
+         std::shared_ptr<std::string> out,
          std::shared_ptr<bool> finished) -> Task<> {
         for (int i = 0; i < 100; ++i) {
           co_await Sleep(absl::Milliseconds(100));
@@ -362,7 +363,7 @@ TEST(SimClusterTest, SkewedNodeReadsItsOwnClock) {
   auto read = [&](const std::string& node) {
     auto reading = std::make_shared<Reading>();
     sim.runtime().Spawn(
-        [](Context<int>&, std::shared_ptr<Reading> r) -> Task<> {
+        [](ActorContext<int>&, std::shared_ptr<Reading> r) -> Task<> {
           r->before = Clock::MonotonicNanos();
           co_await Sleep(absl::Seconds(1));
           r->after = Clock::MonotonicNanos();
@@ -418,7 +419,7 @@ std::vector<std::string> RandomFaultRun(Simulation& sim, int* ok_calls) {
   auto ok = std::make_shared<int>(0);
   auto done = std::make_shared<bool>(false);
   sim.runtime().Spawn(
-      [](Context<int>&, Cluster* directory, std::vector<std::string> nodes,
+      [](ActorContext<int>&, Cluster* directory, std::vector<std::string> nodes,
          std::mt19937_64* random, std::shared_ptr<int> successes,
          std::shared_ptr<bool> finished) -> Task<> {
         while (Clock::MonotonicNanos() < 1'000'000'000 + 25'000'000'000) {

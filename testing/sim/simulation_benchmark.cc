@@ -106,7 +106,8 @@ void NextFault(Simulation& sim, const std::vector<std::string>& names,
 }
 
 // A client of /1: calls, appends the reply to its file, syncs every 10.
-Task<> DiskClient(Context<int>& ctx, std::vector<std::shared_ptr<Channel>> to,
+Task<> DiskClient(ActorContext<int>& ctx,
+                  std::vector<std::shared_ptr<Channel>> to,
                   std::mt19937_64* random, std::string path) {
   absl::StatusOr<File> file;
   for (int i = 0; !ctx.stop_requested(); ++i) {
@@ -171,7 +172,7 @@ void BM_SimulatedCluster(benchmark::State& state) {
         continue;
       }
       sim.runtime().Spawn(
-          [](Context<int>& ctx, std::vector<std::shared_ptr<Channel>> to,
+          [](ActorContext<int>& ctx, std::vector<std::shared_ptr<Channel>> to,
              std::mt19937_64* random) -> Task<> {
             while (!ctx.stop_requested()) {
               (void)co_await to[(*random)() % to.size()]->Call(kEcho, "ping",

@@ -45,7 +45,7 @@ absl::Status RunRing(Simulation& sim, int size, int tokens, int hops) {
   shared->random = &sim.random();
   for (int i = 0; i < size; ++i) {
     shared->ring.push_back(sim.runtime().Spawn(
-        [](Context<Token>& ctx, std::shared_ptr<Shared> s,
+        [](ActorContext<Token>& ctx, std::shared_ptr<Shared> s,
            int index) -> Task<> {
           while (std::optional<Token> token = co_await ctx.Receive()) {
             co_await Sleep(absl::Microseconds((*s->random)() % 1000));
@@ -98,7 +98,7 @@ TEST(SimulationTest, TimeIsVirtualAndJumpsToTheNextTimer) {
   Simulation sim;
   const int64_t start = Clock::MonotonicNanos();
   sim.runtime().Spawn(
-      [](Context<int>&, bool* done) -> Task<> {
+      [](ActorContext<int>&, bool* done) -> Task<> {
         co_await Sleep(absl::Hours(5));
         *done = true;
       },
@@ -125,7 +125,7 @@ TEST(SimulationTest, DeadlockIsReportedWithTheWaitingActors) {
   // anything: neither answers.
   auto peers = std::make_shared<std::vector<ActorRef<AskMessage>>>();
   auto body =
-      [](Context<AskMessage>& ctx, int index,
+      [](ActorContext<AskMessage>& ctx, int index,
          std::shared_ptr<std::vector<ActorRef<AskMessage>>> all) -> Task<> {
     std::optional<AskMessage> go = co_await ctx.Receive();
     if (!go) co_return;
@@ -154,7 +154,7 @@ TEST(SimulationTest, DeadlockIsReportedWithTheWaitingActors) {
 
 TEST(SimulationTest, BudgetsStopARunThatNeverEnds) {
   Simulation sim({.seed = 5, .time_limit = absl::Minutes(1)});
-  sim.runtime().Spawn([](Context<int>& ctx) -> Task<> {
+  sim.runtime().Spawn([](ActorContext<int>& ctx) -> Task<> {
     while (!ctx.stop_requested()) co_await Sleep(absl::Seconds(1));
   });
   absl::Status status = sim.RunUntil([] { return false; });
@@ -167,7 +167,7 @@ TEST(SimulationTest, RunForStopsTimeAtTheHorizon) {
   int ticks = 0;  // outlives the simulation, whose teardown runs the actor
   Simulation sim;
   sim.runtime().Spawn(
-      [](Context<int>& ctx, int* count) -> Task<> {
+      [](ActorContext<int>& ctx, int* count) -> Task<> {
         while (!ctx.stop_requested()) {
           co_await Sleep(absl::Seconds(1));
           ++*count;
@@ -262,7 +262,7 @@ TEST(SimulationTest, SelfCheckCatchesRandomnessFromOutside) {
         const uint32_t outside = std::random_device()();
         bool woke = false;
         sim.runtime().Spawn(
-            [](Context<int>&, uint32_t nanos, bool* done) -> Task<> {
+            [](ActorContext<int>&, uint32_t nanos, bool* done) -> Task<> {
               co_await Sleep(absl::Nanoseconds(nanos));
               *done = true;
             },
@@ -281,7 +281,7 @@ int BuggifyFires(Simulation& sim) {
   auto fires = std::make_shared<int>(0);
   auto done = std::make_shared<bool>(false);
   sim.runtime().Spawn(
-      [](Context<int>&, std::shared_ptr<int> count,
+      [](ActorContext<int>&, std::shared_ptr<int> count,
          std::shared_ptr<bool> finished) -> Task<> {
         for (int i = 0; i < 100; ++i) {
           if (ANVIL_BUGGIFY("test.site")) ++*count;

@@ -1,10 +1,10 @@
-// RaftNode: the kv store's Raft daemon. Drives a RaftCore on the daemon's
+// RaftReplica: the kv store's Raft daemon. Drives a RaftCore on the daemon's
 // actor: ticks from its timer, peers' RPCs through RaftPeer, replies from
 // one sender actor per peer; persists through the node's Storage
 // (awaiting its fsync on the storage seam) before it sends or applies
 // anything, and applies committed commands to the node's KvStateMachine.
 //
-//   root.Bind<anvil::kv::RaftDaemon, anvil::kv::RaftNode>();
+//   root.Bind<anvil::kv::RaftDaemon, anvil::kv::RaftReplica>();
 //   // KvStore: co_await raft.Submit(command, call), raft.Read(get, call)
 //
 // Submit and Read are served only by the leader (FAILED_PRECONDITION
@@ -20,8 +20,8 @@
 //
 // Thread-safety: everything runs on the daemon's actor, which writes the
 // storage one call at a time.
-#ifndef ANVIL_SERVICES_KV_RAFT_NODE_H_
-#define ANVIL_SERVICES_KV_RAFT_NODE_H_
+#ifndef ANVIL_SERVICES_KV_RAFT_REPLICA_H_
+#define ANVIL_SERVICES_KV_RAFT_REPLICA_H_
 
 #include <cstdint>
 #include <deque>
@@ -53,10 +53,10 @@ constexpr size_t MaxCommandBytes(size_t max_message_bytes) {
              : 0;
 }
 
-class RaftNode final : public RaftDaemon {
+class RaftReplica final : public RaftDaemon {
  public:
-  explicit RaftNode(const RaftDeps& deps);
-  ~RaftNode() override;
+  explicit RaftReplica(const RaftDeps& deps);
+  ~RaftReplica() override;
 
   // Recovers the log and hard state from Storage. INVALID_ARGUMENT if this
   // node is not among KvOptions::members, or the group has other members
@@ -130,4 +130,4 @@ class RaftNode final : public RaftDaemon {
 
 }  // namespace anvil::kv
 
-#endif  // ANVIL_SERVICES_KV_RAFT_NODE_H_
+#endif  // ANVIL_SERVICES_KV_RAFT_REPLICA_H_

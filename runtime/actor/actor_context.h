@@ -1,8 +1,8 @@
-// Context<M>: what an actor's body sees of itself. The body is a coroutine
-// `Task<> Body(Context<M>&, Args...)` (or `Task<absl::Status>`); the context
-// gives it its mailbox, its own address and the runtime.
+// ActorContext<M>: what an actor's body sees of itself. The body is a coroutine
+// `Task<> Body(ActorContext<M>&, Args...)` (or `Task<absl::Status>`); the
+// context gives it its mailbox, its own address and the runtime.
 //
-//   anvil::Task<> Counter(anvil::Context<CounterMsg>& ctx, int start) {
+//   anvil::Task<> Counter(anvil::ActorContext<CounterMsg>& ctx, int start) {
 //     int count = start;
 //     while (std::optional<CounterMsg> msg = co_await ctx.Receive()) {
 //       std::visit(Overloaded{
@@ -18,9 +18,9 @@
 // told to stop (runtime shutdown): the body should then return. After a stop
 // request, messages already queued are still delivered (drained).
 //
-// Thread-safety: only the actor's own body uses its Context.
-#ifndef ANVIL_RUNTIME_ACTOR_CONTEXT_H_
-#define ANVIL_RUNTIME_ACTOR_CONTEXT_H_
+// Thread-safety: only the actor's own body uses its ActorContext.
+#ifndef ANVIL_RUNTIME_ACTOR_ACTOR_CONTEXT_H_
+#define ANVIL_RUNTIME_ACTOR_ACTOR_CONTEXT_H_
 
 #include <coroutine>
 #include <cstdint>
@@ -55,7 +55,7 @@ class ActorInstance;
 }  // namespace internal
 
 template <typename M>
-class Context : protected internal::ActorCellBase {
+class ActorContext : protected internal::ActorCellBase {
  public:
   using Message = M;
 
@@ -91,13 +91,13 @@ class Context : protected internal::ActorCellBase {
   // True once the runtime asked the actor to stop.
   bool stop_requested() const { return ActorCellBase::stop_requested(); }
   std::string name() const { return ActorCellBase::name(); }
-  uint32_t inbox_capacity() const { return mailbox_.capacity(); }
+  uint32_t mailbox_capacity() const { return mailbox_.capacity(); }
 
  protected:
-  Context(uint32_t id, internal::Worker* worker, ActorOptions& options,
-          bool sync, uint32_t capacity, void* storage)
+  ActorContext(uint32_t id, internal::Worker* worker, ActorOptions& options,
+               bool sync, uint32_t capacity, void* storage)
       : ActorCellBase(id, worker, options, sync), mailbox_(capacity, storage) {}
-  ~Context() override = default;
+  ~ActorContext() override = default;
 
   // After Receive yielded (see ActorCellBase::Park): resume the body if
   // there is something to receive now, or park it for real.
@@ -140,7 +140,7 @@ class Context : protected internal::ActorCellBase {
   }
 
   static bool MailboxFull(internal::ActorCellBase* cell) {
-    return static_cast<Context*>(cell)->mailbox_.FullApprox();
+    return static_cast<ActorContext*>(cell)->mailbox_.FullApprox();
   }
 
   internal::Mailbox<M> mailbox_;
@@ -151,7 +151,7 @@ namespace internal {
 template <typename M>
 class [[nodiscard]] ReceiveAwaiter {
  public:
-  explicit ReceiveAwaiter(Context<M>& context) : context_(context) {}
+  explicit ReceiveAwaiter(ActorContext<M>& context) : context_(context) {}
 
   // The message stays in the mailbox until await_resume, so the awaiter
   // (and with it every coroutine frame that awaits Receive) holds no copy.
@@ -161,23 +161,23 @@ class [[nodiscard]] ReceiveAwaiter {
   bool await_suspend(std::coroutine_handle<> body) {
     // A local copy: once parked, this awaiter (in the frame) may be resumed
     // and destroyed by another thread.
-    Context<M>& context = context_;
+    ActorContext<M>& context = context_;
     return context.Park(body, context.mailbox_.head(),
                         [&context] { return context.mailbox_.NonEmpty(); });
   }
   std::optional<M> await_resume() { return context_.ReceiveQueued(); }
 
  private:
-  Context<M>& context_;
+  ActorContext<M>& context_;
 };
 
 }  // namespace internal
 
 template <typename M>
-internal::ReceiveAwaiter<M> Context<M>::Receive() {
+internal::ReceiveAwaiter<M> ActorContext<M>::Receive() {
   return internal::ReceiveAwaiter<M>(*this);
 }
 
 }  // namespace anvil
 
-#endif  // ANVIL_RUNTIME_ACTOR_CONTEXT_H_
+#endif  // ANVIL_RUNTIME_ACTOR_ACTOR_CONTEXT_H_

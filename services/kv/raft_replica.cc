@@ -1,4 +1,4 @@
-#include "services/kv/raft_node.h"
+#include "services/kv/raft_replica.h"
 
 #include <algorithm>
 #include <atomic>
@@ -18,7 +18,7 @@
 
 namespace anvil::kv {
 
-struct RaftNode::Waiter {
+struct RaftReplica::Waiter {
   AsyncEvent done;
   absl::Status status;  // set before `done`
   // Submit: the serialized command until proposed, the term it was
@@ -38,7 +38,7 @@ struct RaftNode::Waiter {
   }
 };
 
-struct RaftNode::Helpers {
+struct RaftReplica::Helpers {
   std::atomic<bool> stopping{false};
 };
 
@@ -73,9 +73,10 @@ constexpr int kMaxInFlight = 16;
 // Sends `peer` the requests Raft queues, without waiting for one reply
 // before sending the next (a lost message costs a timeout, which must not
 // delay the requests behind it).
-Task<> Sender(Context<RaftCore::Message>& inbox, ActorRef<RaftMessage> raft,
-              Cluster* cluster, std::string peer, absl::Duration timeout,
-              std::shared_ptr<RaftNode::Helpers> helpers) {
+Task<> Sender(ActorContext<RaftCore::Message>& inbox,
+              ActorRef<RaftMessage> raft, Cluster* cluster, std::string peer,
+              absl::Duration timeout,
+              std::shared_ptr<RaftReplica::Helpers> helpers) {
   internal::ConcurrentCalls calls;
   int in_flight = 0;
   while (std::optional<RaftCore::Message> message = co_await inbox.Receive()) {
@@ -96,7 +97,7 @@ constexpr uint32_t kSenderCapacity = 64;
 
 }  // namespace
 
-RaftNode::RaftNode(const RaftDeps& deps)
+RaftReplica::RaftReplica(const RaftDeps& deps)
     : RaftDaemon(deps),
       id_(deps.context.factory().name()),
       log_(deps.context.log()),
@@ -111,18 +112,18 @@ RaftNode::RaftNode(const RaftDeps& deps)
   for (const std::string& peer : options_.members) {
     if (peer == id_) continue;
     senders_[peer] = deps.context.runtime().Spawn(
-        Sender, mailbox(), cluster_, peer, options_.peer_timeout, helpers_,
+        Sender, actor(), cluster_, peer, options_.peer_timeout, helpers_,
         ActorOptions{.name = absl::StrCat(name, "/to-", peer),
-                     .inbox_capacity = kSenderCapacity});
+                     .mailbox_capacity = kSenderCapacity});
   }
 }
 
-RaftNode::~RaftNode() {
+RaftReplica::~RaftReplica() {
   helpers_->stopping.store(true, std::memory_order_release);
   for (auto& [peer, sender] : senders_) sender.RequestStop();
 }
 
-Task<absl::Status> RaftNode::Prepare() {
+Task<absl::Status> RaftReplica::Prepare() {
   if (!failed_.ok()) co_return failed_;
   const std::vector<std::string>& members = options_.members;
   if (std::find(members.begin(), members.end(), id_) == members.end()) {
@@ -161,7 +162,7 @@ Task<absl::Status> RaftNode::Prepare() {
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> RaftNode::Run() {
+Task<absl::Status> RaftReplica::Run() {
   absl::Status served = co_await RaftDaemon::Run();
   helpers_->stopping.store(true, std::memory_order_release);
   for (auto& [peer, sender] : senders_) {
@@ -171,15 +172,15 @@ Task<absl::Status> RaftNode::Run() {
   co_return failed_.ok() ? served : failed_;
 }
 
-Task<> RaftNode::Stop() {
+Task<> RaftReplica::Stop() {
   helpers_->stopping.store(true, std::memory_order_release);
   // Queued before the mailbox closes, so that the actor itself fails the
   // waiting calls (the mailbox drains only once they end).
-  (void)mailbox().TrySend(RaftTick{});
+  (void)actor().TrySend(RaftTick{});
   co_await RaftDaemon::Stop();
 }
 
-absl::Status RaftNode::Admit() const {
+absl::Status RaftReplica::Admit() const {
   if (!failed_.ok()) return failed_;
   if (helpers_->stopping.load(std::memory_order_acquire)) {
     return absl::UnavailableError(absl::StrCat(id_, " is stopping"));
@@ -188,8 +189,8 @@ absl::Status RaftNode::Admit() const {
                                                   : core_->NotLeader();
 }
 
-Task<absl::Status> RaftNode::Await(std::shared_ptr<Waiter> waiter,
-                                   CallContext& call) {
+Task<absl::Status> RaftReplica::Await(std::shared_ptr<Waiter> waiter,
+                                      CallContext& call) {
   auto wait = [](std::shared_ptr<Waiter> w) -> Task<> {
     co_await w->done.Wait();
   };
@@ -202,7 +203,7 @@ Task<absl::Status> RaftNode::Await(std::shared_ptr<Waiter> waiter,
   co_return waiter->status;
 }
 
-Task<absl::StatusOr<VoteReply>> RaftNode::RequestVote(
+Task<absl::StatusOr<VoteReply>> RaftReplica::RequestVote(
     CallContext&, const VoteRequest& request) {
   if (!failed_.ok()) co_return failed_;
   VoteReply reply = core_->HandleVote(request);
@@ -213,7 +214,7 @@ Task<absl::StatusOr<VoteReply>> RaftNode::RequestVote(
   co_return reply;
 }
 
-Task<absl::StatusOr<AppendReply>> RaftNode::AppendEntries(
+Task<absl::StatusOr<AppendReply>> RaftReplica::AppendEntries(
     CallContext&, const AppendRequest& request) {
   if (!failed_.ok()) co_return failed_;
   AppendReply reply = core_->HandleAppend(request);
@@ -223,8 +224,8 @@ Task<absl::StatusOr<AppendReply>> RaftNode::AppendEntries(
   co_return reply;
 }
 
-Task<absl::StatusOr<SubmitReply>> RaftNode::Submit(CallContext& call,
-                                                   const Command& request) {
+Task<absl::StatusOr<SubmitReply>> RaftReplica::Submit(CallContext& call,
+                                                      const Command& request) {
   if (absl::Status admitted = Admit(); !admitted.ok()) co_return admitted;
   auto waiter = std::make_shared<Waiter>();
   request.SerializeToString(&waiter->command);
@@ -248,8 +249,8 @@ Task<absl::StatusOr<SubmitReply>> RaftNode::Submit(CallContext& call,
   co_return reply;
 }
 
-Task<absl::StatusOr<GetReply>> RaftNode::Read(CallContext& call,
-                                              const GetRequest& request) {
+Task<absl::StatusOr<GetReply>> RaftReplica::Read(CallContext& call,
+                                                 const GetRequest& request) {
   if (absl::Status admitted = Admit(); !admitted.ok()) co_return admitted;
   auto waiter = std::make_shared<Waiter>();
   waiter->key = request.key();
@@ -261,8 +262,8 @@ Task<absl::StatusOr<GetReply>> RaftNode::Read(CallContext& call,
   co_return std::move(waiter->value);
 }
 
-Task<absl::StatusOr<RaftStatus>> RaftNode::Status(CallContext&,
-                                                  const RaftStatusRequest&) {
+Task<absl::StatusOr<RaftStatus>> RaftReplica::Status(CallContext&,
+                                                     const RaftStatusRequest&) {
   RaftStatus status;
   status.set_node(id_);
   if (core_ != nullptr) {
@@ -280,7 +281,7 @@ Task<absl::StatusOr<RaftStatus>> RaftNode::Status(CallContext&,
   co_return status;
 }
 
-Task<> RaftNode::Receive(RaftTick&) {
+Task<> RaftReplica::Receive(RaftTick&) {
   if (!failed_.ok()) co_return;
   if (helpers_->stopping.load(std::memory_order_acquire)) {
     FailAll(absl::UnknownError(absl::StrCat(
@@ -292,34 +293,34 @@ Task<> RaftNode::Receive(RaftTick&) {
   (void)co_await Process();
 }
 
-Task<> RaftNode::Receive(RaftFlush&) {
+Task<> RaftReplica::Receive(RaftFlush&) {
   flush_scheduled_ = false;
   if (!failed_.ok()) co_return;
   FlushPending();
   (void)co_await Process();
 }
 
-Task<> RaftNode::Receive(VoteOutcome& outcome) {
+Task<> RaftReplica::Receive(VoteOutcome& outcome) {
   if (!failed_.ok()) co_return;
   core_->HandleVoteReply(outcome.from, outcome.reply);
   (void)co_await Process();
 }
 
-Task<> RaftNode::Receive(AppendOutcome& outcome) {
+Task<> RaftReplica::Receive(AppendOutcome& outcome) {
   if (!failed_.ok()) co_return;
   core_->HandleAppendReply(outcome.from, outcome.reply);
   (void)co_await Process();
 }
 
-void RaftNode::ScheduleFlush() {
+void RaftReplica::ScheduleFlush() {
   if (flush_scheduled_) return;
   // Proposals wait for the next Tick (up to one tick longer).
   if (ANVIL_BUGGIFY("kv.delayed_flush")) return;
   // If the mailbox is full the next Tick flushes instead.
-  flush_scheduled_ = mailbox().TrySend(RaftFlush{}).ok();
+  flush_scheduled_ = actor().TrySend(RaftFlush{}).ok();
 }
 
-void RaftNode::FlushPending() {
+void RaftReplica::FlushPending() {
   if (unproposed_.empty()) return;
   std::vector<std::string> commands;
   commands.reserve(unproposed_.size());
@@ -339,7 +340,7 @@ void RaftNode::FlushPending() {
   unproposed_.clear();
 }
 
-void RaftNode::StartReads() {
+void RaftReplica::StartReads() {
   const bool unstarted = std::any_of(reads_.begin(), reads_.end(),
                                      [](const auto& w) { return !w->started; });
   if (!unstarted) return;
@@ -363,7 +364,7 @@ void RaftNode::StartReads() {
   if (ticket.ok()) core_->Broadcast();
 }
 
-void RaftNode::ServeReads() {
+void RaftReplica::ServeReads() {
   for (auto it = reads_.begin(); it != reads_.end();) {
     Waiter& read = **it;
     if (read.started && applied_ >= read.ticket.index &&
@@ -377,7 +378,7 @@ void RaftNode::ServeReads() {
   }
 }
 
-Task<absl::Status> RaftNode::Process() {
+Task<absl::Status> RaftReplica::Process() {
   while (true) {
     StartReads();
     RaftCore::Ready ready = core_->TakeReady();
@@ -389,7 +390,7 @@ Task<absl::Status> RaftNode::Process() {
         FailAll(absl::UnknownError(absl::StrCat(
             id_, " failed (a write in flight may or may not take effect): ",
             persisted.ToString())));
-        mailbox().RequestStop();
+        actor().RequestStop();
         co_return persisted;
       }
     }
@@ -407,7 +408,7 @@ Task<absl::Status> RaftNode::Process() {
   co_return absl::OkStatus();
 }
 
-Task<absl::Status> RaftNode::Persist(RaftCore::Ready& ready) {
+Task<absl::Status> RaftReplica::Persist(RaftCore::Ready& ready) {
   LogStore& store = storage().store();
   if (!ready.append.empty()) {
     ANVIL_CO_RETURN_IF_ERROR(
@@ -419,7 +420,7 @@ Task<absl::Status> RaftNode::Persist(RaftCore::Ready& ready) {
   co_return absl::OkStatus();
 }
 
-void RaftNode::Apply(uint64_t index, const LogEntry& entry) {
+void RaftReplica::Apply(uint64_t index, const LogEntry& entry) {
   applied_ = index;
   absl::StatusOr<CommandResult> result = CommandResult();
   if (!entry.command.empty()) {  // empty: a new leader's no-op
@@ -447,7 +448,7 @@ void RaftNode::Apply(uint64_t index, const LogEntry& entry) {
   }
 }
 
-void RaftNode::SettleLeadership() {
+void RaftReplica::SettleLeadership() {
   const uint64_t leading =
       core_->role() == RaftCore::Role::kLeader ? core_->term() : 0;
   if (leading == leader_term_) return;
@@ -459,7 +460,7 @@ void RaftNode::SettleLeadership() {
   leader_term_ = leading;
 }
 
-void RaftNode::FailAll(const absl::Status& why) {
+void RaftReplica::FailAll(const absl::Status& why) {
   for (auto& waiter : unproposed_) waiter->Complete(why);
   unproposed_.clear();
   for (auto& [index, waiter] : proposed_) waiter->Complete(why);
