@@ -19,6 +19,8 @@
 // request, messages already queued are still delivered (drained).
 //
 // Thread-safety: only the actor's own body uses its ActorContext.
+//
+// Example: examples/actors/word_count_main.cc.
 #ifndef ANVIL_RUNTIME_ACTOR_ACTOR_CONTEXT_H_
 #define ANVIL_RUNTIME_ACTOR_ACTOR_CONTEXT_H_
 

@@ -24,6 +24,8 @@
 // Thread-safe: copy, send and call from any thread; co_await from
 // coroutines running on the runtime's workers. A default-constructed ref
 // refers to no actor; sending to it gives FAILED_PRECONDITION.
+//
+// Example: examples/actors/word_count_main.cc.
 #ifndef ANVIL_RUNTIME_ACTOR_ACTOR_REF_H_
 #define ANVIL_RUNTIME_ACTOR_ACTOR_REF_H_
 

@@ -17,6 +17,8 @@
 // Deadlines are monotonic-clock nanoseconds (anvil::Clock). A CallContext is
 // valid while its call is being served (it may point into the call); cheap
 // to copy; not thread-safe (it belongs to the call).
+//
+// Example: examples/greeter/greeter_main.cc.
 #ifndef ANVIL_RUNTIME_ACTOR_CALL_CONTEXT_H_
 #define ANVIL_RUNTIME_ACTOR_CALL_CONTEXT_H_
 

@@ -13,6 +13,8 @@
 // it has none); a timeout given here replaces it. The call's deadline is
 // the earliest of the timeout from now, an absolute deadline and the
 // serving call's. Copyable, a few words; make one per call.
+//
+// Example: examples/greeter/greeter_main.cc.
 #ifndef ANVIL_RUNTIME_ACTOR_CALL_OPTIONS_H_
 #define ANVIL_RUNTIME_ACTOR_CALL_OPTIONS_H_
 

@@ -22,6 +22,8 @@
 // the Call's timeout passed first (a late reply is then discarded).
 //
 // Thread-safety: a ReplySender may be moved to and used from any thread.
+//
+// Example: examples/actors/word_count_main.cc.
 #ifndef ANVIL_RUNTIME_ACTOR_REQUEST_H_
 #define ANVIL_RUNTIME_ACTOR_REQUEST_H_
 

@@ -47,6 +47,8 @@
 //
 // Thread-safe: Spawn, SpawnSync, Shutdown and SubscribeSignals from any
 // thread, including actors. Run() from one thread.
+//
+// Example: examples/actors/word_count_main.cc.
 #ifndef ANVIL_RUNTIME_ACTOR_RUNTIME_H_
 #define ANVIL_RUNTIME_ACTOR_RUNTIME_H_
 

@@ -23,6 +23,8 @@
 // Each actor gets its own copy of the Supervisor given in its options, so a
 // policy that counts restarts counts them per actor. Failures and restarts
 // are logged with the actor's name. Called on the actor's worker.
+//
+// Example: examples/actors/word_count_main.cc.
 #ifndef ANVIL_RUNTIME_ACTOR_SUPERVISOR_H_
 #define ANVIL_RUNTIME_ACTOR_SUPERVISOR_H_
 

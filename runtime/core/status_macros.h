@@ -15,6 +15,8 @@
 //
 // The error is returned (or co_returned) unchanged. In the ASSIGN forms the
 // left-hand side may declare a variable; the expression is evaluated once.
+//
+// Example: examples/greeter/greeter_main.cc.
 #ifndef ANVIL_RUNTIME_CORE_STATUS_MACROS_H_
 #define ANVIL_RUNTIME_CORE_STATUS_MACROS_H_
 

@@ -19,6 +19,8 @@
 //
 // Thread-compatible: a Task is started and awaited by one coroutine; where it
 // runs is decided by what it awaits (the runtime resumes actors on workers).
+//
+// Example: examples/actors/word_count_main.cc.
 #ifndef ANVIL_RUNTIME_CORE_TASK_H_
 #define ANVIL_RUNTIME_CORE_TASK_H_
 

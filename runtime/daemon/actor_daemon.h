@@ -41,6 +41,8 @@
 
 // Thread-safety: actor() from any thread; ServeMailbox runs on the actor
 // (one step at a time), so the state it touches needs no lock.
+//
+// Example: examples/heartbeat/heartbeat_main.cc (Every, a private message).
 #ifndef ANVIL_RUNTIME_DAEMON_ACTOR_DAEMON_H_
 #define ANVIL_RUNTIME_DAEMON_ACTOR_DAEMON_H_
 

@@ -40,6 +40,8 @@
 //
 // Thread-safety: Prepare, Run and Stop are called from the runtime's
 // workers; Stop may be called while Run is suspended, on another worker.
+//
+// Example: examples/heartbeat/heartbeat_main.cc.
 #ifndef ANVIL_RUNTIME_DAEMON_DAEMON_H_
 #define ANVIL_RUNTIME_DAEMON_DAEMON_H_
 

@@ -33,6 +33,8 @@
 //
 // Thread-compatible: build the hierarchy and Get from one thread (or one
 // actor) at a time. The daemons themselves are thread-safe as they say.
+//
+// Example: examples/heartbeat/heartbeat_main.cc.
 #ifndef ANVIL_RUNTIME_DAEMON_FACTORY_H_
 #define ANVIL_RUNTIME_DAEMON_FACTORY_H_
 

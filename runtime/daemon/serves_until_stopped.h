@@ -10,6 +10,8 @@
 //
 // Thread-safe as AsyncEvent: Stop() may come from any worker, and before
 // Run() (Run then returns at once).
+//
+// Example: examples/heartbeat/heartbeat_main.cc.
 #ifndef ANVIL_RUNTIME_DAEMON_SERVES_UNTIL_STOPPED_H_
 #define ANVIL_RUNTIME_DAEMON_SERVES_UNTIL_STOPPED_H_
 

@@ -22,6 +22,8 @@
 //     SDaemon::ServeMailbox.
 // A change to any of them is a change to protoc-gen-anvil's output
 // (codegen/testdata/golden).
+//
+// Example: examples/greeter/greeter.proto and its generated greeter.anvil.h.
 #ifndef ANVIL_RUNTIME_GENERATED_SUPPORT_H_
 #define ANVIL_RUNTIME_GENERATED_SUPPORT_H_
 

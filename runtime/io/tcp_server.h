@@ -51,6 +51,8 @@
 //
 // Thread-safety: Start, RequestStop, Wait, stats and address from any
 // thread. The handler runs on the connection's worker, in its actor.
+//
+// Example: services/http_hello/http_hello_server.cc.
 #ifndef ANVIL_RUNTIME_IO_TCP_SERVER_H_
 #define ANVIL_RUNTIME_IO_TCP_SERVER_H_
 

@@ -17,6 +17,8 @@
 // peer.
 //
 // Thread-safe.
+//
+// Example: services/kv/kvd_main.cc (through NodeMain).
 #ifndef ANVIL_RUNTIME_NODE_CLUSTER_H_
 #define ANVIL_RUNTIME_NODE_CLUSTER_H_
 

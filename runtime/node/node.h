@@ -38,6 +38,8 @@
 //
 // Thread-safety: Start and Wait from one thread that is not a worker
 // (they block); RequestStop from any thread.
+//
+// Example: examples/greeter/greeter_main.cc (through NodeMain).
 #ifndef ANVIL_RUNTIME_NODE_NODE_H_
 #define ANVIL_RUNTIME_NODE_NODE_H_
 

@@ -28,6 +28,9 @@
 // and from Abseil's parser for an unknown flag or a value it cannot parse.
 // `--help` prints `usage` and the program's and the node's flags, and
 // exits 0.
+//
+// Example: examples/greeter/greeter_main.cc,
+// examples/heartbeat/heartbeat_main.cc.
 #ifndef ANVIL_RUNTIME_NODE_NODE_MAIN_H_
 #define ANVIL_RUNTIME_NODE_NODE_MAIN_H_
 

@@ -16,6 +16,8 @@
 //
 // Thread-safety: Channels and handlers are called from any worker,
 // concurrently.
+//
+// Example: examples/greeter/greeter_main.cc (a ref over a Channel).
 #ifndef ANVIL_RUNTIME_TRANSPORT_CHANNEL_H_
 #define ANVIL_RUNTIME_TRANSPORT_CHANNEL_H_
 

@@ -51,6 +51,8 @@
 // called from Simulation::At actions.
 //
 // Thread-compatible, like the Simulation.
+//
+// Example: services/kv/kv_sim_test.cc.
 #ifndef ANVIL_TESTING_SIM_SIM_CLUSTER_H_
 #define ANVIL_TESTING_SIM_SIM_CLUSTER_H_
 

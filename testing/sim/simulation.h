@@ -30,6 +30,8 @@
 // (runtime/actor/blocking.h), which runs inline here.
 //
 // Thread-compatible: use a Simulation from one thread.
+//
+// Example: services/http_hello/http_hello_sim_test.cc.
 #ifndef ANVIL_TESTING_SIM_SIMULATION_H_
 #define ANVIL_TESTING_SIM_SIMULATION_H_
 
