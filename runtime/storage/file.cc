@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/actor/blocking.h"
+#include "runtime/core/status_macros.h"
 #include "runtime/storage/sim_disk.h"
 
 namespace anvil {
@@ -67,17 +68,15 @@ Task<absl::StatusOr<File>> File::Open(std::string path,
 #ifdef ANVIL_SIMULATION
   if (internal::SimDisk* disk = internal::current_sim_disk) {
     std::shared_ptr<internal::SimDisk> owner = disk->shared_from_this();
-    absl::StatusOr<internal::SimDisk::Handle> handle =
+    ANVIL_CO_ASSIGN_OR_RETURN(
+        internal::SimDisk::Handle handle,
         co_await owner->Open(path, {.create = options.create,
                                     .exclusive = options.exclusive,
-                                    .truncate = options.truncate});
-    if (!handle.ok()) co_return handle.status();
-    absl::StatusOr<uint64_t> size = owner->Size(*handle);
-    if (!size.ok()) co_return size.status();
+                                    .truncate = options.truncate}));
+    ANVIL_CO_ASSIGN_OR_RETURN(file.size_, owner->Size(handle));
     file.sim_disk_ = std::move(owner);
-    file.sim_inode_ = handle->inode;
-    file.sim_generation_ = handle->generation;
-    file.size_ = *size;
+    file.sim_inode_ = handle.inode;
+    file.sim_generation_ = handle.generation;
     co_return file;
   }
 #endif
@@ -131,10 +130,10 @@ Task<absl::StatusOr<std::string>> File::ReadAll() {
   std::string contents;
   constexpr size_t kChunk = 1 << 20;
   while (true) {
-    absl::StatusOr<std::string> chunk = co_await Read(contents.size(), kChunk);
-    if (!chunk.ok()) co_return chunk.status();
-    contents += *chunk;
-    if (chunk->size() < kChunk) co_return contents;
+    ANVIL_CO_ASSIGN_OR_RETURN(std::string chunk,
+                              co_await Read(contents.size(), kChunk));
+    contents += chunk;
+    if (chunk.size() < kChunk) co_return contents;
   }
 }
 

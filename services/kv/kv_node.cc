@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/core/status_macros.h"
 #include "services/kv/kv_storage.h"
 #include "services/kv/raft_replica.h"
 
@@ -26,16 +27,14 @@ KvFrontend::KvFrontend(const KvStoreDeps& deps)
 
 Task<absl::StatusOr<KvStoreRef>> KvFrontend::Leader(CallContext& call,
                                                     absl::Status not_leader) {
-  absl::StatusOr<RaftStatus> status =
-      co_await raft().Status(RaftStatusRequest(), call);
-  if (!status.ok()) co_return status.status();
-  if (status->leader().empty() || status->leader() == self_) {
-    co_return absl::UnavailableError(absl::StrCat("no leader is known to ",
-                                                  self_, " (term ",
-                                                  status->term(), "); retry"));
+  ANVIL_CO_ASSIGN_OR_RETURN(RaftStatus status,
+                            co_await raft().Status(RaftStatusRequest(), call));
+  if (status.leader().empty() || status.leader() == self_) {
+    co_return absl::UnavailableError(absl::StrCat(
+        "no leader is known to ", self_, " (term ", status.term(), "); retry"));
   }
   if (cluster_ == nullptr) co_return not_leader;
-  co_return cluster_->peers().RefTo<KvStoreRef>(status->leader());
+  co_return cluster_->peers().RefTo<KvStoreRef>(status.leader());
 }
 
 template <typename Reply, typename Forward, typename Extract>
@@ -45,12 +44,11 @@ Task<absl::StatusOr<Reply>> KvFrontend::Write(CallContext& call,
   absl::StatusOr<SubmitReply> submitted =
       co_await raft().Submit(std::move(command), call);
   if (absl::IsFailedPrecondition(submitted.status())) {
-    absl::StatusOr<KvStoreRef> leader =
-        co_await Leader(call, submitted.status());
-    if (!leader.ok()) co_return leader.status();
-    co_return co_await forward(*leader);
+    ANVIL_CO_ASSIGN_OR_RETURN(KvStoreRef leader,
+                              co_await Leader(call, submitted.status()));
+    co_return co_await forward(leader);
   }
-  if (!submitted.ok()) co_return submitted.status();
+  ANVIL_CO_RETURN_IF_ERROR(submitted.status());
   co_return extract(submitted->result());
 }
 
@@ -58,9 +56,9 @@ Task<absl::StatusOr<GetReply>> KvFrontend::Get(CallContext& call,
                                                const GetRequest& request) {
   absl::StatusOr<GetReply> read = co_await raft().Read(request, call);
   if (absl::IsFailedPrecondition(read.status())) {
-    absl::StatusOr<KvStoreRef> leader = co_await Leader(call, read.status());
-    if (!leader.ok()) co_return leader.status();
-    co_return co_await leader->Get(request, call);
+    ANVIL_CO_ASSIGN_OR_RETURN(KvStoreRef leader,
+                              co_await Leader(call, read.status()));
+    co_return co_await leader.Get(request, call);
   }
   co_return read;
 }

@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/core/status_macros.h"
 #include "runtime/storage/file_system.h"
 
 namespace anvil::kv {
@@ -32,13 +33,11 @@ Task<absl::Status> KvStorage::Prepare() {
         ": another process runs this node on it (", lock.status().message(),
         ")"));
   }
-  if (!lock.ok()) co_return lock.status();  // e.g. NOT_FOUND: no directory
+  ANVIL_CO_RETURN_IF_ERROR(lock.status());  // e.g. NOT_FOUND: no directory
   WriteAheadLog::Options wal;
   wal.sync_each_append = options.fsync;
-  absl::StatusOr<std::unique_ptr<DurableLogStore>> opened =
-      co_await DurableLogStore::Open(prefix + ".wal", wal);
-  if (!opened.ok()) co_return opened.status();
-  store_ = *std::move(opened);
+  ANVIL_CO_ASSIGN_OR_RETURN(
+      store_, co_await DurableLogStore::Open(prefix + ".wal", wal));
   lock_ = *std::move(lock);
   co_return absl::OkStatus();
 }

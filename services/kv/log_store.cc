@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "runtime/core/status_macros.h"
 
 namespace anvil::kv {
 namespace {
@@ -106,11 +107,11 @@ absl::Status LogStore::ApplyAppend(uint64_t from,
 Task<absl::StatusOr<std::unique_ptr<DurableLogStore>>> DurableLogStore::Open(
     std::string path, WriteAheadLog::Options options) {
   std::vector<std::string> records;
-  absl::StatusOr<std::unique_ptr<WriteAheadLog>> wal =
-      co_await WriteAheadLog::Open(path, options, &records);
-  if (!wal.ok()) co_return wal.status();
+  ANVIL_CO_ASSIGN_OR_RETURN(
+      std::unique_ptr<WriteAheadLog> wal,
+      co_await WriteAheadLog::Open(path, options, &records));
   auto store =
-      std::unique_ptr<DurableLogStore>(new DurableLogStore(*std::move(wal)));
+      std::unique_ptr<DurableLogStore>(new DurableLogStore(std::move(wal)));
   for (size_t i = 0; i < records.size(); ++i) {
     if (absl::Status replayed = store->Replay(records[i]); !replayed.ok()) {
       co_return absl::DataLossError(absl::StrCat(

@@ -142,51 +142,49 @@ std::string WriteAheadLog::Frame(absl::string_view record) {
 
 Task<absl::StatusOr<std::unique_ptr<WriteAheadLog>>> WriteAheadLog::Open(
     std::string path, Options options, std::vector<std::string>* recovered) {
-  absl::StatusOr<File> file = co_await File::Open(path, {.create = true});
-  if (!file.ok()) co_return file.status();
-  absl::StatusOr<std::string> contents = co_await file->ReadAll();
-  if (!contents.ok()) co_return contents.status();
+  ANVIL_CO_ASSIGN_OR_RETURN(File file,
+                            co_await File::Open(path, {.create = true}));
+  ANVIL_CO_ASSIGN_OR_RETURN(std::string contents, co_await file.ReadAll());
 
   // Empty, or its creation was cut short.
-  const bool fresh = contents->size() < kMagic.size() &&
-                     kMagic.substr(0, contents->size()) == *contents;
+  const bool fresh = contents.size() < kMagic.size() &&
+                     kMagic.substr(0, contents.size()) == contents;
   if (fresh) {
     // Write the format's first bytes and make the file and its name
     // durable.
-    ANVIL_CO_RETURN_IF_ERROR(co_await file->Truncate(0));
-    ANVIL_CO_RETURN_IF_ERROR(co_await file->Write(0, kMagic));
-    ANVIL_CO_RETURN_IF_ERROR(co_await file->Sync());
+    ANVIL_CO_RETURN_IF_ERROR(co_await file.Truncate(0));
+    ANVIL_CO_RETURN_IF_ERROR(co_await file.Write(0, kMagic));
+    ANVIL_CO_RETURN_IF_ERROR(co_await file.Sync());
     const size_t slash = path.rfind('/');
     ANVIL_CO_RETURN_IF_ERROR(
         co_await SyncDirectory(slash == std::string::npos ? "."
                                : slash == 0               ? "/"
                                             : path.substr(0, slash)));
     co_return std::unique_ptr<WriteAheadLog>(
-        new WriteAheadLog(*std::move(file), options));
+        new WriteAheadLog(std::move(file), options));
   }
-  if (!absl::StartsWith(*contents, kMagic)) {
+  if (!absl::StartsWith(contents, kMagic)) {
     co_return absl::FailedPreconditionError(absl::StrCat(
         "wal ", path,
         ": not a write-ahead log of this format (its first "
         "bytes are not \"",
         kMagic, "\"); it may be from an older version, or another file"));
   }
-  absl::StatusOr<Parsed> parsed =
-      Parse(*contents, options.max_record_bytes, path);
-  if (!parsed.ok()) co_return parsed.status();
-  if (parsed->valid_end < contents->size()) {
+  ANVIL_CO_ASSIGN_OR_RETURN(Parsed parsed,
+                            Parse(contents, options.max_record_bytes, path));
+  if (parsed.valid_end < contents.size()) {
     Log().warn(
         "wal {}: dropping a torn tail of {} bytes at offset {} (written "
         "after the last fsync, never acknowledged)",
-        path, contents->size() - parsed->valid_end, parsed->valid_end);
-    ANVIL_CO_RETURN_IF_ERROR(co_await file->Truncate(parsed->valid_end));
-    ANVIL_CO_RETURN_IF_ERROR(co_await file->Sync());
+        path, contents.size() - parsed.valid_end, parsed.valid_end);
+    ANVIL_CO_RETURN_IF_ERROR(co_await file.Truncate(parsed.valid_end));
+    ANVIL_CO_RETURN_IF_ERROR(co_await file.Sync());
   }
-  for (std::string& record : parsed->records) {
+  for (std::string& record : parsed.records) {
     recovered->push_back(std::move(record));
   }
   co_return std::unique_ptr<WriteAheadLog>(
-      new WriteAheadLog(*std::move(file), options));
+      new WriteAheadLog(std::move(file), options));
 }
 
 absl::Status WriteAheadLog::Fail(const absl::Status& status) {
