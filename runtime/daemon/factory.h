@@ -174,7 +174,10 @@ class Factory {
   }
 
   // Binds `I` to a ready instance, owned and managed from now on like a
-  // built one. REQUIRES: as Bind.
+  // built one. For daemons made without a DaemonContext (those without
+  // methods: a daemon with methods is an actor of its factory's runtime);
+  // give one with methods its values through Bind's arguments instead.
+  // REQUIRES: as Bind.
   template <typename I>
   void Provide(std::unique_ptr<I> instance) {
     static_assert(std::is_base_of_v<Daemon, I>, "I must derive from Daemon");
