@@ -14,7 +14,7 @@
 
 #include "benchmark/benchmark.h"
 #include "runtime/actor/runtime.h"
-#include "runtime/core/detached.h"
+#include "runtime/core/internal/detached.h"
 #include "runtime/core/task.h"
 #include "runtime/core/thread_event.h"
 

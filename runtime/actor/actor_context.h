@@ -33,9 +33,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "runtime/actor/actor_cell.h"
 #include "runtime/actor/actor_ref.h"
-#include "runtime/actor/mailbox.h"
+#include "runtime/actor/internal/actor_cell.h"
+#include "runtime/actor/internal/mailbox.h"
 #include "runtime/core/clock.h"
 
 namespace anvil {

@@ -41,12 +41,12 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "runtime/actor/actor_cell.h"
+#include "runtime/actor/internal/actor_cell.h"
 #include "runtime/actor/request.h"
 #include "runtime/core/buggify.h"
 #include "runtime/core/clock.h"
+#include "runtime/core/internal/worker.h"
 #include "runtime/core/task.h"
-#include "runtime/core/worker.h"
 
 namespace anvil {
 

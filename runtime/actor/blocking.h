@@ -29,7 +29,7 @@
 #include <utility>
 
 #include "runtime/actor/runtime.h"
-#include "runtime/core/worker.h"
+#include "runtime/core/internal/worker.h"
 
 namespace anvil {
 namespace internal {

@@ -17,8 +17,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "runtime/actor/call_context.h"
+#include "runtime/core/internal/worker.h"
 #include "runtime/core/task.h"
-#include "runtime/core/worker.h"
 
 namespace anvil {
 

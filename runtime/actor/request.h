@@ -36,12 +36,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "runtime/actor/actor_cell.h"
+#include "runtime/actor/internal/actor_cell.h"
 #include "runtime/actor/remote_caller.h"
 #include "runtime/core/clock.h"
+#include "runtime/core/internal/timer_heap.h"
+#include "runtime/core/internal/worker.h"
 #include "runtime/core/task.h"
-#include "runtime/core/timer_heap.h"
-#include "runtime/core/worker.h"
 
 namespace anvil {
 

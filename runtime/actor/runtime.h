@@ -68,15 +68,15 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "runtime/actor/actor_cell.h"
 #include "runtime/actor/actor_context.h"
-#include "runtime/actor/actor_instance.h"
 #include "runtime/actor/actor_options.h"
 #include "runtime/actor/actor_ref.h"
 #include "runtime/actor/interceptor.h"
+#include "runtime/actor/internal/actor_cell.h"
+#include "runtime/actor/internal/actor_instance.h"
 #include "runtime/actor/sync_context.h"
+#include "runtime/core/internal/scheduler.h"
 #include "runtime/core/mutex.h"
-#include "runtime/core/scheduler.h"
 #include "runtime/core/task.h"
 
 namespace anvil {

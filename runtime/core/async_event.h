@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "runtime/core/internal/worker.h"
 #include "runtime/core/mutex.h"
-#include "runtime/core/worker.h"
 
 namespace anvil {
 

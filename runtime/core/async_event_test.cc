@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "runtime/core/detached.h"
-#include "runtime/core/scheduler.h"
+#include "runtime/core/internal/detached.h"
+#include "runtime/core/internal/scheduler.h"
 #include "runtime/core/thread_event.h"
 
 namespace anvil {

@@ -23,8 +23,8 @@
 #include "absl/time/time.h"
 #include "runtime/core/buggify.h"
 #include "runtime/core/clock.h"
-#include "runtime/core/timer_heap.h"
-#include "runtime/core/worker.h"
+#include "runtime/core/internal/timer_heap.h"
+#include "runtime/core/internal/worker.h"
 
 namespace anvil {
 namespace internal {

@@ -32,8 +32,8 @@
 #include <type_traits>
 #include <utility>
 
-#include "runtime/core/continuation.h"
-#include "runtime/core/frame_pool.h"
+#include "runtime/core/internal/continuation.h"
+#include "runtime/core/internal/frame_pool.h"
 
 namespace anvil {
 

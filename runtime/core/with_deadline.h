@@ -36,11 +36,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "runtime/core/clock.h"
-#include "runtime/core/detached.h"
+#include "runtime/core/internal/detached.h"
+#include "runtime/core/internal/timer_heap.h"
+#include "runtime/core/internal/worker.h"
 #include "runtime/core/mutex.h"
 #include "runtime/core/task.h"
-#include "runtime/core/timer_heap.h"
-#include "runtime/core/worker.h"
 
 namespace anvil {
 namespace internal {

@@ -17,7 +17,7 @@
 //   - ServeLocally, OneWayAsCall (same header): SRef::Handlers, serving a
 //     local actor to the network;
 //   - ServingContext, ServeCall, ConcurrentCalls
-//     (runtime/actor/concurrent_calls.h) and ReplyWith
+//     (runtime/actor/internal/concurrent_calls.h) and ReplyWith
 //     (runtime/actor/request.h): the receive loop of SActor::Serve and
 //     SDaemon::ServeMailbox.
 // A change to any of them is a change to protoc-gen-anvil's output
@@ -34,7 +34,7 @@
 #include "runtime/actor/actor_ref.h"
 #include "runtime/actor/call_context.h"
 #include "runtime/actor/call_options.h"
-#include "runtime/actor/concurrent_calls.h"
+#include "runtime/actor/internal/concurrent_calls.h"
 #include "runtime/actor/remote_caller.h"
 #include "runtime/actor/request.h"
 #include "runtime/actor/runtime.h"

@@ -39,8 +39,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "runtime/core/timer_heap.h"
-#include "runtime/core/worker.h"
+#include "runtime/core/internal/timer_heap.h"
+#include "runtime/core/internal/worker.h"
 #include "runtime/io/deadline.h"
 
 namespace anvil::internal {

@@ -58,9 +58,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "runtime/core/internal/timer_heap.h"
+#include "runtime/core/internal/worker.h"
 #include "runtime/core/task.h"
-#include "runtime/core/timer_heap.h"
-#include "runtime/core/worker.h"
 #include "runtime/io/deadline.h"
 #include "runtime/io/socket_address.h"
 

@@ -10,7 +10,7 @@
 #include "gtest/gtest.h"
 #include "runtime/actor/runtime.h"
 #include "runtime/core/async_event.h"
-#include "runtime/core/detached.h"
+#include "runtime/core/internal/detached.h"
 #include "runtime/core/sleep.h"
 #include "runtime/core/status_macros.h"
 #include "runtime/core/with_deadline.h"

@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "runtime/core/async_event.h"
 #include "runtime/core/clock.h"
-#include "runtime/core/detached.h"
+#include "runtime/core/internal/detached.h"
 #include "runtime/core/log.h"
 #include "runtime/core/sleep.h"
 #include "runtime/core/thread_event.h"

@@ -34,8 +34,8 @@
 #include "runtime/actor/interceptor.h"
 #include "runtime/actor/method_handler.h"
 #include "runtime/actor/remote_caller.h"
+#include "runtime/core/internal/worker.h"
 #include "runtime/core/task.h"
-#include "runtime/core/worker.h"
 #include "spdlog/logger.h"
 
 namespace anvil {

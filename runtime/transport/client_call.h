@@ -30,10 +30,10 @@
 #include "runtime/actor/remote_caller.h"
 #include "runtime/actor/request.h"
 #include "runtime/actor/runtime.h"
-#include "runtime/core/detached.h"
+#include "runtime/core/internal/detached.h"
+#include "runtime/core/internal/worker.h"
 #include "runtime/core/log.h"
 #include "runtime/core/task.h"
-#include "runtime/core/worker.h"
 #include "runtime/transport/channel.h"
 
 namespace anvil {

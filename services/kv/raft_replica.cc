@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "runtime/actor/concurrent_calls.h"
+#include "runtime/actor/internal/concurrent_calls.h"
 #include "runtime/actor/runtime.h"
 #include "runtime/core/async_event.h"
 #include "runtime/core/buggify.h"

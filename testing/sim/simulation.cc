@@ -15,9 +15,9 @@
 #include "gtest/gtest.h"
 #include "runtime/core/buggify.h"
 #include "runtime/core/clock.h"
-#include "runtime/core/scheduler.h"
+#include "runtime/core/internal/scheduler.h"
+#include "runtime/core/internal/worker.h"
 #include "runtime/core/status_macros.h"
-#include "runtime/core/worker.h"
 
 ABSL_FLAG(uint64_t, anvil_seed, 0,
           "Replays one simulation seed (0: run the seeds of --anvil_seeds).");

@@ -30,11 +30,11 @@
 #include "runtime/actor/remote_caller.h"
 #include "runtime/core/async_event.h"
 #include "runtime/core/clock.h"
-#include "runtime/core/detached.h"
+#include "runtime/core/internal/detached.h"
+#include "runtime/core/internal/worker.h"
 #include "runtime/core/log.h"
 #include "runtime/core/mutex.h"
 #include "runtime/core/status_macros.h"
-#include "runtime/core/worker.h"
 
 namespace anvil {
 namespace {

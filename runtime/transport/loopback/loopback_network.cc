@@ -10,12 +10,12 @@
 #include "runtime/actor/remote_caller.h"
 #include "runtime/core/buggify.h"
 #include "runtime/core/clock.h"
-#include "runtime/core/detached.h"
 #include "runtime/core/fnv1a.h"
+#include "runtime/core/internal/detached.h"
+#include "runtime/core/internal/worker.h"
 #include "runtime/core/sleep.h"
 #include "runtime/core/status_macros.h"
 #include "runtime/core/with_deadline.h"
-#include "runtime/core/worker.h"
 
 namespace anvil {
 

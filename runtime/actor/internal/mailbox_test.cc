@@ -1,4 +1,4 @@
-#include "runtime/actor/mailbox.h"
+#include "runtime/actor/internal/mailbox.h"
 
 #include <atomic>
 #include <cstddef>

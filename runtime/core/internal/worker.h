@@ -14,8 +14,8 @@
 //
 // Thread-safety: Schedule() and RequestStop() are thread-safe; everything
 // else is only for the worker's own thread (REQUIRES: Current() == this).
-#ifndef ANVIL_RUNTIME_CORE_WORKER_H_
-#define ANVIL_RUNTIME_CORE_WORKER_H_
+#ifndef ANVIL_RUNTIME_CORE_INTERNAL_WORKER_H_
+#define ANVIL_RUNTIME_CORE_INTERNAL_WORKER_H_
 
 #include <atomic>
 #include <coroutine>
@@ -28,11 +28,11 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "runtime/core/continuation.h"
-#include "runtime/core/mpsc_queue.h"
+#include "runtime/core/internal/continuation.h"
+#include "runtime/core/internal/mpsc_queue.h"
+#include "runtime/core/internal/run_queue.h"
+#include "runtime/core/internal/timer_heap.h"
 #include "runtime/core/mutex.h"
-#include "runtime/core/run_queue.h"
-#include "runtime/core/timer_heap.h"
 
 namespace anvil::internal {
 
@@ -185,4 +185,4 @@ class Worker {
 
 }  // namespace anvil::internal
 
-#endif  // ANVIL_RUNTIME_CORE_WORKER_H_
+#endif  // ANVIL_RUNTIME_CORE_INTERNAL_WORKER_H_

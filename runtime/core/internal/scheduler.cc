@@ -1,4 +1,4 @@
-#include "runtime/core/scheduler.h"
+#include "runtime/core/internal/scheduler.h"
 
 #include <cstdio>
 #include <utility>

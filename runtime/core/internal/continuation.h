@@ -8,8 +8,8 @@
 // an actor's control block to one vtable pointer.
 //
 // Internal. Implementations must be at least 2-byte aligned (the tag bit).
-#ifndef ANVIL_RUNTIME_CORE_CONTINUATION_H_
-#define ANVIL_RUNTIME_CORE_CONTINUATION_H_
+#ifndef ANVIL_RUNTIME_CORE_INTERNAL_CONTINUATION_H_
+#define ANVIL_RUNTIME_CORE_INTERNAL_CONTINUATION_H_
 
 #include <coroutine>
 
@@ -31,4 +31,4 @@ class Continuation {
 
 }  // namespace anvil::internal
 
-#endif  // ANVIL_RUNTIME_CORE_CONTINUATION_H_
+#endif  // ANVIL_RUNTIME_CORE_INTERNAL_CONTINUATION_H_

@@ -38,8 +38,8 @@
 //
 // Thread-safety: documented per member; the body's state is touched only by
 // the body, one step at a time.
-#ifndef ANVIL_RUNTIME_ACTOR_ACTOR_CELL_H_
-#define ANVIL_RUNTIME_ACTOR_ACTOR_CELL_H_
+#ifndef ANVIL_RUNTIME_ACTOR_INTERNAL_ACTOR_CELL_H_
+#define ANVIL_RUNTIME_ACTOR_INTERNAL_ACTOR_CELL_H_
 
 #include <atomic>
 #include <coroutine>
@@ -50,9 +50,9 @@
 #include "absl/status/status.h"
 #include "runtime/actor/actor_options.h"
 #include "runtime/actor/supervisor.h"
+#include "runtime/core/internal/worker.h"
 #include "runtime/core/mutex.h"
 #include "runtime/core/task.h"
-#include "runtime/core/worker.h"
 
 namespace anvil {
 
@@ -348,4 +348,4 @@ bool ActorCellBase::WaitForRoom(Waiter waiter, StillFull still_full) {
 }  // namespace internal
 }  // namespace anvil
 
-#endif  // ANVIL_RUNTIME_ACTOR_ACTOR_CELL_H_
+#endif  // ANVIL_RUNTIME_ACTOR_INTERNAL_ACTOR_CELL_H_

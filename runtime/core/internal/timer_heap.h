@@ -14,8 +14,8 @@
 //   heap.FireExpired(Clock::MonotonicNanos());  // calls node.fire once due
 //
 // Thread-compatible: only the owning worker touches its heap.
-#ifndef ANVIL_RUNTIME_CORE_TIMER_HEAP_H_
-#define ANVIL_RUNTIME_CORE_TIMER_HEAP_H_
+#ifndef ANVIL_RUNTIME_CORE_INTERNAL_TIMER_HEAP_H_
+#define ANVIL_RUNTIME_CORE_INTERNAL_TIMER_HEAP_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -82,4 +82,4 @@ class TimerHeap {
 
 }  // namespace anvil::internal
 
-#endif  // ANVIL_RUNTIME_CORE_TIMER_HEAP_H_
+#endif  // ANVIL_RUNTIME_CORE_INTERNAL_TIMER_HEAP_H_

@@ -18,8 +18,8 @@
 // goes to ::operator new and delete, so the sanitizers see each block.
 //
 // Thread-safe (each thread uses its own lists).
-#ifndef ANVIL_RUNTIME_CORE_FRAME_POOL_H_
-#define ANVIL_RUNTIME_CORE_FRAME_POOL_H_
+#ifndef ANVIL_RUNTIME_CORE_INTERNAL_FRAME_POOL_H_
+#define ANVIL_RUNTIME_CORE_INTERNAL_FRAME_POOL_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -94,4 +94,4 @@ int64_t PoolReservedBytes();
 
 }  // namespace anvil::internal
 
-#endif  // ANVIL_RUNTIME_CORE_FRAME_POOL_H_
+#endif  // ANVIL_RUNTIME_CORE_INTERNAL_FRAME_POOL_H_

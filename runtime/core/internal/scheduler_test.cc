@@ -1,4 +1,4 @@
-#include "runtime/core/scheduler.h"
+#include "runtime/core/internal/scheduler.h"
 
 #include <atomic>
 #include <optional>
@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
 #include "runtime/core/clock.h"
-#include "runtime/core/detached.h"
+#include "runtime/core/internal/detached.h"
 #include "runtime/core/sleep.h"
 #include "runtime/core/task.h"
 #include "runtime/core/thread_event.h"

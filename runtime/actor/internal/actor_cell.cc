@@ -1,4 +1,4 @@
-#include "runtime/actor/actor_cell.h"
+#include "runtime/actor/internal/actor_cell.h"
 
 #include <utility>
 

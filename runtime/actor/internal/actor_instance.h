@@ -1,8 +1,8 @@
 // ActorInstance: a ActorContext<M> with the body function and its arguments, in
 // one allocation with the mailbox slots. Internal; created by
 // Runtime::Spawn and Runtime::SpawnSync.
-#ifndef ANVIL_RUNTIME_ACTOR_ACTOR_INSTANCE_H_
-#define ANVIL_RUNTIME_ACTOR_ACTOR_INSTANCE_H_
+#ifndef ANVIL_RUNTIME_ACTOR_INTERNAL_ACTOR_INSTANCE_H_
+#define ANVIL_RUNTIME_ACTOR_INTERNAL_ACTOR_INSTANCE_H_
 
 #include <coroutine>
 #include <cstddef>
@@ -16,9 +16,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/actor/actor_context.h"
-#include "runtime/actor/mailbox.h"
+#include "runtime/actor/internal/mailbox.h"
 #include "runtime/actor/sync_context.h"
-#include "runtime/core/frame_pool.h"
+#include "runtime/core/internal/frame_pool.h"
 #include "runtime/core/task.h"
 
 namespace anvil::internal {
@@ -180,4 +180,4 @@ class ActorInstance final : public ActorContext<M> {
 
 }  // namespace anvil::internal
 
-#endif  // ANVIL_RUNTIME_ACTOR_ACTOR_INSTANCE_H_
+#endif  // ANVIL_RUNTIME_ACTOR_INTERNAL_ACTOR_INSTANCE_H_

@@ -4,8 +4,8 @@
 // instructions and allocate only when the queue outgrows its capacity.
 //
 // Thread-compatible: only the owning worker touches it.
-#ifndef ANVIL_RUNTIME_CORE_RUN_QUEUE_H_
-#define ANVIL_RUNTIME_CORE_RUN_QUEUE_H_
+#ifndef ANVIL_RUNTIME_CORE_INTERNAL_RUN_QUEUE_H_
+#define ANVIL_RUNTIME_CORE_INTERNAL_RUN_QUEUE_H_
 
 #include <cassert>
 #include <coroutine>
@@ -62,4 +62,4 @@ class RunQueue {
 
 }  // namespace anvil::internal
 
-#endif  // ANVIL_RUNTIME_CORE_RUN_QUEUE_H_
+#endif  // ANVIL_RUNTIME_CORE_INTERNAL_RUN_QUEUE_H_

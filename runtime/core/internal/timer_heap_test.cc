@@ -1,4 +1,4 @@
-#include "runtime/core/timer_heap.h"
+#include "runtime/core/internal/timer_heap.h"
 
 #include <algorithm>
 #include <random>

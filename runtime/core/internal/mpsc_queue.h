@@ -1,6 +1,6 @@
 // MpscQueue<T>: a bounded, lock-free, multi-producer single-consumer queue.
-// Behind every actor's mailbox (runtime/actor/mailbox.h) and every worker's
-// inbox of work from other threads.
+// Behind every actor's mailbox (runtime/actor/internal/mailbox.h) and every
+// worker's inbox of work from other threads.
 //
 //   struct Owner {
 //     MpscQueue<Msg> queue{8, storage};
@@ -30,8 +30,8 @@
 //
 // Thread-safety: TryPush from any thread; TryPop, Ready and the destructor
 // only from the single consumer.
-#ifndef ANVIL_RUNTIME_CORE_MPSC_QUEUE_H_
-#define ANVIL_RUNTIME_CORE_MPSC_QUEUE_H_
+#ifndef ANVIL_RUNTIME_CORE_INTERNAL_MPSC_QUEUE_H_
+#define ANVIL_RUNTIME_CORE_INTERNAL_MPSC_QUEUE_H_
 
 #include <algorithm>
 #include <atomic>
@@ -194,4 +194,4 @@ class MpscQueue {
 
 }  // namespace anvil::internal
 
-#endif  // ANVIL_RUNTIME_CORE_MPSC_QUEUE_H_
+#endif  // ANVIL_RUNTIME_CORE_INTERNAL_MPSC_QUEUE_H_

@@ -1,4 +1,4 @@
-#include "runtime/core/worker.h"
+#include "runtime/core/internal/worker.h"
 
 #include <pthread.h>
 #include <sched.h>

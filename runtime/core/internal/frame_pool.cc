@@ -1,4 +1,4 @@
-#include "runtime/core/frame_pool.h"
+#include "runtime/core/internal/frame_pool.h"
 
 #include <sys/mman.h>
 

@@ -15,8 +15,8 @@
 //
 // Thread-safety: Start and Drain from the actor that owns it; the calls may
 // finish on any thread.
-#ifndef ANVIL_RUNTIME_ACTOR_CONCURRENT_CALLS_H_
-#define ANVIL_RUNTIME_ACTOR_CONCURRENT_CALLS_H_
+#ifndef ANVIL_RUNTIME_ACTOR_INTERNAL_CONCURRENT_CALLS_H_
+#define ANVIL_RUNTIME_ACTOR_INTERNAL_CONCURRENT_CALLS_H_
 
 #include <atomic>
 #include <cassert>
@@ -28,10 +28,10 @@
 #include "runtime/actor/call_context.h"
 #include "runtime/actor/request.h"
 #include "runtime/core/async_event.h"
-#include "runtime/core/detached.h"
+#include "runtime/core/internal/detached.h"
+#include "runtime/core/internal/worker.h"
 #include "runtime/core/log.h"
 #include "runtime/core/task.h"
-#include "runtime/core/worker.h"
 
 namespace anvil::internal {
 
@@ -111,4 +111,4 @@ Task<> ServeCall(Call call, Handler handler) {
 
 }  // namespace anvil::internal
 
-#endif  // ANVIL_RUNTIME_ACTOR_CONCURRENT_CALLS_H_
+#endif  // ANVIL_RUNTIME_ACTOR_INTERNAL_CONCURRENT_CALLS_H_

@@ -9,14 +9,14 @@
 //
 // An exception escaping a Detached coroutine terminates the process: wrap the
 // body so that it cannot throw.
-#ifndef ANVIL_RUNTIME_CORE_DETACHED_H_
-#define ANVIL_RUNTIME_CORE_DETACHED_H_
+#ifndef ANVIL_RUNTIME_CORE_INTERNAL_DETACHED_H_
+#define ANVIL_RUNTIME_CORE_INTERNAL_DETACHED_H_
 
 #include <coroutine>
 #include <exception>
 #include <utility>
 
-#include "runtime/core/worker.h"
+#include "runtime/core/internal/worker.h"
 
 namespace anvil::internal {
 
@@ -57,4 +57,4 @@ class [[nodiscard]] Detached {
 
 }  // namespace anvil::internal
 
-#endif  // ANVIL_RUNTIME_CORE_DETACHED_H_
+#endif  // ANVIL_RUNTIME_CORE_INTERNAL_DETACHED_H_

@@ -10,8 +10,8 @@
 // Internal: users reach it through anvil::Runtime.
 //
 // Thread-safe, except Start() and Stop(), which belong to the owner.
-#ifndef ANVIL_RUNTIME_CORE_SCHEDULER_H_
-#define ANVIL_RUNTIME_CORE_SCHEDULER_H_
+#ifndef ANVIL_RUNTIME_CORE_INTERNAL_SCHEDULER_H_
+#define ANVIL_RUNTIME_CORE_INTERNAL_SCHEDULER_H_
 
 #include <atomic>
 #include <coroutine>
@@ -23,8 +23,8 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "runtime/core/internal/worker.h"
 #include "runtime/core/mutex.h"
-#include "runtime/core/worker.h"
 
 namespace anvil::internal {
 
@@ -88,4 +88,4 @@ class Scheduler {
 
 }  // namespace anvil::internal
 
-#endif  // ANVIL_RUNTIME_CORE_SCHEDULER_H_
+#endif  // ANVIL_RUNTIME_CORE_INTERNAL_SCHEDULER_H_
