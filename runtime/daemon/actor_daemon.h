@@ -38,7 +38,6 @@
 //     Every(absl::Seconds(1), 0).IgnoreError();  // period > 0: cannot fail
 //   }
 //
-
 // Thread-safety: actor() from any thread; ServeMailbox runs on the actor
 // (one step at a time), so the state it touches needs no lock.
 //
