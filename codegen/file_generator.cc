@@ -71,9 +71,7 @@ std::string FileGenerator::Header() const {
                          ".anvil.h");
         }
       }
-      if (model.daemon && !OptionsOf(*model.descriptor).cc_header().empty()) {
-        cc_headers.insert(OptionsOf(*model.descriptor).cc_header());
-      }
+      if (!model.cc_header.empty()) cc_headers.insert(model.cc_header);
     }
     for (const std::string& header : headers) {
       p.Print("#include \"$header$\"\n", "header", header);

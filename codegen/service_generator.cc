@@ -187,8 +187,7 @@ ServiceGenerator::ServiceGenerator(const ServiceModel& service,
       {"depends_on", absl::StrJoin(depends_on, ", ")},
       {"exposure", Exposure_Name(service.exposure)},
       {"cpp_exposure", service.cpp_exposure()},
-      {"capacity",
-       absl::StrCat(OptionsOf(*service.descriptor).mailbox_capacity())},
+      {"capacity", absl::StrCat(service.mailbox_capacity)},
       {"interface", service.cc_interface},
   };
 }

@@ -171,7 +171,9 @@ ServiceModel::ServiceModel(const ServiceDescriptor& service)
       full_name(service.full_name()),
       daemon(IsDaemon(service)),
       process_scoped(OptionsOf(service).scope() == anvil::PROCESS),
-      exposure(IsExposed(service) ? ExposureOf(service) : anvil::NOT_EXPOSED) {
+      exposure(IsExposed(service) ? ExposureOf(service) : anvil::NOT_EXPOSED),
+      mailbox_capacity(OptionsOf(service).mailbox_capacity()),
+      cc_header(daemon ? OptionsOf(service).cc_header() : "") {
   const FileDescriptor& file = *service.file();
   for (int m = 0; m < service.method_count(); ++m) {
     const MethodDescriptor& method = *service.method(m);

@@ -85,6 +85,8 @@ struct ServiceModel {
   Exposure exposure;                 // NOT_EXPOSED for plain services
   std::vector<MethodModel> methods;  // the unary ones, in order
   std::vector<DependencyModel> dependencies;
+  uint32_t mailbox_capacity;             // 0: the runtime's default
+  std::string cc_header;                 // or empty
   std::vector<std::string> cc_messages;  // C++ types, relative
   std::string cc_interface;              // C++ type, relative; or empty
 
