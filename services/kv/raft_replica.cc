@@ -73,13 +73,12 @@ constexpr int kMaxInFlight = 16;
 // Sends `peer` the requests Raft queues, without waiting for one reply
 // before sending the next (a lost message costs a timeout, which must not
 // delay the requests behind it).
-Task<> Sender(ActorContext<RaftCore::Message>& inbox,
-              ActorRef<RaftMessage> raft, Cluster* cluster, std::string peer,
-              absl::Duration timeout,
+Task<> Sender(ActorContext<RaftCore::Message>& self, ActorRef<RaftMessage> raft,
+              Cluster* cluster, std::string peer, absl::Duration timeout,
               std::shared_ptr<RaftReplica::Helpers> helpers) {
   internal::ConcurrentCalls calls;
   int in_flight = 0;
-  while (std::optional<RaftCore::Message> message = co_await inbox.Receive()) {
+  while (std::optional<RaftCore::Message> message = co_await self.Receive()) {
     if (helpers->stopping.load(std::memory_order_acquire)) continue;
     if (in_flight >= kMaxInFlight) continue;
     absl::StatusOr<RaftPeerRef> to = cluster->peers().RefTo<RaftPeerRef>(peer);
