@@ -34,7 +34,7 @@ expect_error bad_cycle_a.proto \
 expect_error bad_scope.proto \
   'codegen/testdata/bad_scope.proto:9:1: service bad.Shared: is process-wide but depends on bad.PerNode, which is per node'
 expect_error bad_stream.proto \
-  'codegen/testdata/bad_stream.proto:6:1: service bad.Feed: is exposed, but method Watch streams'
+  'codegen/testdata/bad_stream.proto:7:1: service bad.Feed: method Watch streams, so it cannot be one_way'
 expect_error bad_not_daemon.proto \
   'service bad.User: depends on bad.Helper, which is not a daemon'
 expect_error bad_one_way.proto \

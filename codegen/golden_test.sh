@@ -6,7 +6,7 @@ set -euo pipefail
 root="${TEST_SRCDIR}/anvil/codegen/testdata"
 status=0
 for f in kv.anvil.h kv.anvil.cc frontend/frontend.anvil.h \
-    frontend/frontend.anvil.cc; do
+    frontend/frontend.anvil.cc streams.anvil.h streams.anvil.cc; do
   if ! diff -u "${root}/golden/$(basename "${f}").golden" "${root}/${f}"; then
     status=1
   fi

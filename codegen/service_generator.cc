@@ -36,7 +36,11 @@ MethodGenerator::MethodGenerator(const ServiceModel& service,
 }
 
 void MethodGenerator::PrintCallType(Printer& p) const {
-  if (method_.one_way) {
+  if (method_.streams()) {
+    p.Print(vars_, R"tpl(struct $service$$method$Call
+    : ::anvil::StreamRequest<$request$, $reply$> {};
+)tpl");
+  } else if (method_.one_way) {
     p.Print(vars_, R"tpl(struct $service$$method$Call {
   $request$ request;
   std::shared_ptr<::anvil::RemoteCaller> remote_caller;
@@ -52,7 +56,9 @@ void MethodGenerator::PrintCallType(Printer& p) const {
 void MethodGenerator::PrintClientFunction(Printer& p) const {
   p.Print("\n");
   p.Print(vars_, "$comments$");
-  if (method_.one_way) {
+  if (method_.streams()) {
+    PrintStreamClientFunction(p);
+  } else if (method_.one_way) {
     p.Print(vars_,
             R"tpl(  // One-way: RESOURCE_EXHAUSTED if the mailbox is full,
   // UNAVAILABLE if the actor is gone or stopping.
@@ -75,6 +81,7 @@ void MethodGenerator::PrintClientFunction(Printer& p) const {
 // costs no extra move of it. Handlers does not use it: a served call goes
 // to the actor with its remote caller, past the client interceptors.
 void MethodGenerator::PrintClientHelper(Printer& p) const {
+  if (method_.streams()) return;  // the public function starts it
   if (method_.one_way) {
     p.Print(vars_,
             R"tpl(  ::absl::Status Send$method$($request$&& request) const {
@@ -94,6 +101,10 @@ void MethodGenerator::PrintClientHelper(Printer& p) const {
 
 void MethodGenerator::PrintVirtual(Printer& p) const {
   p.Print(vars_, "$comments$");
+  if (method_.streams()) {
+    PrintStreamVirtual(p);
+    return;
+  }
   if (method_.reentrant) {
     p.Print(
         "  // Reentrant: other calls are served while this one is "
@@ -107,6 +118,13 @@ void MethodGenerator::PrintVirtual(Printer& p) const {
 void MethodGenerator::PrintHandler(Printer& p) const {
   if (method_.internal) {
     p.Print(vars_, "  // $method$ is internal: never served.\n");
+    return;
+  }
+  if (method_.streams()) {
+    p.Print(vars_, R"tpl(  handlers["$full_method$"] =
+      ::anvil::internal::ServeStreamLocally<$service$$method$Call>(
+          "$full_method$", local.actor());
+)tpl");
     return;
   }
   p.Print(vars_, R"tpl(  handlers["$full_method$"] =
@@ -138,7 +156,9 @@ void MethodGenerator::PrintDispatch(Printer& p, bool last) const {
   p.Print(vars_,
           "    if (auto* call = std::get_if<$service$$method$Call>(&*message)) "
           "{\n");
-  if (method_.reentrant) {
+  if (method_.streams()) {
+    PrintStreamDispatch(p);
+  } else if (method_.reentrant) {
     p.Print(vars_, R"tpl(      calls.Start(::anvil::internal::ServeCall(
           std::move(*call),
           [this](::anvil::CallContext& serving, const $request$& request) {
@@ -162,6 +182,104 @@ void MethodGenerator::PrintDispatch(Printer& p, bool last) const {
   }
   if (!last) p.Print("      continue;\n");
   p.Print("    }\n");
+}
+
+// The three kinds differ in what the client passes and what the server
+// gets; each kind is one runtime entry point (runtime/transport/
+// stream_call.h, runtime/actor/internal/concurrent_calls.h).
+void MethodGenerator::PrintStreamClientFunction(Printer& p) const {
+  p.Print(vars_,
+          "  // A stream (runtime/actor/stream.h). Default timeout, for the "
+          "whole\n  // stream: $timeout_text$ (see anvil::CallOptions).\n");
+  switch (method_.kind) {
+    case MethodModel::Kind::kServerStream:
+      p.Print(vars_, R"tpl(  ::anvil::ClientReader<$reply$> $method$(
+      $request$ request, const ::anvil::CallOptions& options = {}) const {
+    return ::anvil::internal::StartServerStream<$service$$method$Call>(
+        actor_, remote_, "$full_method$", std::move(request),
+        options.DeadlineFor($timeout$), options.stream_window());
+  }
+)tpl");
+      break;
+    case MethodModel::Kind::kClientStream:
+      p.Print(vars_, R"tpl(  ::anvil::ClientWriter<$request$, $reply$> $method$(
+      const ::anvil::CallOptions& options = {}) const {
+    return ::anvil::internal::StartClientStream<$service$$method$Call>(
+        actor_, remote_, "$full_method$", options.DeadlineFor($timeout$),
+        options.stream_window());
+  }
+)tpl");
+      break;
+    default:
+      p.Print(vars_, R"tpl(  ::anvil::ClientStream<$request$, $reply$> $method$(
+      const ::anvil::CallOptions& options = {}) const {
+    return ::anvil::internal::StartBidiStream<$service$$method$Call>(
+        actor_, remote_, "$full_method$", options.DeadlineFor($timeout$),
+        options.stream_window());
+  }
+)tpl");
+  }
+}
+
+void MethodGenerator::PrintStreamVirtual(Printer& p) const {
+  p.Print(
+      "  // A stream (runtime/actor/stream.h): runs beside the other calls;\n"
+      "  // what it returns ends it.\n");
+  switch (method_.kind) {
+    case MethodModel::Kind::kServerStream:
+      p.Print(vars_, R"tpl(  virtual ::anvil::Task<::absl::Status> $method$(
+      ::anvil::CallContext& call, const $request$& request,
+      ::anvil::ServerWriter<$reply$>& replies) = 0;
+)tpl");
+      break;
+    case MethodModel::Kind::kClientStream:
+      p.Print(vars_,
+              R"tpl(  virtual ::anvil::Task<::absl::StatusOr<$reply$>> $method$(
+      ::anvil::CallContext& call, ::anvil::ServerReader<$request$>& requests) = 0;
+)tpl");
+      break;
+    default:
+      p.Print(vars_, R"tpl(  virtual ::anvil::Task<::absl::Status> $method$(
+      ::anvil::CallContext& call,
+      ::anvil::ServerStream<$request$, $reply$>& stream) = 0;
+)tpl");
+  }
+}
+
+void MethodGenerator::PrintStreamDispatch(Printer& p) const {
+  switch (method_.kind) {
+    case MethodModel::Kind::kServerStream:
+      p.Print(vars_, R"tpl(      calls.StartStream(
+          call->stream,
+          ::anvil::internal::ServeServerStream(
+              call->stream, [this](::anvil::CallContext& serving,
+                                   const $request$& request,
+                                   ::anvil::ServerWriter<$reply$>& replies) {
+                return $method$(serving, request, replies);
+              }));
+)tpl");
+      break;
+    case MethodModel::Kind::kClientStream:
+      p.Print(vars_, R"tpl(      calls.StartStream(
+          call->stream,
+          ::anvil::internal::ServeClientStream(
+              call->stream, [this](::anvil::CallContext& serving,
+                                   ::anvil::ServerReader<$request$>& requests) {
+                return $method$(serving, requests);
+              }));
+)tpl");
+      break;
+    default:
+      p.Print(vars_, R"tpl(      calls.StartStream(
+          call->stream,
+          ::anvil::internal::ServeBidiStream(
+              call->stream,
+              [this](::anvil::CallContext& serving,
+                     ::anvil::ServerStream<$request$, $reply$>& stream) {
+                return $method$(serving, stream);
+              }));
+)tpl");
+  }
 }
 
 // --- ServiceGenerator. ---

@@ -44,6 +44,11 @@ class MethodGenerator {
   const MethodModel& method() const { return method_; }
 
  private:
+  // The streaming kinds' parts of the above.
+  void PrintStreamClientFunction(google::protobuf::io::Printer& p) const;
+  void PrintStreamVirtual(google::protobuf::io::Printer& p) const;
+  void PrintStreamDispatch(google::protobuf::io::Printer& p) const;
+
   const MethodModel& method_;
   TemplateVars vars_;
 };

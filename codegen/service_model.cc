@@ -91,12 +91,8 @@ bool IsExposed(const ServiceDescriptor& service) {
   return IsDaemon(service) && ExposureOf(service) != anvil::NOT_EXPOSED;
 }
 
-bool HasUnaryMethods(const ServiceDescriptor& service) {
-  for (int m = 0; m < service.method_count(); ++m) {
-    const MethodDescriptor& method = *service.method(m);
-    if (!method.client_streaming() && !method.server_streaming()) return true;
-  }
-  return false;
+bool HasMethods(const ServiceDescriptor& service) {
+  return service.method_count() > 0;
 }
 
 std::string SnakeCase(absl::string_view name) {
@@ -159,8 +155,13 @@ MethodModel::MethodModel(const MethodDescriptor& method)
       request(CppType(*method.input_type(), *method.service()->file())),
       reply(CppType(*method.output_type(), *method.service()->file())) {
   const MethodOptions& options = method.options().GetExtension(anvil::method);
+  kind = method.client_streaming()
+             ? (method.server_streaming() ? Kind::kBidiStream
+                                          : Kind::kClientStream)
+             : (method.server_streaming() ? Kind::kServerStream : Kind::kUnary);
   one_way = options.one_way();
-  reentrant = options.reentrant();
+  // A stream always runs beside the other calls.
+  reentrant = options.reentrant() || streams();
   internal = options.internal();
   deadline_ms = options.deadline_ms();
 }
@@ -176,16 +177,14 @@ ServiceModel::ServiceModel(const ServiceDescriptor& service)
       cc_header(daemon ? OptionsOf(service).cc_header() : "") {
   const FileDescriptor& file = *service.file();
   for (int m = 0; m < service.method_count(); ++m) {
-    const MethodDescriptor& method = *service.method(m);
-    if (method.client_streaming() || method.server_streaming()) continue;
-    methods.emplace_back(method);
+    methods.emplace_back(*service.method(m));
   }
   if (!daemon) return;
   const DaemonOptions& options = OptionsOf(service);
   for (const std::string& dependency_name : options.depends_on()) {
     const ServiceDescriptor* dependency =
         file.pool()->FindServiceByName(dependency_name);
-    const bool has_methods = HasUnaryMethods(*dependency);
+    const bool has_methods = HasMethods(*dependency);
     dependencies.push_back(DependencyModel{
         .descriptor = dependency,
         .field = SnakeCase(dependency->name()),

@@ -1,6 +1,7 @@
 // ServiceModel: what protoc-gen-anvil reads off a .proto service, once:
-// its anvil options, its unary methods and dependencies, and the C++ names
-// the generated code gives them, relative to the file being generated.
+// its anvil options, its methods (unary and streaming) and dependencies, and
+// the C++ names the generated code gives them, relative to the file being
+// generated.
 //
 //   if (!IsDaemon(descriptor)) ...;          // reads (anvil.daemon)
 //   const ServiceModel service(descriptor);  // REQUIRES: Validate passed
@@ -29,7 +30,7 @@ const DaemonOptions& OptionsOf(
 // The exposure declared, the deprecated `expose: true` read as PUBLIC.
 Exposure ExposureOf(const google::protobuf::ServiceDescriptor& service);
 bool IsExposed(const google::protobuf::ServiceDescriptor& service);
-bool HasUnaryMethods(const google::protobuf::ServiceDescriptor& service);
+bool HasMethods(const google::protobuf::ServiceDescriptor& service);
 
 // "KvStore" -> "kv_store": a Deps field and accessor name.
 std::string SnakeCase(absl::string_view name);
@@ -47,16 +48,22 @@ std::string LeadingComments(const google::protobuf::ServiceDescriptor& service,
 std::string LeadingComments(const google::protobuf::MethodDescriptor& method,
                             absl::string_view indent = "");
 
-// A unary method, as the generated code sees it.
+// A method, as the generated code sees it.
 struct MethodModel {
+  // What streams: nothing, the replies, the requests, or both.
+  enum class Kind { kUnary, kServerStream, kClientStream, kBidiStream };
+
   explicit MethodModel(const google::protobuf::MethodDescriptor& method);
+
+  bool streams() const { return kind != Kind::kUnary; }
 
   const google::protobuf::MethodDescriptor* descriptor;
   std::string name;     // "Read"
   std::string request;  // C++ type, relative to the service's namespace
   std::string reply;    // C++ type
+  Kind kind;
   bool one_way;
-  bool reentrant;
+  bool reentrant;        // true for every stream
   bool internal;         // never served (Handlers leaves it out)
   uint32_t deadline_ms;  // 0: none
 };
@@ -83,7 +90,7 @@ struct ServiceModel {
   bool daemon;
   bool process_scoped;               // daemons only
   Exposure exposure;                 // NOT_EXPOSED for plain services
-  std::vector<MethodModel> methods;  // the unary ones, in order
+  std::vector<MethodModel> methods;  // in order
   std::vector<DependencyModel> dependencies;
   uint32_t mailbox_capacity;             // 0: the runtime's default
   std::string cc_header;                 // or empty

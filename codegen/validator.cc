@@ -83,7 +83,7 @@ std::vector<std::string> DaemonChecker::CheckDependencies(
         OptionsOf(*target).scope() != anvil::PROCESS) {
       Report(ScopeRuleViolation(dependency));
     }
-    if (HasUnaryMethods(service_)) {
+    if (HasMethods(service_)) {
       const std::string field = SnakeCase(target->name());
       if (field == "ref" || field == "actor") {
         Report(absl::StrCat("depends on ", dependency, ", whose accessor ",
@@ -100,8 +100,13 @@ std::vector<std::string> DaemonChecker::CheckDependencies(
 void DaemonChecker::CheckMethods() {
   for (int m = 0; m < service_.method_count(); ++m) {
     const MethodDescriptor& method = *service_.method(m);
-    if (method.options().GetExtension(anvil::method).one_way() &&
-        method.output_type()->full_name() != "google.protobuf.Empty") {
+    const bool streams = method.client_streaming() || method.server_streaming();
+    if (method.options().GetExtension(anvil::method).one_way() && streams) {
+      Report(absl::StrCat("method ", method.name(),
+                          " streams, so it cannot be one_way (a stream "
+                          "always has a caller waiting for its end)"));
+    } else if (method.options().GetExtension(anvil::method).one_way() &&
+               method.output_type()->full_name() != "google.protobuf.Empty") {
       Report(absl::StrCat("method ", method.name(),
                           " is one_way, so it must return "
                           "google.protobuf.Empty, not ",
@@ -126,11 +131,7 @@ void DaemonChecker::CheckExposure() {
   std::vector<std::string> internal;
   for (int m = 0; m < service_.method_count(); ++m) {
     const MethodDescriptor& method = *service_.method(m);
-    if (method.client_streaming() || method.server_streaming()) {
-      Report(absl::StrCat("is exposed, but method ", method.name(),
-                          " streams; anvil does not support streaming "
-                          "methods yet"));
-    } else if (method.options().GetExtension(anvil::method).internal()) {
+    if (method.options().GetExtension(anvil::method).internal()) {
       internal.push_back(method.name());
     } else {
       ++served;
@@ -170,7 +171,7 @@ void DaemonChecker::CheckCpp() {
       Report(absl::StrCat("cc_interface \"", options_.cc_interface(),
                           "\" is not a qualified C++ name"));
     }
-    if (HasUnaryMethods(service_)) {
+    if (HasMethods(service_)) {
       Report(
           "has methods and a cc_interface; a daemon with methods is reached "
           "through its ref, so cc_interface is for daemons without methods");
@@ -186,7 +187,7 @@ void DaemonChecker::CheckCpp() {
       Report(absl::StrCat("cc_messages names ", message, " twice"));
     }
   }
-  if (!options_.cc_messages().empty() && !HasUnaryMethods(service_)) {
+  if (!options_.cc_messages().empty() && !HasMethods(service_)) {
     Report(
         "has cc_messages but no method: private messages go to the actor of "
         "a daemon with methods");

@@ -1,6 +1,6 @@
-// CallOptions: how long a call through a generated client may take. Each
-// method of a generated ref takes one, and converts from what is passed
-// most often:
+// CallOptions: how long a call through a generated client may take (and
+// a streaming call's window). Each method of a generated ref takes one,
+// and converts from what is passed most often:
 //
 //   kv.Get(request);                      // the method's default timeout
 //   kv.Get(request, absl::Seconds(5));    // a timeout of its own
@@ -19,8 +19,10 @@
 #define ANVIL_RUNTIME_ACTOR_CALL_OPTIONS_H_
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 #include "absl/time/time.h"
 #include "runtime/actor/call_context.h"
@@ -55,6 +57,20 @@ class CallOptions {
     return std::move(*this);
   }
 
+  // A streaming call's window: how many messages each direction holds
+  // before its writer waits (runtime/actor/stream.h). At least 1;
+  // default kDefaultStreamWindow. A unary call ignores it.
+  static constexpr size_t kDefaultStreamWindow = 64;
+  CallOptions& StreamWindow(size_t messages) & {
+    stream_window_ = std::max<size_t>(messages, 1);
+    return *this;
+  }
+  CallOptions&& StreamWindow(size_t messages) && {
+    stream_window_ = std::max<size_t>(messages, 1);
+    return std::move(*this);
+  }
+  size_t stream_window() const { return stream_window_; }
+
   // The deadline of a call of a method whose default timeout is
   // `method_default` (InfiniteDuration: none). Reads the clock only if a
   // timeout applies.
@@ -66,6 +82,7 @@ class CallOptions {
  private:
   std::optional<absl::Duration> timeout_;
   int64_t deadline_ = INT64_MAX;
+  size_t stream_window_ = kDefaultStreamWindow;
 };
 
 }  // namespace anvil

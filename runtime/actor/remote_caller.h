@@ -59,9 +59,22 @@ struct RemoteCaller {
     return std::exchange(response_metadata_, {});
   }
 
+  // What the server sends after the last reply, with the status, as gRPC
+  // trailing metadata (over gRPC; the loopback network drops it): for a
+  // stream, what it learned while streaming. Checked as above.
+  void AddTrailingMetadata(std::string key, std::string value) {
+    MutexLock lock(mu_);
+    trailing_metadata_.emplace_back(std::move(key), std::move(value));
+  }
+  CallMetadata TakeTrailingMetadata() {
+    MutexLock lock(mu_);
+    return std::exchange(trailing_metadata_, {});
+  }
+
  private:
   Mutex mu_;
   CallMetadata response_metadata_ ABSL_GUARDED_BY(mu_);
+  CallMetadata trailing_metadata_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace anvil

@@ -7,8 +7,10 @@
 //   #include "runtime/generated/support.h"
 //
 // Generated code uses these public types: ActorRef, ActorDaemon, CallContext,
-// CallOptions, Channel, ClientCall, Daemon, DaemonContext, DaemonInfo,
-// ExposedMethods, MethodHandlers, RemoteCaller, Request, Runtime, Task. And
+// CallOptions, Channel, ClientCall, ClientReader, ClientStream,
+// ClientWriter, Daemon, DaemonContext, DaemonInfo, ExposedMethods,
+// MethodHandlers, RemoteCaller, Request, Runtime, ServerReader,
+// ServerStream, ServerWriter, StreamRequest, Task. And
 // these entry points of anvil::internal, which users must not call (their
 // contracts are in their headers):
 //   - StartCall, SendCall (runtime/transport/client_call.h): a generated
@@ -16,7 +18,11 @@
 //     runtime's client interceptors;
 //   - ServeLocally, OneWayAsCall (same header): SRef::Handlers, serving a
 //     local actor to the network;
-//   - ServingContext, ServeCall, ConcurrentCalls
+//   - StartServerStream, StartClientStream, StartBidiStream and
+//     ServeStreamLocally (runtime/transport/stream_call.h): the same for
+//     streaming methods;
+//   - ServingContext, ServeCall, ConcurrentCalls, ServeServerStream,
+//     ServeClientStream, ServeBidiStream
 //     (runtime/actor/internal/concurrent_calls.h) and ReplyWith
 //     (runtime/actor/request.h): the receive loop of SActor::Serve and
 //     SDaemon::ServeMailbox.
@@ -45,6 +51,7 @@
 #include "runtime/daemon/factory.h"
 #include "runtime/transport/channel.h"
 #include "runtime/transport/client_call.h"
+#include "runtime/transport/stream_call.h"
 // IWYU pragma: end_exports
 
 #endif  // ANVIL_RUNTIME_GENERATED_SUPPORT_H_

@@ -159,6 +159,22 @@ class ClusterCallers {
 MethodHandler ClusterOnly(std::string method, MethodHandler handler,
                           std::shared_ptr<const ClusterCallers> callers) {
   internal::Worker* const home = handler.home();
+  if (handler.streaming()) {
+    return MethodHandler::Streaming(
+        [method = std::move(method), handler = std::move(handler),
+         callers = std::move(callers)](
+            std::shared_ptr<internal::ByteStream> stream,
+            CallContext call) -> Task<> {
+          if (absl::Status admitted =
+                  callers->Check(method, call.remote_caller());
+              !admitted.ok()) {
+            stream->Finish(std::move(admitted));
+            return []() -> Task<> { co_return; }();
+          }
+          return handler.ServeStream(std::move(stream), call);
+        },
+        home);
+  }
   return MethodHandler(
       [method = std::move(method), handler = std::move(handler),
        callers = std::move(callers)](std::string request, CallContext call)

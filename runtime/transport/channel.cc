@@ -19,21 +19,50 @@ struct InterceptedMethod {
   std::shared_ptr<const ServerInterceptors> chain;
 };
 
+// Runs the BeforeServe of `chain` in order until one refuses; `entered`
+// counts those that ran (their AfterServe is owed). The first refusal, or
+// OK.
+absl::Status BeforeServe(const ServerInterceptors& chain,
+                         const ServerCallInfo& info, CallContext& call,
+                         size_t& entered) {
+  absl::Status admitted;
+  while (admitted.ok() && entered < chain.size()) {
+    admitted = chain[entered++]->BeforeServe(info, call);
+  }
+  return admitted;
+}
+
 Task<absl::StatusOr<std::string>> ServeIntercepted(
     std::shared_ptr<const InterceptedMethod> served, std::string request,
     CallContext call) {
   const ServerInterceptors& chain = *served->chain;
   const ServerCallInfo info{.method = served->method};
   size_t entered = 0;
-  absl::Status admitted;
-  while (admitted.ok() && entered < chain.size()) {
-    admitted = chain[entered++]->BeforeServe(info, call);
-  }
+  absl::Status admitted = BeforeServe(chain, info, call, entered);
   absl::StatusOr<std::string> reply =
       admitted.ok() ? co_await served->handler(std::move(request), call)
                     : absl::StatusOr<std::string>(std::move(admitted));
   while (entered > 0) chain[--entered]->AfterServe(info, call, reply.status());
   co_return reply;
+}
+
+// As ServeIntercepted, for a streaming method: the interceptors see the
+// stream's opening (BeforeServe) and its end (AfterServe).
+Task<> ServeStreamIntercepted(std::shared_ptr<const InterceptedMethod> served,
+                              std::shared_ptr<internal::ByteStream> stream,
+                              CallContext call) {
+  const ServerInterceptors& chain = *served->chain;
+  const ServerCallInfo info{.method = served->method};
+  size_t entered = 0;
+  absl::Status admitted = BeforeServe(chain, info, call, entered);
+  if (admitted.ok()) {
+    co_await served->handler.ServeStream(stream, call);
+  } else {
+    stream->Finish(std::move(admitted));
+  }
+  const absl::Status outcome = stream->end().value_or(
+      absl::InternalError("the stream's handler returned before its end"));
+  while (entered > 0) chain[--entered]->AfterServe(info, call, outcome);
 }
 
 std::atomic<uint64_t> refused_calls{0};
@@ -64,8 +93,20 @@ MethodHandlers WithInterceptors(MethodHandlers handlers,
   intercepted.reserve(handlers.size());
   for (auto& [method, handler] : handlers) {
     internal::Worker* const home = handler.home();
+    const bool streaming = handler.streaming();
     auto served = std::make_shared<const InterceptedMethod>(
         InterceptedMethod{method, std::move(handler), shared});
+    if (streaming) {
+      intercepted.emplace(
+          method, MethodHandler::Streaming(
+                      [served](std::shared_ptr<internal::ByteStream> stream,
+                               CallContext call) {
+                        return ServeStreamIntercepted(served, std::move(stream),
+                                                      call);
+                      },
+                      home));
+      continue;
+    }
     intercepted.emplace(method,
                         MethodHandler(
                             [served](std::string request, CallContext call) {

@@ -29,9 +29,11 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "runtime/actor/call_context.h"
 #include "runtime/actor/interceptor.h"
+#include "runtime/actor/internal/stream_state.h"
 #include "runtime/actor/method_handler.h"
 #include "runtime/actor/remote_caller.h"
 #include "runtime/core/internal/worker.h"
@@ -58,6 +60,20 @@ class Channel {
                                          std::string request,
                                          int64_t deadline) {
     return Call(std::move(method), std::move(request), deadline, {});
+  }
+
+  // Opens a streaming call of `method` whose client end is `stream` (held
+  // by the caller; its deadline is the call's): the channel becomes its
+  // server end. It sends what the client writes, in order, writes what the
+  // server sends, and ends the stream with the server's status, or with
+  // the errors Call gives (UNAVAILABLE also when the connection breaks
+  // mid-stream). A Cancel of `stream` cancels the call at the server.
+  // Returns at once. Call on a worker. The default refuses:
+  // UNIMPLEMENTED.
+  virtual void OpenStream(std::string method, CallMetadata metadata,
+                          std::shared_ptr<internal::ByteStream> stream) {
+    stream->Finish(absl::UnimplementedError(
+        absl::StrCat(method, ": this channel does not stream")));
   }
 };
 

@@ -13,8 +13,13 @@
 // call is logged and swallowed: the caller's ReplySender, destroyed with the
 // call, answers it with CANCELLED.
 //
-// Thread-safety: Start and Drain from the actor that owns it; the calls may
-// finish on any thread.
+// Streams (runtime/actor/stream.h) are served the same way, with
+// StartStream: Drain first ends each stream still open with UNAVAILABLE
+// (the actor is stopping), so that a long stream cannot hold its actor's
+// stop up.
+//
+// Thread-safety: Start, StartStream and Drain from the actor that owns it;
+// the calls may finish on any thread.
 #ifndef ANVIL_RUNTIME_ACTOR_INTERNAL_CONCURRENT_CALLS_H_
 #define ANVIL_RUNTIME_ACTOR_INTERNAL_CONCURRENT_CALLS_H_
 
@@ -23,10 +28,14 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "runtime/actor/call_context.h"
+#include "runtime/actor/internal/stream_state.h"
 #include "runtime/actor/request.h"
+#include "runtime/actor/stream.h"
 #include "runtime/core/async_event.h"
 #include "runtime/core/internal/detached.h"
 #include "runtime/core/internal/worker.h"
@@ -48,8 +57,23 @@ class ConcurrentCalls {
     Run(state_, std::move(call)).StartOn(*Worker::Current());
   }
 
+  // Starts `serving`, which serves `stream`, as Start does.
+  void StartStream(std::shared_ptr<StreamStateBase> stream, Task<> serving) {
+    if (streams_.size() >= 2 * live_streams_ + 8) Prune();
+    streams_.push_back(std::move(stream));
+    ++live_streams_;
+    Start(std::move(serving));
+  }
+
   // co_await: until every started call finished. Once.
   Task<> Drain() {
+    for (const std::weak_ptr<StreamStateBase>& weak : streams_) {
+      if (std::shared_ptr<StreamStateBase> stream = weak.lock()) {
+        stream->Cancel(
+            absl::UnavailableError("the actor serving the stream is stopping"));
+      }
+    }
+    streams_.clear();
     if (state_->count.fetch_sub(1, std::memory_order_acq_rel) != 1) {
       co_await state_->drained.Wait();
     }
@@ -78,7 +102,19 @@ class ConcurrentCalls {
     }
   }
 
+  // Forgets the streams that ended.
+  void Prune() {
+    std::erase_if(streams_, [](const std::weak_ptr<StreamStateBase>& weak) {
+      std::shared_ptr<StreamStateBase> stream = weak.lock();
+      return stream == nullptr || stream->end().has_value();
+    });
+    live_streams_ = streams_.size();
+  }
+
   std::shared_ptr<State> state_;
+  // The streams started, some of them ended; pruned as it grows.
+  std::vector<std::weak_ptr<StreamStateBase>> streams_;
+  size_t live_streams_ = 0;
 };
 
 // The CallContext of serving `call` (a Request, or a generated one-way
@@ -107,6 +143,78 @@ Task<> ServeCall(Call call, Handler handler) {
   } else {
     co_await handler(context, call.request);
   }
+}
+
+// The CallContext of serving `stream`: its deadline, its cancellation and
+// the remote caller it carries. It refers to `stream`.
+inline CallContext StreamContext(StreamStateBase& stream) {
+  CallContext context(stream.deadline(), &stream.cancellation());
+  context.set_remote_caller(&stream.remote_caller());
+  return context;
+}
+
+// Ends a stream whose serving coroutine is destroyed before it finished
+// it (the method threw, or its frame was dropped): the client learns at
+// once. A no-op once the stream has ended.
+class FinishOnExit {
+ public:
+  explicit FinishOnExit(StreamStateBase& stream) : stream_(stream) {}
+  FinishOnExit(const FinishOnExit&) = delete;
+  FinishOnExit& operator=(const FinishOnExit&) = delete;
+  ~FinishOnExit() {
+    stream_.Cancel(absl::CancelledError(
+        "the server dropped the stream unfinished (it failed or stopped)"));
+  }
+
+ private:
+  StreamStateBase& stream_;
+};
+
+// Serves a server-streaming call: reads its one request, then runs
+// `handler(CallContext&, const Req&, ServerWriter<Rep>&)` (a
+// Task<absl::Status>) and finishes the stream with what it returns.
+template <typename Req, typename Rep, typename Handler>
+Task<> ServeServerStream(std::shared_ptr<StreamState<Req, Rep>> stream,
+                         Handler handler) {
+  FinishOnExit guard(*stream);
+  std::optional<Req> request = co_await stream->ReadRequest();
+  if (!request.has_value()) {
+    stream->Finish(absl::InvalidArgumentError(
+        "a server-streaming call ended before its request"));
+    co_return;
+  }
+  CallContext context = StreamContext(*stream);
+  ServerWriter<Rep> writer(*stream);
+  stream->Finish(co_await handler(context, *request, writer));
+}
+
+// Serves a client-streaming call: runs `handler(CallContext&,
+// ServerReader<Req>&)` (a Task<absl::StatusOr<Rep>>) and sends its reply.
+template <typename Req, typename Rep, typename Handler>
+Task<> ServeClientStream(std::shared_ptr<StreamState<Req, Rep>> stream,
+                         Handler handler) {
+  FinishOnExit guard(*stream);
+  CallContext context = StreamContext(*stream);
+  ServerReader<Req> reader(*stream);
+  absl::StatusOr<Rep> reply = co_await handler(context, reader);
+  if (!reply.ok()) {
+    stream->Finish(reply.status());
+    co_return;
+  }
+  absl::Status sent = co_await stream->WriteReply(*std::move(reply));
+  stream->Finish(sent.ok() ? absl::OkStatus() : sent);
+}
+
+// Serves a bidirectional call: runs `handler(CallContext&,
+// ServerStream<Req, Rep>&)` (a Task<absl::Status>) and finishes the stream
+// with what it returns.
+template <typename Req, typename Rep, typename Handler>
+Task<> ServeBidiStream(std::shared_ptr<StreamState<Req, Rep>> stream,
+                       Handler handler) {
+  FinishOnExit guard(*stream);
+  CallContext context = StreamContext(*stream);
+  ServerStream<Req, Rep> both(*stream);
+  stream->Finish(co_await handler(context, both));
 }
 
 }  // namespace anvil::internal

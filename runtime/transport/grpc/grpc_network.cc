@@ -1,6 +1,7 @@
 #include "runtime/transport/grpc/grpc_network.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <climits>
 #include <coroutine>
@@ -27,6 +28,9 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "runtime/actor/call_options.h"
+#include "runtime/actor/internal/concurrent_calls.h"
+#include "runtime/actor/internal/stream_state.h"
 #include "runtime/actor/remote_caller.h"
 #include "runtime/core/async_event.h"
 #include "runtime/core/clock.h"
@@ -85,11 +89,62 @@ class UnaryCall;
 
 // What a server's services share with its calls in flight.
 struct ServerCalls {
+  explicit ServerCalls(size_t max_message_bytes)
+      : max_message_bytes(max_message_bytes) {}
+
+  bool Drained() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return in_flight.empty() && streams.empty();
+  }
+
+  const size_t max_message_bytes;
   Mutex mu;
   absl::flat_hash_set<UnaryCall*> in_flight ABSL_GUARDED_BY(mu);
+  // The streams served, until gRPC is done with each.
+  absl::flat_hash_set<internal::ByteStream*> streams ABSL_GUARDED_BY(mu);
   bool stopping ABSL_GUARDED_BY(mu) = false;
-  CondVar drained;  // notified when in_flight becomes empty
+  CondVar drained;  // notified when Drained() becomes true
 };
+
+// One gRPC operation a coroutine awaits: Await(start) runs `start` (which
+// begins it); the reaction calls Done(ok) on gRPC's thread, which resumes
+// the coroutine on its worker with `ok`. One operation at a time.
+class GrpcOperation {
+ public:
+  template <typename Start>
+  auto Await(Start start) {
+    struct Awaiter {
+      GrpcOperation& operation;
+      Start start;
+      bool await_ready() const { return false; }
+      void await_suspend(std::coroutine_handle<> waiting) {
+        operation.waiting_ = waiting;
+        operation.worker_ = internal::Worker::Current();
+        start();
+      }
+      bool await_resume() const { return operation.ok_; }
+    };
+    return Awaiter{*this, std::move(start)};
+  }
+  // gRPC's thread. The worker's queue orders `ok_` before the resumption.
+  void Done(bool ok) {
+    ok_ = ok;
+    worker_->Schedule(waiting_);
+  }
+
+ private:
+  std::coroutine_handle<> waiting_;
+  internal::Worker* worker_ = nullptr;
+  bool ok_ = false;
+};
+
+// RESOURCE_EXHAUSTED for a stream message over the limit, as gRPC words
+// it; OK otherwise.
+absl::Status CheckStreamMessage(const std::string& message, size_t limit) {
+  if (message.size() <= limit) return absl::OkStatus();
+  return absl::ResourceExhaustedError(
+      absl::StrCat("a stream message of ", message.size(),
+                   " bytes is larger than max (", limit, ")"));
+}
 
 // One unary call being served: the handler runs on a worker and finishes
 // the RPC with its outcome. Deletes itself when gRPC is done with it.
@@ -108,7 +163,7 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
     {
       MutexLock lock(calls_->mu);
       calls_->in_flight.erase(this);
-      if (calls_->in_flight.empty()) calls_->drained.NotifyAll();
+      if (calls_->Drained()) calls_->drained.NotifyAll();
     }
     delete this;
   }
@@ -158,6 +213,128 @@ class UnaryCall final : public grpc::ServerUnaryReactor {
   CallCancellation cancellation_;
 };
 
+// One streaming call being served (every kind is served as gRPC's
+// bidirectional one: the wire is the same). Two coroutines on the
+// serving worker move messages between gRPC and the ByteStream the
+// handler serves: ReadRequests (one read outstanding at a time, the next
+// only once the stream has room: gRPC's flow control then holds the
+// client) and WriteReplies (one write at a time, then Finish with the
+// stream's end). Deleted when both gRPC (OnDone) and ReadRequests are done
+// with it; WriteReplies touches nothing after Finish.
+class StreamCall final
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  StreamCall(std::shared_ptr<ServerCalls> calls,
+             grpc::CallbackServerContext* context,
+             std::shared_ptr<internal::ByteStream> stream)
+      : calls_(std::move(calls)),
+        context_(context),
+        stream_(std::move(stream)) {}
+
+  // gRPC's thread: the client cancelled, went away, or its deadline passed.
+  void OnCancel() override {
+    stream_->Cancel(absl::CancelledError("the caller cancelled the stream"));
+  }
+  void OnReadDone(bool ok) override { read_.Done(ok); }
+  void OnWriteDone(bool ok) override { write_.Done(ok); }
+  void OnDone() override {
+    {
+      MutexLock lock(calls_->mu);
+      calls_->streams.erase(stream_.get());
+      if (calls_->Drained()) calls_->drained.NotifyAll();
+    }
+    Release();
+  }
+
+  // Starts the two coroutines on `worker`.
+  void Start(internal::Worker& worker) {
+    refs_.fetch_add(1, std::memory_order_relaxed);  // ReadRequests'
+    ReadRequests(this).StartOn(worker);
+    WriteReplies(this).StartOn(worker);
+  }
+
+ private:
+  static internal::Detached ReadRequests(StreamCall* self) {
+    while (co_await self->read_.Await(
+        [self] { self->StartRead(&self->request_); })) {
+      if (!(co_await self->stream_->WriteRequest(ToString(self->request_)))
+               .ok()) {
+        break;  // the stream ended
+      }
+    }
+    // The client half-closed (or the call ended: then this does nothing).
+    self->stream_->CloseRequests();
+    self->Release();
+  }
+
+  static internal::Detached WriteReplies(StreamCall* self) {
+    bool metadata_sent = false;
+    while (std::optional<std::string> reply =
+               co_await self->stream_->ReadReply()) {
+      if (absl::Status fits =
+              CheckStreamMessage(*reply, self->calls_->max_message_bytes);
+          !fits.ok()) {
+        self->stream_->Cancel(std::move(fits));
+        break;
+      }
+      if (!metadata_sent) self->SendResponseMetadata(&metadata_sent);
+      self->reply_ = ToBuffer(*reply);
+      if (!co_await self->write_.Await(
+              [self] { self->StartWrite(&self->reply_); })) {
+        self->stream_->Cancel(
+            absl::UnavailableError("the stream's connection broke"));
+        break;
+      }
+    }
+    if (!metadata_sent) self->SendResponseMetadata(&metadata_sent);
+    const absl::Status end = self->stream_->end().value_or(
+        absl::InternalError("the stream ended without a status"));
+    CallMetadata trailing =
+        self->stream_->remote_caller()->TakeTrailingMetadata();
+    if (absl::Status valid = CheckMetadata(trailing); !valid.ok()) {
+      Log().warn("a handler's trailing metadata is not sent: {}",
+                 valid.ToString());
+      trailing.clear();
+    }
+    for (auto& [key, value] : trailing) {
+      self->context_->AddTrailingMetadata(std::move(key), std::move(value));
+    }
+    self->Finish(ToGrpc(end));  // the last touch: gRPC may be done after it
+  }
+
+  void SendResponseMetadata(bool* sent) {
+    *sent = true;
+    CallMetadata metadata = stream_->remote_caller()->TakeResponseMetadata();
+    if (absl::Status valid = CheckMetadata(metadata); !valid.ok()) {
+      Log().warn("a handler's response metadata is not sent: {}",
+                 valid.ToString());
+      return;
+    }
+    for (auto& [key, value] : metadata) {
+      context_->AddInitialMetadata(std::move(key), std::move(value));
+    }
+  }
+
+  void Release() {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  const std::shared_ptr<ServerCalls> calls_;
+  grpc::CallbackServerContext* const context_;  // gRPC's, valid until OnDone
+  const std::shared_ptr<internal::ByteStream> stream_;
+  grpc::ByteBuffer request_;  // ReadRequests'
+  grpc::ByteBuffer reply_;    // WriteReplies'
+  GrpcOperation read_;
+  GrpcOperation write_;
+  std::atomic<int> refs_{1};  // gRPC's, until OnDone
+};
+
+// Runs `handler` on `stream` until it ended.
+internal::Detached ServeStream(const MethodHandler& handler,
+                               std::shared_ptr<internal::ByteStream> stream) {
+  co_await handler.ServeStream(stream, internal::StreamContext(*stream));
+}
+
 std::string ToString(grpc::string_ref text) {
   return std::string(text.data(), text.size());
 }
@@ -206,11 +383,24 @@ class RawService final : public grpc::Service {
         calls_(std::move(calls)),
         verifies_clients_(verifies_clients) {
     for (size_t i = 0; i < methods_.size(); ++i) {
+      const MethodHandler* handler = &methods_[i].second;
+      if (handler->streaming()) {
+        AddMethod(new grpc::internal::RpcServiceMethod(
+            methods_[i].first.c_str(),
+            grpc::internal::RpcMethod::BIDI_STREAMING, nullptr));
+        MarkMethodRawCallback(
+            static_cast<int>(i),
+            new grpc::internal::CallbackBidiHandler<grpc::ByteBuffer,
+                                                    grpc::ByteBuffer>(
+                [this, handler](grpc::CallbackServerContext* context) {
+                  return StartStream(*handler, context);
+                }));
+        continue;
+      }
       // gRPC keeps the name pointer: methods_ never changes after this.
       AddMethod(new grpc::internal::RpcServiceMethod(
           methods_[i].first.c_str(), grpc::internal::RpcMethod::NORMAL_RPC,
           nullptr));
-      const MethodHandler* handler = &methods_[i].second;
       MarkMethodRawCallback(
           static_cast<int>(i),
           new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer,
@@ -224,6 +414,30 @@ class RawService final : public grpc::Service {
   }
 
  private:
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* StartStream(
+      const MethodHandler& handler, grpc::CallbackServerContext* context) {
+    auto stream = std::make_shared<internal::ByteStream>(
+        CallOptions::kDefaultStreamWindow,
+        ToMonotonicDeadline(context->deadline()));
+    stream->set_remote_caller(CallerOf(*context, verifies_clients_));
+    auto* call = new StreamCall(calls_, context, stream);
+    {
+      MutexLock lock(calls_->mu);
+      if (calls_->stopping) {
+        call->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                  "the server is stopping"));
+        return call;
+      }
+      calls_->streams.insert(stream.get());
+    }
+    internal::Worker& worker = handler.home() != nullptr
+                                   ? *handler.home()
+                                   : runtime_.scheduler().NextWorker();
+    ServeStream(handler, stream).StartOn(worker);
+    call->Start(worker);
+    return call;
+  }
+
   grpc::ServerUnaryReactor* Start(const MethodHandler& handler,
                                   grpc::CallbackServerContext* context,
                                   const grpc::ByteBuffer& request,
@@ -304,14 +518,21 @@ class GrpcServer final : public Server {
       MutexLock lock(calls_->mu);
       const auto until =
           std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(grace);
-      while (!calls_->in_flight.empty() &&
-             std::chrono::steady_clock::now() < until) {
+      // Streams may never end on their own (a watch): they end now, and
+      // their clients can go elsewhere. Unary calls get the grace.
+      for (internal::ByteStream* stream : calls_->streams) {
+        stream->Cancel(absl::UnavailableError("the server is stopping"));
+      }
+      while (!calls_->Drained() && std::chrono::steady_clock::now() < until) {
         calls_->drained.WaitFor(calls_->mu,
                                 until - std::chrono::steady_clock::now());
       }
       for (UnaryCall* call : calls_->in_flight) {
         call->cancellation().Cancel(
             absl::UnavailableError("the server is stopping"));
+      }
+      for (internal::ByteStream* stream : calls_->streams) {
+        stream->Cancel(absl::UnavailableError("the server is stopping"));
       }
     }
     // gRPC cancels what still runs after this (a handler that ignores
@@ -339,10 +560,121 @@ struct PendingCall {
   internal::Worker* worker = nullptr;
 };
 
+// One streaming call made: two coroutines on the opening worker move
+// messages between the ByteStream (whose server end this is) and gRPC:
+// SendRequests (one write at a time, then WritesDone) and ReceiveReplies
+// (one read at a time, the next once the stream has room). Each holds the
+// call open (a gRPC hold) until it is done; OnDone then finishes the
+// stream with the call's status and deletes the call.
+class ClientStreamCall final
+    : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  static void Start(grpc::GenericStub& stub, const std::string& method,
+                    CallMetadata metadata, const std::string& node_name,
+                    size_t max_message_bytes,
+                    std::shared_ptr<internal::ByteStream> stream) {
+    auto* call = new ClientStreamCall(stream, max_message_bytes);
+    if (stream->deadline() != INT64_MAX) {
+      call->context_.set_deadline(ToSystemDeadline(stream->deadline()));
+    }
+    if (!node_name.empty()) {
+      call->context_.AddMetadata(kClaimedPeerHeader, node_name);
+    }
+    for (auto& [key, value] : metadata) {
+      call->context_.AddMetadata(std::move(key), std::move(value));
+    }
+    stub.PrepareBidiStreamingCall(&call->context_, method, grpc::StubOptions(),
+                                  call);
+    call->AddMultipleHolds(2);  // SendRequests', ReceiveReplies'
+    call->StartCall();
+    // A cancel of the stream (the client, its deadline) cancels the RPC.
+    // TryCancel runs no reaction inline, so this hook, which runs under
+    // the cancellation's lock, cannot meet OnDone's unhooking there.
+    stream->cancellation().OnCancel(
+        [call](const absl::Status&) { call->context_.TryCancel(); });
+    internal::Worker& worker = *internal::Worker::Current();
+    SendRequests(call).StartOn(worker);
+    ReceiveReplies(call).StartOn(worker);
+  }
+
+  void OnReadDone(bool ok) override { read_.Done(ok); }
+  void OnWriteDone(bool ok) override { write_.Done(ok); }
+  void OnWritesDoneDone(bool ok) override { write_.Done(ok); }
+  void OnDone(const grpc::Status& status) override {
+    stream_->cancellation().OnCancel(nullptr);
+    stream_->Finish(FromGrpc(status));
+    delete this;
+  }
+
+ private:
+  ClientStreamCall(std::shared_ptr<internal::ByteStream> stream,
+                   size_t max_message_bytes)
+      : stream_(std::move(stream)), max_message_bytes_(max_message_bytes) {}
+
+  static internal::Detached SendRequests(ClientStreamCall* self) {
+    bool sent_all = true;
+    while (std::optional<std::string> request =
+               co_await self->stream_->ReadRequest()) {
+      if (absl::Status fits =
+              CheckStreamMessage(*request, self->max_message_bytes_);
+          !fits.ok()) {
+        self->stream_->Cancel(std::move(fits));
+        sent_all = false;
+        break;
+      }
+      self->request_ = ToBuffer(*request);
+      if (!co_await self->write_.Await(
+              [self] { self->StartWrite(&self->request_); })) {
+        sent_all = false;  // the call ended; OnDone says how
+        break;
+      }
+    }
+    if (sent_all && !self->stream_->end().has_value()) {
+      co_await self->write_.Await([self] { self->StartWritesDone(); });
+    }
+    self->RemoveHold();  // the last touch: OnDone may follow at once
+  }
+
+  static internal::Detached ReceiveReplies(ClientStreamCall* self) {
+    while (co_await self->read_.Await(
+        [self] { self->StartRead(&self->reply_); })) {
+      if (!(co_await self->stream_->WriteReply(ToString(self->reply_))).ok()) {
+        self->context_.TryCancel();  // the client cancelled
+        break;
+      }
+    }
+    // The server is done sending: stop SendRequests waiting for more, so
+    // that OnDone can bring the status.
+    self->stream_->CloseRequests();
+    self->RemoveHold();  // the last touch: OnDone may follow at once
+  }
+
+  grpc::ClientContext context_;
+  const std::shared_ptr<internal::ByteStream> stream_;
+  const size_t max_message_bytes_;
+  grpc::ByteBuffer request_;  // SendRequests'
+  grpc::ByteBuffer reply_;    // ReceiveReplies'
+  GrpcOperation read_;
+  GrpcOperation write_;
+};
+
 class GrpcChannel final : public Channel {
  public:
-  GrpcChannel(std::shared_ptr<grpc::Channel> channel, std::string node_name)
-      : stub_(std::move(channel)), node_name_(std::move(node_name)) {}
+  GrpcChannel(std::shared_ptr<grpc::Channel> channel, std::string node_name,
+              size_t max_message_bytes)
+      : stub_(std::move(channel)),
+        node_name_(std::move(node_name)),
+        max_message_bytes_(max_message_bytes) {}
+
+  void OpenStream(std::string method, CallMetadata metadata,
+                  std::shared_ptr<internal::ByteStream> stream) override {
+    if (absl::Status valid = CheckMetadata(metadata); !valid.ok()) {
+      stream->Finish(std::move(valid));
+      return;
+    }
+    ClientStreamCall::Start(stub_, method, std::move(metadata), node_name_,
+                            max_message_bytes_, std::move(stream));
+  }
 
   using Channel::Call;
   Task<absl::StatusOr<std::string>> Call(std::string method,
@@ -389,6 +721,7 @@ class GrpcChannel final : public Channel {
  private:
   grpc::GenericStub stub_;
   const std::string node_name_;  // sent as kClaimedPeerHeader, if set
+  const size_t max_message_bytes_;
 };
 
 // The contents of the PEM file at `path`; `what` names it in errors.
@@ -501,7 +834,7 @@ absl::StatusOr<std::unique_ptr<Server>> GrpcNetwork::Serve(
   }
 
   ANVIL_RETURN_IF_ERROR(CheckLimits(options_));
-  auto calls = std::make_shared<ServerCalls>();
+  auto calls = std::make_shared<ServerCalls>(options_.max_message_bytes);
   std::vector<std::unique_ptr<RawService>> services;
   grpc::ServerBuilder builder;
   // A port another server holds is an error, not shared.
@@ -582,7 +915,7 @@ std::shared_ptr<Channel> GrpcNetwork::Connect(const std::string& address) {
                                     ? options_.channel_credentials
                                     : grpc::InsecureChannelCredentials(),
                                 arguments),
-      options_.node_name);
+      options_.node_name, options_.max_message_bytes);
 }
 
 }  // namespace anvil

@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <coroutine>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/actor/internal/concurrent_calls.h"
+#include "runtime/actor/internal/stream_state.h"
 #include "runtime/actor/remote_caller.h"
 #include "runtime/core/buggify.h"
 #include "runtime/core/clock.h"
@@ -16,6 +20,7 @@
 #include "runtime/core/sleep.h"
 #include "runtime/core/status_macros.h"
 #include "runtime/core/with_deadline.h"
+#include "runtime/transport/stream_call.h"
 
 namespace anvil {
 
@@ -34,8 +39,18 @@ struct Delivery {
   int64_t duplicate_latency = 0;  // ns, of the copy, drawn on its own
 };
 
+// A stream between two nodes, while it runs: what a cut link or a machine
+// going down breaks.
+struct LiveStream {
+  std::string source;
+  std::string destination;
+  std::weak_ptr<internal::ByteStream> client;
+  std::weak_ptr<internal::ByteStream> server;
+};
+
 struct LoopbackNetwork::State {
   mutable Mutex mu;
+  std::vector<LiveStream> streams ABSL_GUARDED_BY(mu);
   absl::flat_hash_map<std::string, std::shared_ptr<const Endpoint>> servers
       ABSL_GUARDED_BY(mu);
   // "<address>/<service>" -> serving, as servers set it.
@@ -114,10 +129,7 @@ struct LoopbackNetwork::State {
   Delivery Send(const std::string& from, const std::string& to) {
     MutexLock lock(mu);
     Delivery delivery;
-    if (down.contains(from) || down.contains(to) ||
-        (!from.empty() && !to.empty() &&
-         (blocked.contains({from, to}) || isolated.contains(from) ||
-          isolated.contains(to)))) {
+    if (CutLocked(from, to)) {
       delivery.lost = true;
       ++stats.lost;
       return delivery;
@@ -180,6 +192,52 @@ struct LoopbackNetwork::State {
   int64_t ConnectionTimeout() const {
     MutexLock lock(mu);
     return connection_timeout;
+  }
+
+  void AddStream(LiveStream stream) {
+    MutexLock lock(mu);
+    // Forget the streams that ended, as many as are added.
+    std::erase_if(streams, [](const LiveStream& live) {
+      return live.client.expired() && live.server.expired();
+    });
+    streams.push_back(std::move(stream));
+  }
+
+  // Breaks, with UNAVAILABLE at both ends, each stream whose link is now
+  // cut (a partition, a block, a machine down), as a connection whose
+  // peer stops answering breaks (over gRPC, at its keepalive timeout;
+  // here at once).
+  void BreakCutStreams() {
+    std::vector<std::pair<std::shared_ptr<internal::ByteStream>, std::string>>
+        broken;
+    {
+      MutexLock lock(mu);
+      for (const LiveStream& live : streams) {
+        const bool cut = CutLocked(live.source, live.destination) ||
+                         CutLocked(live.destination, live.source);
+        if (!cut) continue;
+        const std::string why = absl::StrCat(
+            "loopback: the stream's connection between '", live.source,
+            "' and '", live.destination, "' broke (the link is cut)");
+        for (const auto& end : {live.client, live.server}) {
+          if (std::shared_ptr<internal::ByteStream> stream = end.lock()) {
+            broken.emplace_back(std::move(stream), why);
+          }
+        }
+      }
+    }
+    for (auto& [stream, why] : broken) {
+      stream->Cancel(absl::UnavailableError(why));
+    }
+  }
+
+  // Whether messages from `from` to `to` are lost for good now.
+  bool CutLocked(const std::string& from, const std::string& to) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return down.contains(from) || down.contains(to) ||
+           (!from.empty() && !to.empty() &&
+            (blocked.contains({from, to}) || isolated.contains(from) ||
+             isolated.contains(to)));
   }
 };
 
@@ -299,6 +357,90 @@ internal::Detached CallAgain(std::shared_ptr<LoopbackNetwork::State> state,
   (void)ignored;
 }
 
+// A stream's message in flight on one direction of its link: the bytes,
+// or how that direction ends (a half-close: OK; else the end status).
+struct InFlight {
+  int64_t arrival = 0;  // Clock::MonotonicNanos
+  std::optional<std::string> message;
+  std::optional<absl::Status> end;
+};
+using InFlightQueue = internal::StreamState<InFlight, int>;
+
+// One direction of a stream's link, from `from` to `to`: the sender
+// takes what `read` gives, draws each message's fate, and queues it in
+// flight (bounded by the window, so a slow link slows the writer); the
+// deliverer (DeliverOneWay) hands each on at its arrival, in order (a
+// message never overtakes the one before it, as on one TCP connection).
+// A lost message breaks the stream (UNAVAILABLE at both ends).
+template <typename Read>
+internal::Detached SendOneWay(std::shared_ptr<LoopbackNetwork::State> state,
+                              std::string from, std::string to,
+                              std::shared_ptr<internal::ByteStream> source,
+                              std::shared_ptr<internal::ByteStream> target,
+                              std::shared_ptr<InFlightQueue> in_flight,
+                              Read read) {
+  int64_t last_arrival = 0;
+  auto send = [&](InFlight item) {
+    return in_flight->WriteRequest(std::move(item));
+  };
+  while (std::optional<std::string> message = co_await read(*source)) {
+    if (absl::Status fits = state->CheckSize(*message); !fits.ok()) {
+      source->Cancel(fits);
+      target->Cancel(fits);
+      break;
+    }
+    state->Record("net.stream", Fnv1a(*message), Fnv1a(to, Fnv1a(from)));
+    const Delivery delivery = state->Send(from, to);
+    if (delivery.lost) {
+      const absl::Status broke = absl::UnavailableError(
+          absl::StrCat("loopback: the stream's connection from '", from,
+                       "' to '", to, "' broke (a message was lost)"));
+      source->Cancel(broke);
+      target->Cancel(broke);
+      break;
+    }
+    last_arrival =
+        std::max(last_arrival, Clock::MonotonicNanos() + delivery.latency);
+    if (!(co_await send(InFlight{.arrival = last_arrival,
+                                 .message = std::move(*message)}))
+             .ok()) {
+      break;  // the stream ended
+    }
+  }
+  // How this direction ended travels too: after the last message.
+  absl::Status end = source->end().value_or(absl::OkStatus());
+  const int64_t latency = state->Send(from, to).latency;
+  last_arrival = std::max(last_arrival, Clock::MonotonicNanos() + latency);
+  (void)co_await send(InFlight{.arrival = last_arrival, .end = std::move(end)});
+  in_flight->CloseRequests();
+}
+
+// The other half of SendOneWay: at each arrival, `write` gives the message
+// to `target`; `close(target, status)` ends the direction.
+template <typename Write, typename Close>
+internal::Detached DeliverOneWay(std::shared_ptr<InFlightQueue> in_flight,
+                                 std::shared_ptr<internal::ByteStream> target,
+                                 Write write, Close close) {
+  while (std::optional<InFlight> item = co_await in_flight->ReadRequest()) {
+    const int64_t wait = item->arrival - Clock::MonotonicNanos();
+    if (wait > 0) co_await Sleep(absl::Nanoseconds(wait));
+    if (item->end.has_value()) {
+      close(*target, std::move(*item->end));
+      break;
+    }
+    // A failed write: `target` ended; its end travels the other way.
+    if (!(co_await write(*target, std::move(*item->message))).ok()) break;
+  }
+  in_flight->Cancel(absl::CancelledError("the direction is done"));
+}
+
+// Runs `handler` on `server` (the stream's server end) on `home`.
+internal::Detached ServeStreamAt(internal::Worker* home, MethodHandler handler,
+                                 std::shared_ptr<internal::ByteStream> server) {
+  co_await HopTo{home};
+  co_await handler.ServeStream(server, internal::StreamContext(*server));
+}
+
 class LoopbackChannel final : public Channel {
  public:
   LoopbackChannel(std::shared_ptr<LoopbackNetwork::State> state,
@@ -315,7 +457,132 @@ class LoopbackChannel final : public Channel {
                   std::move(request), deadline, std::move(metadata));
   }
 
+  void OpenStream(std::string method, CallMetadata metadata,
+                  std::shared_ptr<internal::ByteStream> stream) override {
+    internal::Worker* worker = internal::Worker::Current();
+    if (worker == nullptr) {
+      stream->Finish(absl::FailedPreconditionError(
+          absl::StrCat(method, ": a stream is opened on a worker")));
+      return;
+    }
+    StreamOn(state_, source_, address_, std::move(method), std::move(metadata),
+             std::move(stream))
+        .StartOn(*worker);
+  }
+
  private:
+  // Opens the stream as CallOn sends a request: the opening travels the
+  // link (and may be lost, or meet a machine that is down or restarted),
+  // then two directions carry the messages (SendOneWay, DeliverOneWay).
+  static internal::Detached StreamOn(
+      std::shared_ptr<LoopbackNetwork::State> state, std::string source,
+      std::string address, std::string method, CallMetadata metadata,
+      std::shared_ptr<internal::ByteStream> client) {
+    const int64_t deadline = client->deadline();
+    std::shared_ptr<const Endpoint> endpoint = state->Find(address);
+    if (endpoint == nullptr) {
+      if (state->AddressIsDown(address)) {
+        client->Finish(
+            (co_await Lost(state, address, method, deadline)).status());
+      } else {
+        client->Finish(absl::UnavailableError(
+            absl::StrCat("loopback: no server at '", address, "'")));
+      }
+      co_return;
+    }
+    if (absl::Status valid = CheckMetadata(metadata); !valid.ok()) {
+      client->Finish(std::move(valid));
+      co_return;
+    }
+    if (ANVIL_BUGGIFY_WITH_PROB("transport.transient_unavailable", 0.025)) {
+      client->Finish(absl::UnavailableError(
+          absl::StrCat("loopback: connection to '", address,
+                       "' failed (transient; a BUGGIFY fault)")));
+      co_return;
+    }
+    const std::string destination = endpoint->node;
+    const uint64_t server_incarnation = state->Incarnation(destination);
+    state->Record("net.stream_open", Fnv1a(method),
+                  Fnv1a(destination, Fnv1a(source)));
+    const Delivery there = state->Send(source, destination);
+    if (there.latency > 0) co_await Sleep(absl::Nanoseconds(there.latency));
+    if (there.lost || state->IsDown(destination)) {
+      client->Finish(
+          (co_await Lost(state, address, method, deadline)).status());
+      co_return;
+    }
+    if (state->Incarnation(destination) != server_incarnation) {
+      client->Finish(absl::UnavailableError(absl::StrCat(
+          "loopback: connection to '", address,
+          "' reset (its machine restarted while the stream opened)")));
+      co_return;
+    }
+    endpoint = state->Find(address);
+    auto handler = endpoint == nullptr ? MethodHandlers::const_iterator()
+                                       : endpoint->handlers.find(method);
+    if (endpoint == nullptr) {
+      client->Finish(absl::UnavailableError(
+          absl::StrCat("loopback: no server at '", address, "'")));
+      co_return;
+    }
+    if (handler == endpoint->handlers.end()) {
+      client->Finish(absl::UnimplementedError(absl::StrCat(
+          "loopback: the server at '", address, "' has no method ", method)));
+      co_return;
+    }
+    if (!handler->second.streaming()) {
+      client->Finish(absl::UnimplementedError(
+          absl::StrCat("loopback: ", method, " at '", address,
+                       "' is a unary method, not a stream")));
+      co_return;
+    }
+    auto server = std::make_shared<internal::ByteStream>(
+        client->window(),
+        state->TranslateDeadline(deadline, source, destination));
+    server->set_remote_caller(ServedCaller(source, std::move(metadata)));
+    // A client that cancels reaches the server at once (a RST).
+    internal::CancelWith(*client, server);
+    state->AddStream(LiveStream{.source = source,
+                                .destination = destination,
+                                .client = client,
+                                .server = server});
+    internal::Worker* const here = internal::Worker::Current();
+    internal::Worker* const home =
+        handler->second.home() != nullptr ? handler->second.home() : here;
+    ServeStreamAt(home, handler->second, server).StartOn(*here);
+
+    auto up = std::make_shared<InFlightQueue>(client->window(), INT64_MAX);
+    SendOneWay(state, source, destination, client, server, up,
+               [](internal::ByteStream& s) { return s.ReadRequest(); })
+        .StartOn(*here);
+    DeliverOneWay(
+        up, server,
+        [](internal::ByteStream& s, std::string m) {
+          return s.WriteRequest(std::move(m));
+        },
+        [](internal::ByteStream& s, absl::Status end) {
+          if (end.ok()) {
+            s.CloseRequests();
+          } else {
+            s.Cancel(std::move(end));
+          }
+        })
+        .StartOn(*here);
+    auto down = std::make_shared<InFlightQueue>(client->window(), INT64_MAX);
+    SendOneWay(state, destination, source, server, client, down,
+               [](internal::ByteStream& s) { return s.ReadReply(); })
+        .StartOn(*home);
+    DeliverOneWay(
+        down, client,
+        [](internal::ByteStream& s, std::string m) {
+          return s.WriteReply(std::move(m));
+        },
+        [](internal::ByteStream& s, absl::Status end) {
+          s.Finish(std::move(end));
+        })
+        .StartOn(*here);
+  }
+
   // A message that will never be answered: the caller waits for its
   // deadline, or the connection timeout.
   static Task<absl::StatusOr<std::string>> Lost(
@@ -558,24 +825,33 @@ void LoopbackNetwork::SetConnectionTimeout(absl::Duration timeout) {
 }
 
 void LoopbackNetwork::Block(const std::string& from, const std::string& to) {
-  MutexLock lock(state_->mu);
-  state_->blocked.insert({from, to});
+  {
+    MutexLock lock(state_->mu);
+    state_->blocked.insert({from, to});
+  }
+  state_->BreakCutStreams();
 }
 
 void LoopbackNetwork::Partition(const std::vector<std::string>& a,
                                 const std::vector<std::string>& b) {
-  MutexLock lock(state_->mu);
-  for (const std::string& x : a) {
-    for (const std::string& y : b) {
-      state_->blocked.insert({x, y});
-      state_->blocked.insert({y, x});
+  {
+    MutexLock lock(state_->mu);
+    for (const std::string& x : a) {
+      for (const std::string& y : b) {
+        state_->blocked.insert({x, y});
+        state_->blocked.insert({y, x});
+      }
     }
   }
+  state_->BreakCutStreams();
 }
 
 void LoopbackNetwork::Isolate(const std::string& node) {
-  MutexLock lock(state_->mu);
-  state_->isolated.insert(node);
+  {
+    MutexLock lock(state_->mu);
+    state_->isolated.insert(node);
+  }
+  state_->BreakCutStreams();
 }
 
 void LoopbackNetwork::Reconnect(const std::string& node) {
@@ -584,9 +860,12 @@ void LoopbackNetwork::Reconnect(const std::string& node) {
 }
 
 void LoopbackNetwork::SetNodeDown(const std::string& node) {
-  MutexLock lock(state_->mu);
-  state_->down.insert(node);
-  ++state_->incarnations[node];
+  {
+    MutexLock lock(state_->mu);
+    state_->down.insert(node);
+    ++state_->incarnations[node];
+  }
+  state_->BreakCutStreams();
 }
 
 void LoopbackNetwork::SetNodeUp(const std::string& node) {
