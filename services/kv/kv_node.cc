@@ -37,6 +37,23 @@ Task<absl::StatusOr<KvStoreRef>> KvFrontend::Leader(CallContext& call,
   co_return cluster_->peers().RefTo<KvStoreRef>(status.leader());
 }
 
+Task<absl::Status> KvFrontend::Watch(CallContext& call,
+                                     const WatchRequest& request,
+                                     ServerWriter<WatchEvent>& replies) {
+  ClientReader<WatchEvent> applied = raft().Watch(request, call);
+  // A client that goes away while no change comes ends the watch now.
+  call.cancellation()->OnCancel(
+      [&applied](const absl::Status& why) { applied.Cancel(why); });
+  absl::Status written;
+  while (std::optional<WatchEvent> event = co_await applied.Read()) {
+    written = co_await replies.Write(*std::move(event));
+    if (!written.ok()) break;
+  }
+  call.cancellation()->OnCancel(nullptr);
+  if (!written.ok()) co_return written;
+  co_return co_await applied.Finish();
+}
+
 template <typename Reply, typename Forward, typename Extract>
 Task<absl::StatusOr<Reply>> KvFrontend::Write(CallContext& call,
                                               Command command, Forward forward,

@@ -59,6 +59,9 @@ class KvFrontend final : public KvStoreDaemon {
       CallContext& call, const CompareAndSetRequest& request) override;
   Task<absl::StatusOr<RaftStatus>> Status(
       CallContext& call, const RaftStatusRequest& request) override;
+  // This node's Raft.Watch, passed on.
+  Task<absl::Status> Watch(CallContext& call, const WatchRequest& request,
+                           ServerWriter<WatchEvent>& replies) override;
 
   // Submits `command` to the local Raft and replies with
   // `extract(result)`; or, when this node is not the leader, passes the

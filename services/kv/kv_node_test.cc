@@ -17,6 +17,7 @@
 #include "runtime/storage/file_system.h"
 #include "services/kv/log_store.h"
 #include "services/kv/raft_replica.h"
+#include "services/kv/state_machine.h"
 #include "testing/sim/sim_cluster.h"
 #include "testing/sim/simulation.h"
 #include "testing/status_matchers.h"
@@ -27,6 +28,8 @@ namespace {
 using ::anvil::sim::SimCluster;
 using ::anvil::sim::Simulation;
 using ::anvil::testing::IsOk;
+using ::anvil::testing::StatusIs;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 // Runs `body` in an actor on the root's worker until it finishes.
@@ -213,6 +216,80 @@ TEST_F(KvNodeTest, OneNodeServesEveryCall) {
   EXPECT_EQ(status->role(), "leader");
   EXPECT_EQ(status->keys(), 0u);
   EXPECT_EQ(status->applied_index(), status->commit_index());
+}
+
+// A watch, as the daemon's stream: what it got, how it ended.
+struct WatchLog {
+  std::vector<std::string> lines;  // "PUT a 1 @3"
+  std::optional<absl::Status> end;
+};
+Task<> WatchInto(ActorContext<int>&, KvStoreRef kv, WatchRequest request,
+                 WatchLog* log) {
+  ClientReader<WatchEvent> stream = kv.Watch(request);
+  while (std::optional<WatchEvent> event = co_await stream.Read()) {
+    log->lines.push_back(absl::StrCat(
+        event->type() == WatchEvent::PUT ? "PUT " : "DELETE ", event->key(),
+        event->type() == WatchEvent::PUT ? absl::StrCat(" ", event->value())
+                                         : "",
+        " @", event->revision()));
+  }
+  log->end = co_await stream.Finish();
+}
+
+TEST_F(KvNodeTest, AWatchStreamsChangesInOrderAndEndsWhenTheNodeStops) {
+  StartCluster({.members = {"solo"}, .engine = KvOptions::Engine::kMemory});
+  ASSERT_EQ(Leader(), "solo");
+  const uint64_t first = Put("solo", "a", "1")->version();
+  WatchRequest everything;
+  everything.set_from_revision(first);  // history first, then live
+  WatchLog all;
+  sim_.runtime().Spawn(WatchInto, Kv("solo"), everything, &all,
+                       ActorOptions{.worker = 0});
+  WatchRequest only_b;
+  only_b.set_prefix("b");
+  WatchLog b;
+  sim_.runtime().Spawn(WatchInto, Kv("solo"), only_b, &b,
+                       ActorOptions{.worker = 0});
+  ASSERT_THAT(sim_.RunFor(absl::Milliseconds(50)), IsOk());
+  const uint64_t second = Put("solo", "b", "2")->version();
+  DeleteRequest remove;
+  remove.set_key("a");
+  KvStoreRef kv = Kv("solo");
+  ASSERT_THAT(
+      RunCall<DeleteReply>(sim_,
+                           [kv, remove]() -> Task<absl::StatusOr<DeleteReply>> {
+                             co_return co_await kv.Delete(remove);
+                           }),
+      IsOk());
+  ASSERT_THAT(sim_.RunFor(absl::Milliseconds(50)), IsOk());
+  ASSERT_EQ(all.lines.size(), 3u);
+  EXPECT_EQ(all.lines[0], absl::StrCat("PUT a 1 @", first));
+  EXPECT_EQ(all.lines[1], absl::StrCat("PUT b 2 @", second));
+  EXPECT_THAT(all.lines[2], ::testing::StartsWith("DELETE a @"));
+  EXPECT_THAT(b.lines, ElementsAre(absl::StrCat("PUT b 2 @", second)));
+  EXPECT_FALSE(all.end.has_value());  // still watching
+
+  ASSERT_THAT(cluster_->Stop("solo"), IsOk());  // does not wait for watches
+  ASSERT_THAT(sim_.RunUntil([&] { return all.end && b.end; }), IsOk());
+  EXPECT_THAT(*all.end, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(*b.end, StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(KvNodeTest, AWatchFromARevisionNoLongerKeptIsOutOfRange) {
+  KvStateMachine small(/*history=*/2);
+  Command put;
+  put.mutable_put()->set_key("k");
+  for (uint64_t index = 1; index <= 4; ++index) {
+    put.mutable_put()->set_value(absl::StrCat(index));
+    ASSERT_THAT(small.Apply(index, put), IsOk());
+  }
+  EXPECT_THAT(small.EventsFrom(2, "", 10),
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("from 3")));
+  absl::StatusOr<std::vector<WatchEvent>> kept = small.EventsFrom(3, "", 10);
+  ASSERT_THAT(kept, IsOk());
+  ASSERT_EQ(kept->size(), 2u);
+  EXPECT_EQ((*kept)[0].value(), "3");
+  EXPECT_EQ((*kept)[1].revision(), 4u);
 }
 
 TEST_F(KvNodeTest, FollowersPassCallsToTheLeader) {

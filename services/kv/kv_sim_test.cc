@@ -9,13 +9,17 @@
 // key is read back (an acknowledged write that a crash lost fails the
 // check). Durable storage: the WAL, fsync'ed, on each node's simulated
 // disk, where a crash keeps only what was synced (and perhaps some of the
-// rest, a torn write included).
+// rest, a torn write included). A watcher streams every change (Watch)
+// through the faults, resuming at another node from its last revision
+// whenever its stream breaks; what it saw must be exactly the committed
+// changes, in order, as every node replays them after the faults.
 //
 //   ./bazelw test //services/kv:kv_sim_test                     # 60 seeds
 //   ./bazelw test //services/kv:kv_sim_test --test_arg=--anvil_seeds=2000
 //   ./bazelw test //services/kv:kv_sim_campaign    # 10,000, a census
 //   ./bazelw test //services/kv:kv_sim_test --test_arg=--anvil_seed=7 \
 //       --test_output=all                                   # replay one
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -31,6 +35,7 @@
 #include "gtest/gtest.h"
 #include "runtime/core/clock.h"
 #include "runtime/core/sleep.h"
+#include "runtime/core/status_macros.h"
 #include "services/kv/kv_node.h"
 #include "testing/sim/linearizability.h"
 #include "testing/sim/sim_cluster.h"
@@ -127,7 +132,89 @@ struct Workload {
   // Of the operations begun once the cluster had settled after the faults.
   int settled_acknowledged = 0;
   int settled_failed = 0;
+  // (key, value) of each acknowledged write that set a value.
+  std::vector<std::pair<std::string, std::string>> acknowledged_sets;
 };
+
+// What a watch saw: its events, and how many times it resumed.
+struct Watched {
+  std::vector<WatchEvent> events;
+  int resumed = 0;
+  bool done = false;
+  // The stream being read, so that the test can end it.
+  ClientReader<WatchEvent>* current = nullptr;
+};
+
+// Streams every change from revision 1 at random nodes: on a broken
+// stream, resumes at another from the revision after the last it got.
+// Until `*stop`.
+Task<> Watcher(ActorContext<int>&, Cluster* directory, std::mt19937_64* random,
+               const bool* stop, Watched* watched) {
+  uint64_t next = 1;
+  while (!*stop) {
+    absl::StatusOr<KvStoreRef> kv = directory->peers().RefTo<KvStoreRef>(
+        kNodes[(*random)() % kNodes.size()]);
+    if (kv.ok()) {
+      WatchRequest request;
+      request.set_from_revision(next);
+      ClientReader<WatchEvent> stream = kv->Watch(request);
+      watched->current = &stream;
+      while (std::optional<WatchEvent> event = co_await stream.Read()) {
+        next = event->revision() + 1;
+        watched->events.push_back(*std::move(event));
+      }
+      watched->current = nullptr;
+      ++watched->resumed;
+    }
+    co_await Sleep(absl::Milliseconds(100));
+  }
+  watched->done = true;
+}
+
+// Every change `node` applied, from revision 1: each stream runs for a
+// second, and one that breaks first (a lost message) resumes where it
+// broke, until one runs its whole second.
+Task<> WatchAll(ActorContext<int>&, Cluster* directory, std::string node,
+                Watched* watched) {
+  uint64_t next = 1;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    absl::StatusOr<KvStoreRef> kv = directory->peers().RefTo<KvStoreRef>(node);
+    if (!kv.ok()) break;
+    WatchRequest request;
+    request.set_from_revision(next);
+    ClientReader<WatchEvent> stream = kv->Watch(request, absl::Seconds(1));
+    while (std::optional<WatchEvent> event = co_await stream.Read()) {
+      next = event->revision() + 1;
+      watched->events.push_back(*std::move(event));
+    }
+    if (absl::IsDeadlineExceeded(co_await stream.Finish())) break;
+    ++watched->resumed;
+    co_await Sleep(absl::Milliseconds(50));
+  }
+  watched->done = true;
+}
+
+// OK if `watched` is `reference` or a prefix of it, event for event.
+absl::Status IsPrefixOf(const std::vector<WatchEvent>& watched,
+                        const std::vector<WatchEvent>& reference,
+                        absl::string_view what) {
+  if (watched.size() > reference.size()) {
+    return absl::InternalError(absl::StrCat(what, ": ", watched.size(),
+                                            " events, more than the ",
+                                            reference.size(), " replayed"));
+  }
+  for (size_t i = 0; i < watched.size(); ++i) {
+    const WatchEvent& a = watched[i];
+    const WatchEvent& b = reference[i];
+    if (a.revision() != b.revision() || a.type() != b.type() ||
+        a.key() != b.key() || a.value() != b.value()) {
+      return absl::InternalError(
+          absl::StrCat(what, ": event ", i, " is ", a.ShortDebugString(),
+                       ", but the replay has ", b.ShortDebugString()));
+    }
+  }
+  return absl::OkStatus();
+}
 
 // Does `op` on `key` through `kv`: the result, or the error (after which
 // the write may or may not have happened).
@@ -196,6 +283,9 @@ Task<bool> Record(Workload& w, Cluster* directory, int client,
       w.histories[key].Invoke(client, op, invoked);
     }
     co_return false;
+  }
+  if (op.kind == KvOp::kPut || (op.kind == KvOp::kCas && result->found)) {
+    w.acknowledged_sets.emplace_back(key, op.value);
   }
   History<KvOp, KvResult>& history = w.histories[key];
   history.Complete(history.Invoke(client, op, invoked), *result,
@@ -292,6 +382,10 @@ absl::Status RunSeed(Simulation& sim) {
                         &probe_committed_at, ActorOptions{.worker = 0});
   });
   Workload w;
+  bool stop_watching = false;
+  Watched watched;
+  sim.runtime().Spawn(Watcher, &cluster.cluster(), &sim.random(),
+                      &stop_watching, &watched, ActorOptions{.worker = 0});
   for (int client = 0; client < kClients; ++client) {
     sim.runtime().Spawn(Client, &w, &cluster.cluster(), client, &sim.random(),
                         ActorOptions{.worker = 0});
@@ -321,10 +415,44 @@ absl::Status RunSeed(Simulation& sim) {
         ran.code(),
         absl::StrCat("reading back after the faults: ", ran.message()));
   }
+  // The watch: what it saw through the faults is what two nodes replay.
+  stop_watching = true;
+  if (watched.current != nullptr) watched.current->Cancel();
+  Watched replay_a, replay_b;
+  sim.runtime().Spawn(WatchAll, &cluster.cluster(), std::string("n1"),
+                      &replay_a, ActorOptions{.worker = 0});
+  sim.runtime().Spawn(WatchAll, &cluster.cluster(), std::string("n4"),
+                      &replay_b, ActorOptions{.worker = 0});
+  if (absl::Status ran = sim.RunUntil(
+          [&] { return watched.done && replay_a.done && replay_b.done; });
+      !ran.ok()) {
+    return absl::Status(
+        ran.code(), absl::StrCat("watching after the faults: ", ran.message()));
+  }
+  const Watched& longer =
+      replay_a.events.size() >= replay_b.events.size() ? replay_a : replay_b;
+  const Watched& shorter = &longer == &replay_a ? replay_b : replay_a;
+  ANVIL_RETURN_IF_ERROR(
+      IsPrefixOf(shorter.events, longer.events, "one node's replay"));
+  ANVIL_RETURN_IF_ERROR(IsPrefixOf(watched.events, longer.events,
+                                   "the watch through the faults"));
+  for (const std::pair<std::string, std::string>& set : w.acknowledged_sets) {
+    const std::string& key = set.first;
+    const std::string& value = set.second;
+    if (std::none_of(longer.events.begin(), longer.events.end(),
+                     [&](const WatchEvent& event) {
+                       return event.type() == WatchEvent::PUT &&
+                              event.key() == key && event.value() == value;
+                     })) {
+      return absl::InternalError(absl::StrCat("the acknowledged write ", key,
+                                              "=", value, " is not replayed"));
+    }
+  }
   std::printf(
-      "  during faults %d acknowledged, %d failed; after %d and %d; "
-      "faults: %s\n",
+      "  during faults %d acknowledged, %d failed; after %d and %d; watch: "
+      "%zu events, resumed %d times; faults: %s\n",
       w.acknowledged, w.failed, w.settled_acknowledged, w.settled_failed,
+      watched.events.size(), watched.resumed,
       absl::StrJoin(cluster.fault_log(), "; ").c_str());
   for (const auto& [key, history] : w.histories) {
     LinearizabilityResult result = CheckLinearizable(history, KeyModel());

@@ -9,6 +9,9 @@
 //   kvctl --servers=... cas --absent color red          # create if absent
 //   kvctl --servers=... delete color
 //   kvctl --servers=... status                          # each server's Raft
+//   kvctl --servers=... watch color                     # changes under a
+//   prefix kvctl --servers=... --watch_limit=10 watch "" 42    # from revision
+//   42
 //
 //   # Over TLS, with the flags kvd has (a client certificate for a kvd that
 //   # runs with --anvil_tls_mutual):
@@ -17,8 +20,13 @@
 //
 // Any node serves any call (a follower passes it to the leader). A server
 // that is down or has no leader yet is skipped for the next one, round and
-// round, until --timeout. Exit codes: 0 done; 1 get: not found, cas: not
-// swapped; 2 bad usage (or unreadable TLS files); 3 no server answered.
+// round, until --timeout. A watch prints one line per change ("PUT key
+// value @revision", "DELETE key @revision") and, when its server goes
+// away, resumes at the next one from the revision after the last it
+// printed: no change is missed or printed twice. Exit codes: 0 done; 1
+// get: not found, cas: not swapped; 2 bad usage (or unreadable TLS files);
+// 3 no server answered (a watch: for --timeout in a row), or a watch's
+// revision is no longer kept.
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -28,6 +36,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
@@ -38,6 +47,8 @@ ABSL_FLAG(std::vector<std::string>, servers, {"127.0.0.1:7001"},
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10),
           "Give up after this long.");
 ABSL_FLAG(bool, absent, false, "cas: expect the key to be absent.");
+ABSL_FLAG(int64_t, watch_limit, 0,
+          "watch: exit after this many changes (0: never).");
 ABSL_FLAG(std::string, anvil_tls_ca, "",
           "PEM certificate authority that signed the servers' certificates: "
           "call over TLS.");
@@ -53,7 +64,8 @@ using anvil::kv::KvStore;
 
 constexpr char kUsage[] =
     "usage: kvctl [--servers=host:port,...] get KEY... | put KEY VALUE | "
-    "delete KEY | cas KEY EXPECTED VALUE | cas --absent KEY VALUE | status";
+    "delete KEY | cas KEY EXPECTED VALUE | cas --absent KEY VALUE | status | "
+    "watch PREFIX [FROM_REVISION]";
 
 // What every call connects with: plaintext, or TLS from the flags.
 std::shared_ptr<grpc::ChannelCredentials> credentials;
@@ -125,6 +137,63 @@ grpc::Status CallAny(Call call) {
     if ((i + 1) % servers.size() == 0) absl::SleepFor(absl::Milliseconds(200));
   }
   return status;
+}
+
+int Fail(const grpc::Status& status);
+
+// Prints the changes under `prefix` from revision `from` (0: from now),
+// resuming at the next server when one goes away. Returns the exit code.
+int Watch(const std::string& prefix, uint64_t from) {
+  const std::vector<std::string> servers = absl::GetFlag(FLAGS_servers);
+  const int64_t limit = absl::GetFlag(FLAGS_watch_limit);
+  if (from == 0) {
+    // "From now" as a revision, so that a resumed watch misses nothing.
+    anvil::kv::RaftStatus raft;
+    grpc::Status known = CallAny([&](KvStore::Stub& stub, auto& context) {
+      return stub.Status(&context, anvil::kv::RaftStatusRequest(), &raft);
+    });
+    if (!known.ok()) return Fail(known);
+    from = raft.applied_index() + 1;
+  }
+  int64_t printed = 0;
+  absl::Time last_answer = absl::Now();
+  grpc::Status status(grpc::StatusCode::UNAVAILABLE, "no servers given");
+  for (size_t i = 0; !servers.empty(); ++i) {
+    std::unique_ptr<KvStore::Stub> stub = KvStore::NewStub(
+        grpc::CreateChannel(servers[i % servers.size()], credentials));
+    grpc::ClientContext context;
+    anvil::kv::WatchRequest request;
+    request.set_prefix(prefix);
+    request.set_from_revision(from);
+    std::unique_ptr<grpc::ClientReader<anvil::kv::WatchEvent>> reader =
+        stub->Watch(&context, request);
+    anvil::kv::WatchEvent event;
+    while (reader->Read(&event)) {
+      last_answer = absl::Now();
+      if (event.type() == anvil::kv::WatchEvent::DELETE) {
+        std::printf("DELETE %s @%llu\n", event.key().c_str(),
+                    static_cast<unsigned long long>(event.revision()));
+      } else {
+        std::printf("PUT %s %s @%llu\n", event.key().c_str(),
+                    event.value().c_str(),
+                    static_cast<unsigned long long>(event.revision()));
+      }
+      std::fflush(stdout);
+      from = event.revision() + 1;
+      if (limit > 0 && ++printed >= limit) {
+        context.TryCancel();
+        return 0;
+      }
+    }
+    status = reader->Finish();
+    if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE ||
+        status.error_code() == grpc::StatusCode::INVALID_ARGUMENT) {
+      break;  // no server will do better
+    }
+    if (absl::Now() - last_answer > absl::GetFlag(FLAGS_timeout)) break;
+    if ((i + 1) % servers.size() == 0) absl::SleepFor(absl::Milliseconds(200));
+  }
+  return Fail(status);
 }
 
 int Fail(const grpc::Status& status) {
@@ -206,6 +275,15 @@ int Run(const std::vector<char*>& args) {
     std::printf("not swapped: %s\n",
                 reply.found() ? reply.current().c_str() : "(absent)");
     return 1;
+  }
+  if (command == "watch" && (args.size() == 3 || args.size() == 4)) {
+    uint64_t from = 0;
+    if (args.size() == 4 && !absl::SimpleAtoi(args[3], &from)) {
+      std::fprintf(stderr, "kvctl: FROM_REVISION must be a number, not %s\n",
+                   args[3]);
+      return 2;
+    }
+    return Watch(args[2], from);
   }
   if (command == "status" && args.size() == 2) {
     int answered = 0;

@@ -421,6 +421,10 @@ Task<absl::Status> RaftReplica::Persist(RaftCore::Ready& ready) {
 
 void RaftReplica::Apply(uint64_t index, const LogEntry& entry) {
   applied_ = index;
+  for (const std::shared_ptr<AsyncEvent>& watcher : watchers_) {
+    watcher->Notify();  // it runs once this batch is applied
+  }
+  watchers_.clear();
   absl::StatusOr<CommandResult> result = CommandResult();
   if (!entry.command.empty()) {  // empty: a new leader's no-op
     Command command;
@@ -445,6 +449,37 @@ void RaftReplica::Apply(uint64_t index, const LogEntry& entry) {
     waiter->result = *std::move(result);
     waiter->Complete(absl::OkStatus());
   }
+}
+
+Task<absl::Status> RaftReplica::Watch(CallContext& call,
+                                      const WatchRequest& request,
+                                      ServerWriter<WatchEvent>& replies) {
+  constexpr size_t kBatch = 256;
+  uint64_t next =
+      request.from_revision() == 0 ? applied_ + 1 : request.from_revision();
+  while (!call.cancelled()) {
+    // Revisions through `scanned` are all in `events` (or not watched),
+    // unless the batch is full.
+    const uint64_t scanned = applied_;
+    ANVIL_CO_ASSIGN_OR_RETURN(
+        std::vector<WatchEvent> events,
+        state_machine_.EventsFrom(next, request.prefix(), kBatch));
+    const bool caught_up = events.size() < kBatch;
+    for (WatchEvent& event : events) {
+      next = event.revision() + 1;
+      ANVIL_CO_RETURN_IF_ERROR(co_await replies.Write(std::move(event)));
+    }
+    if (!caught_up) continue;
+    next = std::max(next, scanned + 1);
+    if (applied_ > scanned) continue;  // applied while it wrote
+    auto applied = std::make_shared<AsyncEvent>();
+    watchers_.push_back(applied);
+    call.cancellation()->OnCancel(
+        [applied](const absl::Status&) { applied->Notify(); });
+    co_await applied->Wait();
+    call.cancellation()->OnCancel(nullptr);
+  }
+  co_return absl::CancelledError("the watch was cancelled");
 }
 
 void RaftReplica::SettleLeadership() {

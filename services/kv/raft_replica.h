@@ -32,6 +32,7 @@
 
 #include "absl/status/status.h"
 #include "runtime/actor/actor_ref.h"
+#include "runtime/core/async_event.h"
 #include "runtime/node/cluster.h"
 #include "services/kv/kv.anvil.h"
 #include "services/kv/raft_core.h"
@@ -82,6 +83,11 @@ class RaftReplica final : public RaftDaemon {
                                       const GetRequest& request) override;
   Task<absl::StatusOr<RaftStatus>> Status(
       CallContext& call, const RaftStatusRequest& request) override;
+  // Streams what the state machine applies, from its history, then as it
+  // is applied: a task beside the actor's loop that reads the state
+  // machine between its writes (runtime/actor/stream.h, "Reentrancy").
+  Task<absl::Status> Watch(CallContext& call, const WatchRequest& request,
+                           ServerWriter<WatchEvent>& replies) override;
   // Private messages: the clock, a flush of queued proposals, replies.
   Task<> Receive(RaftTick& tick) override;
   Task<> Receive(RaftFlush& flush) override;
@@ -122,6 +128,8 @@ class RaftReplica final : public RaftDaemon {
   std::deque<std::shared_ptr<Waiter>> unproposed_;
   std::map<uint64_t, std::shared_ptr<Waiter>> proposed_;
   std::vector<std::shared_ptr<Waiter>> reads_;
+  // Watches waiting for the next applied entry (notified, then dropped).
+  std::vector<std::shared_ptr<AsyncEvent>> watchers_;
   bool flush_scheduled_ = false;
   uint64_t leader_term_ = 0;  // the term this node leads in, or 0
   // What stops the node: a storage error, or (from Prepare) a bad tick.

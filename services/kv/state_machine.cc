@@ -1,6 +1,9 @@
 #include "services/kv/state_machine.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace anvil::kv {
@@ -18,12 +21,16 @@ absl::StatusOr<CommandResult> KvStateMachine::Apply(uint64_t index,
       entry.value = command.put().value();
       entry.version = index;
       result.mutable_put()->set_version(index);
+      Record(WatchEvent::PUT, command.put().key(), entry.value, index);
       break;
     }
-    case Command::kDelete:
-      result.mutable_delete_()->set_existed(
-          entries_.erase(command.delete_().key()) > 0);
+    case Command::kDelete: {
+      const bool existed = entries_.erase(command.delete_().key()) > 0;
+      result.mutable_delete_()->set_existed(existed);
+      if (existed)
+        Record(WatchEvent::DELETE, command.delete_().key(), "", index);
       break;
+    }
     case Command::kCompareAndSet: {
       const CompareAndSetRequest& cas = command.compare_and_set();
       auto it = entries_.find(cas.key());
@@ -38,6 +45,7 @@ absl::StatusOr<CommandResult> KvStateMachine::Apply(uint64_t index,
         entry.version = index;
         reply->set_swapped(true);
         reply->set_version(index);
+        Record(WatchEvent::PUT, cas.key(), cas.value(), index);
       } else {
         reply->set_found(found);
         if (found) {
@@ -53,6 +61,37 @@ absl::StatusOr<CommandResult> KvStateMachine::Apply(uint64_t index,
   }
   applied_ = index;
   return result;
+}
+
+void KvStateMachine::Record(WatchEvent::Type type, const std::string& key,
+                            const std::string& value, uint64_t index) {
+  WatchEvent& event = history_.emplace_back();
+  event.set_type(type);
+  event.set_key(key);
+  event.set_value(value);
+  event.set_revision(index);
+  while (history_.size() > history_limit_) {
+    dropped_through_ = history_.front().revision();
+    history_.pop_front();
+  }
+}
+
+absl::StatusOr<std::vector<WatchEvent>> KvStateMachine::EventsFrom(
+    uint64_t from_revision, const std::string& prefix, size_t max) const {
+  if (from_revision <= dropped_through_) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "revision ", from_revision, " is no longer kept (history from ",
+        dropped_through_ + 1, " on); watch from there or later"));
+  }
+  auto it = std::lower_bound(history_.begin(), history_.end(), from_revision,
+                             [](const WatchEvent& event, uint64_t revision) {
+                               return event.revision() < revision;
+                             });
+  std::vector<WatchEvent> events;
+  for (; it != history_.end() && events.size() < max; ++it) {
+    if (absl::StartsWith(it->key(), prefix)) events.push_back(*it);
+  }
+  return events;
 }
 
 GetReply KvStateMachine::Get(const std::string& key) const {

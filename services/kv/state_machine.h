@@ -11,12 +11,17 @@
 //   GetReply got = kv.Get("k");   // found, "v", version 1
 //
 // Versions are the log index of the write that last set a key, so they
-// only grow. Thread-compatible.
+// only grow. Each change (a Put, a Delete of a key that existed, a
+// CompareAndSet that swapped) is also kept as a WatchEvent whose revision
+// is its index, the last `history` of them (EventsFrom: what Watch
+// streams). Thread-compatible.
 #ifndef ANVIL_SERVICES_KV_STATE_MACHINE_H_
 #define ANVIL_SERVICES_KV_STATE_MACHINE_H_
 
 #include <cstdint>
+#include <deque>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -26,12 +31,23 @@ namespace anvil::kv {
 
 class KvStateMachine {
  public:
+  static constexpr size_t kDefaultHistory = 100'000;
+  explicit KvStateMachine(size_t history = kDefaultHistory)
+      : history_limit_(history) {}
+
   // Applies the committed `command` at log `index`. INVALID_ARGUMENT (and
   // no change) for a command with no operation, or an index not after the
   // last applied one.
   absl::StatusOr<CommandResult> Apply(uint64_t index, const Command& command);
 
   GetReply Get(const std::string& key) const;
+
+  // Up to `max` changes to keys under `prefix`, oldest first, with
+  // revisions from `from_revision` on. OUT_OF_RANGE if changes from that
+  // revision are no longer kept.
+  absl::StatusOr<std::vector<WatchEvent>> EventsFrom(uint64_t from_revision,
+                                                     const std::string& prefix,
+                                                     size_t max) const;
 
   // Index of the last command applied; 0 before any.
   uint64_t applied_index() const { return applied_; }
@@ -42,8 +58,15 @@ class KvStateMachine {
     std::string value;
     uint64_t version = 0;
   };
+  void Record(WatchEvent::Type type, const std::string& key,
+              const std::string& value, uint64_t index);
+
   absl::flat_hash_map<std::string, Entry> entries_;
   uint64_t applied_ = 0;
+  const size_t history_limit_;
+  std::deque<WatchEvent> history_;  // by revision
+  // The last revision no longer kept; 0: nothing dropped.
+  uint64_t dropped_through_ = 0;
 };
 
 }  // namespace anvil::kv
