@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Three kvd processes on 127.0.0.1; a client writes keys while the leader is
 # killed with SIGKILL and restarted; every acknowledged write must still be
-# readable afterwards, from every node's point of view. A plain client's
-# forged Raft calls are refused.
+# readable afterwards, from every node's point of view, and was streamed,
+# once and in order, to a `kvctl watch` that ran through the kill (and to
+# Python's and Node.js's watches afterwards). A plain client's forged Raft calls
+# are refused.
 set -euo pipefail
 kvd="${TEST_SRCDIR}/anvil/services/kv/kvd"
 kvctl="${TEST_SRCDIR}/anvil/services/kv/kvctl"
@@ -41,6 +43,12 @@ for _ in $(seq 100); do
 done
 [[ -n "${leader}" ]] || { ctl status; cat "${dir}"/*.out; exit 1; }
 echo "leader: ${leader}"
+
+# A watch of every change from revision 1, through the kill (its server
+# may be the one killed: it resumes at the next).
+"${kvctl}" --servers="${servers}" --timeout=30s watch "" 1 >"${dir}/watched" 2>"${dir}/watch.err" &
+watcher=$!
+trap 'cleanup; kill -9 ${watcher} 2>/dev/null || true' EXIT
 
 # The load: 150 puts, one process each; acknowledged ones are recorded.
 : >"${dir}/acked"
@@ -88,6 +96,31 @@ for port in $(tr ',' ' ' <<<"${servers}"); do
     exit 1
   fi
 done
+
+# The watch saw every acknowledged put, each change once, in revision
+# order.
+for _ in $(seq 100); do
+  missing=$(comm -23 "${dir}/expected" <(grep '^PUT ' "${dir}/watched" | cut -d' ' -f2,3 | sort) | wc -l)
+  [[ ${missing} == 0 ]] && break
+  sleep 0.1
+done
+kill "${watcher}" 2>/dev/null || true
+if [[ ${missing} != 0 ]]; then
+  echo "the watch missed ${missing} acknowledged puts"; cat "${dir}/watch.err"; exit 1
+fi
+revisions="$(grep -oE '@[0-9]+$' "${dir}/watched" | tr -d @)"
+if [[ "${revisions}" != "$(sort -n -u <<<"${revisions}")" ]]; then
+  echo "the watch's revisions are not strictly increasing"; exit 1
+fi
+echo "kvctl watch: $(wc -l <"${dir}/watched") changes, every acknowledged put, in order"
+
+# A client no one here wrote: Python's grpcio, from revision 1.
+/usr/bin/python3 "${TEST_SRCDIR}/anvil/services/kv/testdata/python_watch.py" \
+  "${servers}" "${dir}/expected"
+
+# And Node.js over its own HTTP/2 stack (not gRPC's), at one server.
+node "${TEST_SRCDIR}/anvil/services/kv/testdata/node_watch.js" \
+  "127.0.0.1:${p1}" "$(wc -l <"${dir}/expected")"
 
 # The restarted node caught up: it holds every key itself.
 restarted_port=$(cut -d= -f2 <<<"$(tr ',' '\n' <<<"${peers}" | grep "^${leader}=")")
