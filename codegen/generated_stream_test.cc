@@ -53,7 +53,9 @@ class CounterImpl final : public CounterDaemon {
   Task<absl::Status> Count(CallContext& call, const CountRequest& request,
                            ServerWriter<Number>& replies) override {
     for (int64_t i = 0; i < request.count(); ++i) {
-      absl::Status written = co_await replies.Write(N(request.from() + i));
+      Number number = N(request.from() + i);
+      number.set_padding(std::string(request.padding(), 'p'));
+      absl::Status written = co_await replies.Write(std::move(number));
       if (!written.ok()) {
         if (call.cancelled()) ++seen_->cancelled;
         co_return written;

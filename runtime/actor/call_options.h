@@ -60,7 +60,7 @@ class CallOptions {
   // A streaming call's window: how many messages each direction holds
   // before its writer waits (runtime/actor/stream.h). At least 1;
   // default kDefaultStreamWindow. A unary call ignores it.
-  static constexpr size_t kDefaultStreamWindow = 64;
+  static constexpr size_t kDefaultStreamWindow = 256;
   CallOptions& StreamWindow(size_t messages) & {
     stream_window_ = std::max<size_t>(messages, 1);
     return *this;

@@ -61,18 +61,22 @@
 
 namespace anvil::internal {
 
-// A fixed-capacity FIFO. Not thread-safe.
+// A FIFO of at most `capacity` elements, its storage grown as it fills
+// (a stream's window costs memory only once it is used). Not thread-safe.
 template <typename T>
 class Ring {
  public:
-  explicit Ring(size_t capacity) : slots_(std::max<size_t>(capacity, 1)) {}
+  explicit Ring(size_t capacity)
+      : capacity_(std::max<size_t>(capacity, 1)),
+        slots_(std::min<size_t>(capacity_, 4)) {}
 
   bool empty() const { return size_ == 0; }
-  bool full() const { return size_ == slots_.size(); }
+  bool full() const { return size_ == capacity_; }
   size_t size() const { return size_; }
 
   // REQUIRES: !full().
   void Push(T value) {
+    if (size_ == slots_.size()) Grow();
     size_t tail = head_ + size_;
     if (tail >= slots_.size()) tail -= slots_.size();
     slots_[tail].emplace(std::move(value));
@@ -91,6 +95,20 @@ class Ring {
   }
 
  private:
+  // Doubles the storage (up to the capacity), oldest element first.
+  void Grow() {
+    std::vector<std::optional<T>> grown(
+        std::min(capacity_, std::max<size_t>(2 * slots_.size(), 1)));
+    for (size_t i = 0; i < size_; ++i) {
+      size_t from = head_ + i;
+      if (from >= slots_.size()) from -= slots_.size();
+      grown[i] = std::move(slots_[from]);
+    }
+    slots_ = std::move(grown);
+    head_ = 0;
+  }
+
+  const size_t capacity_;
   std::vector<std::optional<T>> slots_;
   size_t head_ = 0;
   size_t size_ = 0;
@@ -446,6 +464,18 @@ class StreamState final : public StreamStateBase {
   }
   WriteAwaiter<Rep, kServerWrite, kClientRead> WriteReply(Rep reply) {
     return {*this, replies_, std::move(reply)};
+  }
+
+  // The next reply if one is queued now, without waiting (nullopt: none
+  // yet, or the stream ended): for a transport that sends from its own
+  // thread while messages keep coming. The client end's reader only.
+  std::optional<Rep> TryReadReply() {
+    Locked lock(*this);
+    EndedLocked();
+    if (replies_.empty()) return std::nullopt;
+    std::optional<Rep> reply(replies_.Pop());
+    if (replies_.size() <= low_water()) WakeLocked(kServerWrite);
+    return reply;
   }
 
   // The lanes, for handles that know one message type only.

@@ -46,6 +46,18 @@ Detached WriteReplies(std::shared_ptr<IntStream> stream, int count,
   stream->Finish(absl::OkStatus());
 }
 
+TEST(Ring, GrowsAsItFillsAndKeepsItsOrder) {
+  Ring<int> ring(/*capacity=*/10);
+  int pushed = 0, popped = 0;
+  for (int round = 0; round < 5; ++round) {  // wrap around as it grows
+    while (!ring.full()) ring.Push(pushed++);
+    EXPECT_EQ(ring.size(), 10u);
+    for (int i = 0; i < 7; ++i) EXPECT_EQ(ring.Pop(), popped++);
+  }
+  while (!ring.empty()) EXPECT_EQ(ring.Pop(), popped++);
+  EXPECT_EQ(popped, pushed);
+}
+
 TEST(StreamState, DeliversInOrderAcrossWorkersWithinTheWindow) {
   Runtime runtime(TestRuntimeOptions());
   auto stream = std::make_shared<IntStream>(/*window=*/4, INT64_MAX);

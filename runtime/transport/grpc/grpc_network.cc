@@ -236,7 +236,23 @@ class StreamCall final
     stream_->Cancel(absl::CancelledError("the caller cancelled the stream"));
   }
   void OnReadDone(bool ok) override { read_.Done(ok); }
-  void OnWriteDone(bool ok) override { write_.Done(ok); }
+  // gRPC's thread. While replies are queued, writes the next one from
+  // here, as a callback server does, sparing a hop to the worker and back
+  // per message; WriteReplies takes over when the queue runs dry (or on
+  // an error, or a reply over the limit, which it handles).
+  void OnWriteDone(bool ok) override {
+    if (ok) {
+      if (std::optional<std::string> next = stream_->TryReadReply()) {
+        if (next->size() <= calls_->max_message_bytes) {
+          reply_ = ToBuffer(*next);
+          StartWrite(&reply_);
+          return;
+        }
+        pending_reply_ = std::move(next);
+      }
+    }
+    write_.Done(ok);
+  }
   void OnDone() override {
     {
       MutexLock lock(calls_->mu);
@@ -269,8 +285,11 @@ class StreamCall final
 
   static internal::Detached WriteReplies(StreamCall* self) {
     bool metadata_sent = false;
-    while (std::optional<std::string> reply =
-               co_await self->stream_->ReadReply()) {
+    for (;;) {
+      std::optional<std::string> reply = std::move(self->pending_reply_);
+      self->pending_reply_.reset();
+      if (!reply.has_value()) reply = co_await self->stream_->ReadReply();
+      if (!reply.has_value()) break;
       if (absl::Status fits =
               CheckStreamMessage(*reply, self->calls_->max_message_bytes);
           !fits.ok()) {
@@ -323,7 +342,9 @@ class StreamCall final
   grpc::CallbackServerContext* const context_;  // gRPC's, valid until OnDone
   const std::shared_ptr<internal::ByteStream> stream_;
   grpc::ByteBuffer request_;  // ReadRequests'
-  grpc::ByteBuffer reply_;    // WriteReplies'
+  grpc::ByteBuffer reply_;    // WriteReplies', then OnWriteDone's
+  // A reply OnWriteDone took but left to WriteReplies.
+  std::optional<std::string> pending_reply_;
   GrpcOperation read_;
   GrpcOperation write_;
   std::atomic<int> refs_{1};  // gRPC's, until OnDone
