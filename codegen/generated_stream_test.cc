@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -413,6 +414,90 @@ INSTANTIATE_TEST_SUITE_P(Worlds, StreamTest,
                            }
                            return "Unknown";
                          });
+
+// The simulated network's faults, as a stream meets them.
+class LoopbackFaultTest : public ::testing::Test {
+ protected:
+  LoopbackFaultTest()
+      : runtime_(anvil::testing::TestRuntimeOptions()),
+        root_(runtime_),
+        seen_(std::make_shared<Seen>()),
+        network_(runtime_),
+        random_(1) {
+    root_.Bind<CounterDaemon, CounterImpl>(seen_);
+    node_ = std::make_unique<Node>(root_);
+    CounterRef local = (*root_.Get<CounterDaemon>())->ref();
+    EXPECT_THAT(node_->Start(), IsOk());
+    network_.SetRandom(&random_);
+    absl::StatusOr<std::unique_ptr<Server>> server =
+        network_.ForNode("server")->Serve("server",
+                                          CounterRef::Handlers(local));
+    EXPECT_THAT(server, IsOk());
+    server_ = *std::move(server);
+    remote_ = CounterRef(network_.ForNode("client")->Connect("server"));
+  }
+  ~LoopbackFaultTest() override {
+    node_->RequestStop();
+    EXPECT_THAT(node_->Wait(), IsOk());
+  }
+
+  Runtime runtime_;
+  Factory root_;
+  std::shared_ptr<Seen> seen_;
+  std::unique_ptr<Node> node_;
+  LoopbackNetwork network_;
+  std::mt19937_64 random_;
+  std::unique_ptr<Server> server_;
+  CounterRef remote_;
+};
+
+TEST_F(LoopbackFaultTest, ALostMessageBreaksTheStreamUnavailable) {
+  network_.SetLinks({.min_latency = absl::Microseconds(10),
+                     .max_latency = absl::Microseconds(200),
+                     .drop = 0.01});
+  Outcome outcome = BlockOn(runtime_, ReadCount(remote_, Counting(0, 5000)));
+  EXPECT_LT(outcome.values.size(), 5000u);  // 1% of 5000 messages: lost
+  for (size_t i = 0; i < outcome.values.size(); ++i) {
+    ASSERT_EQ(outcome.values[i], static_cast<int64_t>(i));  // no gap before
+  }
+  EXPECT_THAT(outcome.status,
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("lost")));
+}
+
+TEST_F(LoopbackFaultTest, APartitionBreaksAnOpenStreamAtBothEnds) {
+  CountRequest hang = Counting(0, 1);
+  hang.set_hang(true);
+  absl::Status status =
+      BlockOn(runtime_,
+              [](CounterRef counter, CountRequest request,
+                 LoopbackNetwork* network) -> Task<absl::Status> {
+                ClientReader<Number> reader = counter.Count(request);
+                EXPECT_TRUE((co_await reader.Read()).has_value());
+                network->Partition({"client"}, {"server"});
+                co_return co_await reader.Finish();
+              }(remote_, hang, &network_));
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kUnavailable,
+                               HasSubstr("the link is cut")));
+  for (int i = 0; i < 5000 && seen_->cancelled.load() == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  EXPECT_EQ(seen_->cancelled.load(), 1);  // the server's end broke too
+}
+
+TEST_F(LoopbackFaultTest, AServerWhoseMachineIsDownBreaksItsStreams) {
+  CountRequest hang = Counting(0, 1);
+  hang.set_hang(true);
+  absl::Status status =
+      BlockOn(runtime_,
+              [](CounterRef counter, CountRequest request,
+                 LoopbackNetwork* network) -> Task<absl::Status> {
+                ClientReader<Number> reader = counter.Count(request);
+                EXPECT_TRUE((co_await reader.Read()).has_value());
+                network->SetNodeDown("server");
+                co_return co_await reader.Finish();
+              }(remote_, hang, &network_));
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kUnavailable));
+}
 
 // A plain actor's stream, with its method's default timeout.
 class TickerImpl final : public TickerActor {

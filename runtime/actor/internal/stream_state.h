@@ -75,7 +75,7 @@ class Ring {
   size_t size() const { return size_; }
 
   // REQUIRES: !full().
-  void Push(T value) {
+  void Push(T&& value) {
     if (size_ == slots_.size()) Grow();
     size_t tail = head_ + size_;
     if (tail >= slots_.size()) tail -= slots_.size();
@@ -84,11 +84,16 @@ class Ring {
   }
   // REQUIRES: !empty().
   T Pop() {
-    T value = std::move(*slots_[head_]);
+    std::optional<T> value;
+    PopInto(value);
+    return *std::move(value);
+  }
+  // As Pop, into `out` (one move of the element, not two).
+  void PopInto(std::optional<T>& out) {
+    out = std::move(slots_[head_]);
     slots_[head_].reset();
     if (++head_ == slots_.size()) head_ = 0;
     --size_;
-    return value;
   }
   void Clear() {
     while (!empty()) Pop();
@@ -256,7 +261,7 @@ class StreamStateBase {
       // An error end dropped both lanes; a Finish keeps the replies.
       const bool ended = state.EndedLocked();
       if (!lane_.empty()) {
-        result_.emplace(lane_.Pop());
+        lane_.PopInto(result_);
         if (lane_.size() <= state.low_water()) state.WakeLocked(kWriter);
         return true;
       }
@@ -272,7 +277,7 @@ class StreamStateBase {
   class WriteAwaiter
       : public Parking<WriteAwaiter<T, kWriter, kReader>, kWriter> {
    public:
-    WriteAwaiter(StreamStateBase& state, Ring<T>& lane, T value)
+    WriteAwaiter(StreamStateBase& state, Ring<T>& lane, T&& value)
         : Parking<WriteAwaiter, kWriter>(state),
           lane_(lane),
           value_(std::move(value)) {}
