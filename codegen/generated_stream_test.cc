@@ -3,6 +3,7 @@
 // 127.0.0.1) and over the loopback network.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -464,20 +465,27 @@ TEST_F(LoopbackFaultTest, ALostMessageBreaksTheStreamUnavailable) {
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("lost")));
 }
 
-TEST_F(LoopbackFaultTest, APartitionBreaksAnOpenStreamAtBothEnds) {
+// Opens a stream that hangs after one number, applies `fault` once that
+// number came, and returns how the stream ended.
+absl::Status BreakAnOpenStream(Runtime& runtime, CounterRef counter,
+                               std::function<void()> fault) {
   CountRequest hang = Counting(0, 1);
   hang.set_hang(true);
-  absl::Status status =
-      BlockOn(runtime_,
-              [](CounterRef counter, CountRequest request,
-                 LoopbackNetwork* network) -> Task<absl::Status> {
-                ClientReader<Number> reader = counter.Count(request);
-                EXPECT_TRUE((co_await reader.Read()).has_value());
-                network->Partition({"client"}, {"server"});
-                co_return co_await reader.Finish();
-              }(remote_, hang, &network_));
-  EXPECT_THAT(status, StatusIs(absl::StatusCode::kUnavailable,
-                               HasSubstr("the link is cut")));
+  return BlockOn(runtime,
+                 [](CounterRef c, CountRequest request,
+                    std::function<void()> f) -> Task<absl::Status> {
+                   ClientReader<Number> reader = c.Count(request);
+                   EXPECT_TRUE((co_await reader.Read()).has_value());
+                   f();
+                   co_return co_await reader.Finish();
+                 }(counter, hang, std::move(fault)));
+}
+
+TEST_F(LoopbackFaultTest, APartitionBreaksAnOpenStreamAtBothEnds) {
+  EXPECT_THAT(
+      BreakAnOpenStream(runtime_, remote_,
+                        [this] { network_.Partition({"client"}, {"server"}); }),
+      StatusIs(absl::StatusCode::kUnavailable, HasSubstr("the link is cut")));
   for (int i = 0; i < 5000 && seen_->cancelled.load() == 0; ++i) {
     absl::SleepFor(absl::Milliseconds(2));
   }
@@ -485,18 +493,9 @@ TEST_F(LoopbackFaultTest, APartitionBreaksAnOpenStreamAtBothEnds) {
 }
 
 TEST_F(LoopbackFaultTest, AServerWhoseMachineIsDownBreaksItsStreams) {
-  CountRequest hang = Counting(0, 1);
-  hang.set_hang(true);
-  absl::Status status =
-      BlockOn(runtime_,
-              [](CounterRef counter, CountRequest request,
-                 LoopbackNetwork* network) -> Task<absl::Status> {
-                ClientReader<Number> reader = counter.Count(request);
-                EXPECT_TRUE((co_await reader.Read()).has_value());
-                network->SetNodeDown("server");
-                co_return co_await reader.Finish();
-              }(remote_, hang, &network_));
-  EXPECT_THAT(status, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(BreakAnOpenStream(runtime_, remote_,
+                                [this] { network_.SetNodeDown("server"); }),
+              StatusIs(absl::StatusCode::kUnavailable));
 }
 
 // A plain actor's stream, with its method's default timeout.

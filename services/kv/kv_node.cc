@@ -41,15 +41,20 @@ Task<absl::Status> KvFrontend::Watch(CallContext& call,
                                      const WatchRequest& request,
                                      ServerWriter<WatchEvent>& replies) {
   ClientReader<WatchEvent> applied = raft().Watch(request, call);
-  // A client that goes away while no change comes ends the watch now.
+  // A client that goes away while no change comes ends the watch now. The
+  // hook refers to `applied`: unhooked before it goes, however the frame
+  // ends (a hard crash destroys it where it stands).
   call.cancellation()->OnCancel(
       [&applied](const absl::Status& why) { applied.Cancel(why); });
+  struct Unhook {
+    CallCancellation* cancellation;
+    ~Unhook() { cancellation->OnCancel(nullptr); }
+  } unhook{call.cancellation()};
   absl::Status written;
   while (std::optional<WatchEvent> event = co_await applied.Read()) {
     written = co_await replies.Write(*std::move(event));
     if (!written.ok()) break;
   }
-  call.cancellation()->OnCancel(nullptr);
   if (!written.ok()) co_return written;
   co_return co_await applied.Finish();
 }

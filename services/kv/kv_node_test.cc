@@ -290,6 +290,16 @@ TEST_F(KvNodeTest, AWatchFromARevisionNoLongerKeptIsOutOfRange) {
   ASSERT_EQ(kept->size(), 2u);
   EXPECT_EQ((*kept)[0].value(), "3");
   EXPECT_EQ((*kept)[1].revision(), 4u);
+
+  // Large values: the byte budget drops old changes first.
+  KvStateMachine bounded(/*history=*/100, /*history_bytes=*/3000);
+  put.mutable_put()->set_value(std::string(1000, 'v'));
+  for (uint64_t index = 1; index <= 10; ++index) {
+    ASSERT_THAT(bounded.Apply(index, put), IsOk());
+  }
+  EXPECT_THAT(bounded.EventsFrom(7, "", 10).status(),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(bounded.EventsFrom(9, "", 10), IsOk());
 }
 
 TEST_F(KvNodeTest, FollowersPassCallsToTheLeader) {

@@ -70,8 +70,12 @@ void KvStateMachine::Record(WatchEvent::Type type, const std::string& key,
   event.set_key(key);
   event.set_value(value);
   event.set_revision(index);
-  while (history_.size() > history_limit_) {
+  history_bytes_ += key.size() + value.size();
+  while (history_.size() > history_limit_ ||
+         (history_bytes_ > history_bytes_limit_ && history_.size() > 1)) {
     dropped_through_ = history_.front().revision();
+    history_bytes_ -=
+        history_.front().key().size() + history_.front().value().size();
     history_.pop_front();
   }
 }

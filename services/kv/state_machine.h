@@ -13,8 +13,9 @@
 // Versions are the log index of the write that last set a key, so they
 // only grow. Each change (a Put, a Delete of a key that existed, a
 // CompareAndSet that swapped) is also kept as a WatchEvent whose revision
-// is its index, the last `history` of them (EventsFrom: what Watch
-// streams). Thread-compatible.
+// is its index: the most recent ones, at most `history` of them and
+// `history_bytes` of keys and values (EventsFrom: what Watch streams).
+// Thread-compatible.
 #ifndef ANVIL_SERVICES_KV_STATE_MACHINE_H_
 #define ANVIL_SERVICES_KV_STATE_MACHINE_H_
 
@@ -32,8 +33,10 @@ namespace anvil::kv {
 class KvStateMachine {
  public:
   static constexpr size_t kDefaultHistory = 100'000;
-  explicit KvStateMachine(size_t history = kDefaultHistory)
-      : history_limit_(history) {}
+  static constexpr size_t kDefaultHistoryBytes = 64 << 20;
+  explicit KvStateMachine(size_t history = kDefaultHistory,
+                          size_t history_bytes = kDefaultHistoryBytes)
+      : history_limit_(history), history_bytes_limit_(history_bytes) {}
 
   // Applies the committed `command` at log `index`. INVALID_ARGUMENT (and
   // no change) for a command with no operation, or an index not after the
@@ -64,7 +67,9 @@ class KvStateMachine {
   absl::flat_hash_map<std::string, Entry> entries_;
   uint64_t applied_ = 0;
   const size_t history_limit_;
+  const size_t history_bytes_limit_;
   std::deque<WatchEvent> history_;  // by revision
+  size_t history_bytes_ = 0;        // of its keys and values
   // The last revision no longer kept; 0: nothing dropped.
   uint64_t dropped_through_ = 0;
 };
