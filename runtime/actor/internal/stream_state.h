@@ -329,10 +329,14 @@ class StreamStateBase {
     Locked(const Locked&) = delete;
     Locked& operator=(const Locked&) = delete;
     ~Locked() ABSL_UNLOCK_FUNCTION() {
-      std::optional<absl::Status> cancel = std::move(state_.pending_cancel_);
+      if (!state_.pending_cancel_.has_value()) [[likely]] {
+        state_.mu_.Unlock();
+        return;
+      }
+      absl::Status cancel = *std::move(state_.pending_cancel_);
       state_.pending_cancel_.reset();
       state_.mu_.Unlock();
-      if (cancel.has_value()) state_.cancellation_.Cancel(std::move(*cancel));
+      state_.cancellation_.Cancel(std::move(cancel));
     }
 
    private:

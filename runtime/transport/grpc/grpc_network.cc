@@ -552,9 +552,6 @@ class GrpcServer final : public Server {
         call->cancellation().Cancel(
             absl::UnavailableError("the server is stopping"));
       }
-      for (internal::ByteStream* stream : calls_->streams) {
-        stream->Cancel(absl::UnavailableError("the server is stopping"));
-      }
     }
     // gRPC cancels what still runs after this (a handler that ignores
     // cancellation), and waits for every reactor to be done.

@@ -518,13 +518,12 @@ class LoopbackChannel final : public Channel {
       co_return;
     }
     endpoint = state->Find(address);
-    auto handler = endpoint == nullptr ? MethodHandlers::const_iterator()
-                                       : endpoint->handlers.find(method);
     if (endpoint == nullptr) {
       client->Finish(absl::UnavailableError(
           absl::StrCat("loopback: no server at '", address, "'")));
       co_return;
     }
+    auto handler = endpoint->handlers.find(method);
     if (handler == endpoint->handlers.end()) {
       client->Finish(absl::UnimplementedError(absl::StrCat(
           "loopback: the server at '", address, "' has no method ", method)));

@@ -10,50 +10,17 @@ it has seen every "key value" line of ACKED_FILE as a PUT, with
 revisions strictly increasing; non-zero with a message otherwise (or
 after 60 s).
 """
+import os
 import sys
 import time
 
 import grpc
 
+# The wire-format helpers, from the test's runfiles.
+sys.path.insert(0, os.path.join(os.environ["TEST_SRCDIR"], "anvil", "testing"))
+from proto_wire import fields, varint  # noqa: E402
+
 METHOD = "/anvil.kv.KvStore/Watch"
-
-
-def varint(n):
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def read_varint(data, i):
-    shift = result = 0
-    while True:
-        byte = data[i]
-        i += 1
-        result |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return result, i
-
-
-def fields(data):
-    i = 0
-    while i < len(data):
-        key, i = read_varint(data, i)
-        field, wire_type = key >> 3, key & 7
-        if wire_type == 0:
-            value, i = read_varint(data, i)
-        elif wire_type == 2:
-            size, i = read_varint(data, i)
-            value, i = data[i:i + size], i + size
-        else:
-            raise ValueError("unexpected wire type %d" % wire_type)
-        yield field, value
 
 
 def watch_request(from_revision):

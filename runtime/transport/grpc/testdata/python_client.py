@@ -7,58 +7,20 @@ server reflection, builds the message classes from the file descriptors the
 server returns, checks health, and makes typed calls. Exits non-zero with a
 message on the first check that fails.
 """
+import os
 import sys
 
 import grpc
+
 from google.protobuf import descriptor_pb2
 from google.protobuf import descriptor_pool
 from google.protobuf import message_factory
 
+# The wire-format helpers, from the test's runfiles.
+sys.path.insert(0, os.path.join(os.environ["TEST_SRCDIR"], "anvil", "testing"))
+from proto_wire import fields, length_delimited, varint  # noqa: E402
+
 SERVICE = "anvil.transport.testdata.Echo"
-
-
-def varint(n):
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def length_delimited(field, data):
-    return varint(field << 3 | 2) + varint(len(data)) + data
-
-
-def fields(data):
-    """Yields (field number, value) of a serialized message: ints for
-    varints, bytes for length-delimited fields."""
-    i = 0
-    while i < len(data):
-        key, i = read_varint(data, i)
-        field, wire_type = key >> 3, key & 7
-        if wire_type == 0:
-            value, i = read_varint(data, i)
-        elif wire_type == 2:
-            size, i = read_varint(data, i)
-            value, i = data[i:i + size], i + size
-        else:
-            raise ValueError("unexpected wire type %d" % wire_type)
-        yield field, value
-
-
-def read_varint(data, i):
-    shift = result = 0
-    while True:
-        byte = data[i]
-        i += 1
-        result |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return result, i
 
 
 def check(condition, what):
