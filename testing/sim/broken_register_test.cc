@@ -24,6 +24,7 @@
 #include "runtime/core/sleep.h"
 #include "runtime/transport/channel.h"
 #include "testing/sim/linearizability.h"
+#include "testing/sim/register_model.h"
 #include "testing/sim/simulation.h"
 #include "testing/status_matchers.h"
 
@@ -33,27 +34,6 @@ namespace {
 constexpr char kWrite[] = "/toy.Register/Write";
 constexpr char kRead[] = "/toy.Register/Read";
 constexpr char kApply[] = "/toy.Register/Apply";
-
-struct RegisterOp {
-  bool write;
-  int value;  // written
-};
-
-Model<int, RegisterOp, int> RegisterModel() {
-  return {.initial = 0,
-          .step = [](const int& state, const RegisterOp& op,
-                     const std::optional<int>& out) -> std::optional<int> {
-            if (op.write) return op.value;
-            if (out.has_value() && *out != state) return std::nullopt;
-            return state;
-          },
-          .describe = [](const RegisterOp& op,
-                         const std::optional<int>& out) -> std::string {
-            if (op.write) return absl::StrCat("Write(", op.value, ")");
-            return absl::StrCat("Read() -> ",
-                                out.has_value() ? absl::StrCat(*out) : "?");
-          }};
-}
 
 // One replica: its value, and channels to the others.
 struct Replica {
@@ -134,8 +114,9 @@ absl::Status RunWorkload(Simulation& sim,
             const bool write = (*random)() % 2 == 0;
             Channel& replica = *to[(*random)() % to.size()];
             const int value = write ? s->next_value++ : 0;
-            const size_t op =
-                s->history.Invoke(id, {write, value}, Clock::MonotonicNanos());
+            const size_t op = s->history.Invoke(
+                id, {write ? RegisterOp::kWrite : RegisterOp::kRead, value},
+                Clock::MonotonicNanos());
             absl::StatusOr<std::string> reply = co_await replica.Call(
                 write ? kWrite : kRead, absl::StrCat(value),
                 Clock::DeadlineAfter(absl::Milliseconds(100)));

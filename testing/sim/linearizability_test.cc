@@ -1,61 +1,19 @@
 #include "testing/sim/linearizability.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "runtime/actor/runtime.h"
+#include "testing/sim/register_model.h"
 
 namespace anvil::sim {
 namespace {
-
-// A register holding an int: Write(v), Read() -> v, and CompareAndSet.
-struct RegisterOp {
-  enum Kind { kWrite, kRead, kCas } kind;
-  int value = 0;     // written, or CAS's new value
-  int expected = 0;  // CAS's expected value
-};
-// Read's value, or CAS's success (1/0); Write returns 0.
-using RegisterOut = int;
-
-Model<int, RegisterOp, RegisterOut> RegisterModel() {
-  return {
-      .initial = 0,
-      .step = [](const int& state, const RegisterOp& op,
-                 const std::optional<RegisterOut>& out) -> std::optional<int> {
-        switch (op.kind) {
-          case RegisterOp::kWrite:
-            return op.value;
-          case RegisterOp::kRead:
-            if (out.has_value() && *out != state) return std::nullopt;
-            return state;
-          case RegisterOp::kCas: {
-            const bool swapped = state == op.expected;
-            if (out.has_value() && *out != (swapped ? 1 : 0)) {
-              return std::nullopt;
-            }
-            return swapped ? op.value : state;
-          }
-        }
-        return std::nullopt;
-      },
-      .describe = [](const RegisterOp& op,
-                     const std::optional<RegisterOut>& out) -> std::string {
-        const std::string result =
-            out.has_value() ? absl::StrCat(*out) : std::string("?");
-        switch (op.kind) {
-          case RegisterOp::kWrite:
-            return absl::StrCat("Write(", op.value, ")");
-          case RegisterOp::kRead:
-            return absl::StrCat("Read() -> ", result);
-          case RegisterOp::kCas:
-            return absl::StrCat("Cas(", op.expected, ", ", op.value, ") -> ",
-                                result);
-        }
-        return "";
-      }};
-}
 
 using RegisterHistory = History<RegisterOp, RegisterOut>;
 
@@ -138,6 +96,133 @@ TEST(LinearizabilityTest, ManyConcurrentOperationsCheckQuickly) {
     t += 1000;
   }
   EXPECT_TRUE(CheckLinearizable(h, RegisterModel()).linearizable);
+}
+
+TEST(LinearizabilityTest, FailureNamesTheStuckOperationFirst) {
+  RegisterHistory h;
+  Add(h, 1, {RegisterOp::kWrite, 1}, 0, 0, 10);
+  Add(h, 2, {RegisterOp::kRead}, 20, 1, 30);
+  Add(h, 3, {RegisterOp::kRead}, 40, 0, 50);      // stale
+  Add(h, 1, {RegisterOp::kWrite, 2}, 45, 0, 60);  // overlaps the stale read
+  LinearizabilityResult result = CheckLinearizable(h, RegisterModel());
+  ASSERT_FALSE(result.linearizable);
+  // Write(2) may still follow the first read; then the stale read cannot.
+  EXPECT_EQ(result.longest_prefix, (std::vector<size_t>{0, 1, 3}));
+  EXPECT_EQ(result.stuck, 2u);
+  EXPECT_EQ(result.candidates, (std::vector<size_t>{2}));
+  EXPECT_TRUE(absl::StartsWith(result.explanation,
+                               "not linearizable: client 3 Read() -> 0 "
+                               "[40ns, 50ns] cannot be placed"))
+      << result.explanation;
+  EXPECT_TRUE(absl::StrContains(result.explanation, "client 1 Write(2)"))
+      << result.explanation;
+}
+
+TEST(LinearizabilityTest, LongContextIsCutShort) {
+  RegisterHistory h;
+  for (int i = 0; i < 100; ++i) {
+    Add(h, 1, {RegisterOp::kWrite, i}, 10 * i, 0, 10 * i + 5);
+  }
+  Add(h, 2, {RegisterOp::kRead}, 2000, 5, 2005);
+  LinearizabilityResult result = CheckLinearizable(h, RegisterModel());
+  ASSERT_FALSE(result.linearizable);
+  EXPECT_EQ(result.longest_prefix.size(), 100u);
+  EXPECT_TRUE(absl::StrContains(result.explanation, "... 90 before"))
+      << result.explanation;
+  EXPECT_TRUE(absl::StrContains(result.explanation, "Write(99)"));
+  EXPECT_FALSE(absl::StrContains(result.explanation, "Write(89)"));
+}
+
+TEST(LinearizabilityTest, HistoryCompletingBeforeItsInvocationIsRejected) {
+  RegisterHistory h;
+  Add(h, 1, {RegisterOp::kWrite, 1}, 50, 0, 10);
+  LinearizabilityResult result = CheckLinearizable(h, RegisterModel());
+  EXPECT_FALSE(result.linearizable);
+  EXPECT_TRUE(absl::StartsWith(result.explanation,
+                               "invalid history: operation 0, client 1 "
+                               "Write(1) [50ns, 10ns], completes before"))
+      << result.explanation;
+}
+
+TEST(LinearizabilityTest, EmptyAndUnfinishedOnlyHistoriesAreLinearizable) {
+  RegisterHistory h;
+  EXPECT_TRUE(CheckLinearizable(h, RegisterModel()).linearizable);
+  Add(h, 1, {RegisterOp::kRead}, 0, std::nullopt, 0);
+  Add(h, 2, {RegisterOp::kWrite, 3}, 0, std::nullopt, 0);
+  EXPECT_TRUE(CheckLinearizable(h, RegisterModel()).linearizable);
+}
+
+// Registers named by a key: each key is an independent object.
+struct KeyedOp {
+  std::string key;
+  RegisterOp op;
+};
+
+Model<int, KeyedOp, RegisterOut> KeyedModel() {
+  Model<int, RegisterOp, RegisterOut> one = RegisterModel();
+  return {.initial = 0,
+          .step =
+              [one](const int& state, const KeyedOp& op,
+                    const std::optional<RegisterOut>& out) {
+                return one.step(state, op.op, out);
+              },
+          .describe =
+              [one](const KeyedOp& op, const std::optional<RegisterOut>& out) {
+                return absl::StrCat(op.key, ".", one.describe(op.op, out));
+              },
+          .partition = [](const KeyedOp& op) { return op.key; }};
+}
+
+// 200 keys, each with a few overlapping writes and reads; `stale_keys` get
+// a read of a value overwritten before it began.
+History<KeyedOp, RegisterOut> KeyedHistory(const std::vector<int>& stale_keys) {
+  History<KeyedOp, RegisterOut> h;
+  for (int k = 0; k < 200; ++k) {
+    const std::string key = absl::StrCat("k", 1000 + k);
+    const int64_t t = k;  // keys interleave in time
+    auto add = [&](int client, RegisterOp op, int64_t invoke, int out,
+                   int64_t complete) {
+      h.Complete(h.Invoke(client, {key, op}, invoke), out, complete);
+    };
+    add(1, {RegisterOp::kWrite, 1}, t, 0, t + 300);
+    add(2, {RegisterOp::kRead}, t + 100, 0, t + 400);
+    add(3, {RegisterOp::kWrite, 2}, t + 500, 0, t + 600);
+    const bool stale =
+        std::find(stale_keys.begin(), stale_keys.end(), k) != stale_keys.end();
+    add(2, {RegisterOp::kRead}, t + 700, stale ? 1 : 2, t + 800);
+  }
+  return h;
+}
+
+TEST(LinearizabilityTest, KeysAreCheckedApartAndTheFirstFailingOneNamed) {
+  EXPECT_TRUE(CheckLinearizable(KeyedHistory({}), KeyedModel()).linearizable);
+  LinearizabilityResult result =
+      CheckLinearizable(KeyedHistory({150, 7, 99}), KeyedModel());
+  ASSERT_FALSE(result.linearizable);
+  EXPECT_EQ(result.partition, "k1007");
+  EXPECT_EQ(result.stuck, 7u * 4 + 3);  // the stale read, in history order
+  EXPECT_TRUE(absl::StartsWith(result.explanation,
+                               "not linearizable (key \"k1007\"): client 2 "
+                               "k1007.Read() -> 1"))
+      << result.explanation;
+}
+
+TEST(LinearizabilityTest, KeysCheckedInParallelGiveTheSameVerdict) {
+  Runtime runtime(RuntimeOptions{.threads = 2});
+  const LinearizabilityOptions parallel{.runtime = &runtime};
+  EXPECT_TRUE(
+      CheckLinearizable(KeyedHistory({}), KeyedModel(), parallel).linearizable);
+  for (const std::vector<int>& stale :
+       {std::vector<int>{199}, {0}, {3, 150}, {120, 60, 61}}) {
+    LinearizabilityResult sequential =
+        CheckLinearizable(KeyedHistory(stale), KeyedModel());
+    LinearizabilityResult result =
+        CheckLinearizable(KeyedHistory(stale), KeyedModel(), parallel);
+    ASSERT_FALSE(result.linearizable);
+    EXPECT_EQ(result.partition, sequential.partition);
+    EXPECT_EQ(result.explanation, sequential.explanation);
+    EXPECT_EQ(result.longest_prefix, sequential.longest_prefix);
+  }
 }
 
 }  // namespace
