@@ -29,10 +29,13 @@
 // Independent objects: a model whose operations each touch one key of a
 // store sets Model::partition, and each key's operations are checked
 // alone, from `initial` (P-compositionality: the whole history is
-// linearizable if and only if every key's is). With
-// LinearizabilityOptions::runtime the keys are checked in parallel on that
-// runtime's workers; the verdict and the explanation are the same as when
-// they are checked one after another.
+// linearizable if and only if every key's is). The keys are searched in
+// rounds, each giving every undecided key the same budget of steps (four
+// times the last), so one hard key does not hide an easy failure in
+// another; the failing key reported is the first, in key order, found in
+// the first round that finds one. With LinearizabilityOptions::runtime the
+// keys of a round are searched in parallel on that runtime's workers, and
+// the verdict and the explanation are the same as without.
 //
 // The search is Lowe's just-in-time linearization over a linked list of
 // call and return events, as in porcupine, with an explicit stack (any
@@ -40,7 +43,7 @@
 // model state) pairs already explored. The memo stores a 128-bit
 // fingerprint of each pair, 16 bytes, not the pair itself: two different
 // pairs sharing a fingerprint (probability below n^2 / 2^128 for n pairs,
-// about 10^-25 for a billion) would prune a branch, which could only turn
+// about 3 * 10^-21 for a billion) would prune a branch, which could only turn
 // "linearizable" into "not"; a "linearizable" verdict is always exact.
 // The problem is NP-complete: a history with many concurrent operations
 // can still take exponential time.
@@ -55,6 +58,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -122,9 +126,10 @@ class History {
 struct LinearizabilityOptions {
   // Check the model's partitions in parallel on this runtime's workers
   // (one actor per worker, each taking the next unchecked key), instead of
-  // one after another on the calling thread. The runtime must run its own
-  // workers (not manual_workers), and the caller must not be one of them:
-  // CheckLinearizable blocks until the check is done.
+  // one after another on the calling thread; `step`, `describe` and
+  // `partition` are then called from several threads at once. The runtime must
+  // run its own workers (not manual_workers), and the caller must not be one of
+  // them: CheckLinearizable blocks until the check is done.
   Runtime* runtime = nullptr;
 };
 
@@ -135,8 +140,8 @@ struct LinearizabilityResult {
   std::string explanation;
 
   // When not linearizable, in indices into the checked operations:
-  // With Model::partition, the first key (in sorted order) whose operations
-  // are not linearizable; all of the following are among them.
+  // With Model::partition, the key reported (see the file comment); all of
+  // the following are among its operations.
   std::string partition;
   // The longest order of operations the model allows.
   std::vector<size_t> longest_prefix;
@@ -168,65 +173,66 @@ inline uint64_t SplitMix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// The search over one partition: `ids` index `ops`. Run() once.
+enum class SearchOutcome { kLinearizable, kNotLinearizable, kUnfinished };
+
+// The search over one partition: `ids` index `ops`. Resumable: Run() goes
+// on where the last call stopped.
 template <typename State, typename Input, typename Output>
 class LinearizabilitySearch {
  public:
   using Op = Operation<Input, Output>;
 
-  // `cancelled` (may be empty) is polled every few thousand steps.
   LinearizabilitySearch(const std::vector<Op>& ops, std::vector<size_t> ids,
-                        const Model<State, Input, Output>& model,
-                        std::function<bool()> cancelled)
-      : ops_(ops),
-        ids_(std::move(ids)),
-        model_(model),
-        cancelled_(std::move(cancelled)) {}
-
-  // True if linearizable, false if not (then longest_prefix() is set),
-  // nullopt if cancelled.
-  std::optional<bool> Run() {
+                        const Model<State, Input, Output>& model)
+      : ops_(ops), ids_(std::move(ids)), model_(model), state_(model.initial) {
     BuildList();
-    State state = model_.initial;
-    SearchFingerprint placed;  // of the set of placed operations
-    std::vector<PlacedCall> calls;
-    if (Done()) return true;
-    uint32_t entry = next_[head_];
-    for (uint64_t steps = 1;; ++steps) {
-      if ((steps & 0xfff) == 0 && cancelled_ && cancelled_()) {
-        return std::nullopt;
+    entry_ = next_[head_];
+  }
+
+  // Searches for at most `steps` more steps, and stops early (every few
+  // thousand steps it looks) once `*failed_before` (may be null) drops
+  // below `position`: kUnfinished if either ends it first. After
+  // kNotLinearizable, longest_prefix() is the longest order found.
+  SearchOutcome Run(uint64_t steps, const std::atomic<size_t>* failed_before,
+                    size_t position) {
+    if (Done()) return SearchOutcome::kLinearizable;
+    for (uint64_t step = 1; step <= steps; ++step) {
+      if ((step & 0xfff) == 0 && failed_before != nullptr &&
+          failed_before->load(std::memory_order_relaxed) < position) {
+        break;
       }
-      if (!IsReturn(entry)) {
-        const uint32_t k = entry >> 1;
+      if (!IsReturn(entry_)) {
+        const uint32_t k = entry_ >> 1;
         const Op& op = ops_[ids_[k]];
-        std::optional<State> next = model_.step(state, op.input, op.output);
+        std::optional<State> next = model_.step(state_, op.input, op.output);
         if (next.has_value()) {
-          const SearchFingerprint with = Toggle(placed, k);
+          const SearchFingerprint with = Toggle(placed_, k);
           if (seen_.insert(WithState(with, *next)).second) {
-            placed = with;
-            calls.push_back({entry, std::move(state)});
-            state = std::move(*next);
-            Lift(entry);
-            RecordLongest(calls);
-            if (Done()) return true;
-            entry = next_[head_];
+            placed_ = with;
+            calls_.push_back({entry_, std::move(state_)});
+            state_ = std::move(*next);
+            Lift(entry_);
+            RecordLongest();
+            if (Done()) return SearchOutcome::kLinearizable;
+            entry_ = next_[head_];
             continue;
           }
         }
-        entry = next_[entry];
+        entry_ = next_[entry_];
       } else {
         // An unplaced operation returns here: nothing after it may come
         // before it. Undo the last placement and try what follows it.
-        if (calls.empty()) return false;
-        entry = calls.back().call;
-        state = std::move(calls.back().before);
-        calls.pop_back();
-        placed = Toggle(placed, entry >> 1);
-        Unlift(entry);
-        common_ = std::min(common_, calls.size());
-        entry = next_[entry];
+        if (calls_.empty()) return SearchOutcome::kNotLinearizable;
+        entry_ = calls_.back().call;
+        state_ = std::move(calls_.back().before);
+        calls_.pop_back();
+        placed_ = Toggle(placed_, entry_ >> 1);
+        Unlift(entry_);
+        common_ = std::min(common_, calls_.size());
+        entry_ = next_[entry_];
       }
     }
+    return SearchOutcome::kUnfinished;
   }
 
   // The longest order found, in indices into the operations.
@@ -315,22 +321,21 @@ class LinearizabilitySearch {
 
   // Keeps longest_ the longest `calls` seen, in time linear in the pushes:
   // common_ is how much of `calls` equals longest_'s start.
-  void RecordLongest(const std::vector<PlacedCall>& calls) {
-    const size_t size = calls.size();
-    const uint32_t k = calls.back().call >> 1;
+  void RecordLongest() {
+    const size_t size = calls_.size();
+    const uint32_t k = calls_.back().call >> 1;
     if (size <= longest_.size()) {
       if (common_ == size - 1 && longest_[size - 1] == k) common_ = size;
       return;
     }
     longest_.resize(size);
-    for (size_t i = common_; i < size; ++i) longest_[i] = calls[i].call >> 1;
+    for (size_t i = common_; i < size; ++i) longest_[i] = calls_[i].call >> 1;
     common_ = size;
   }
 
   const std::vector<Op>& ops_;
   const std::vector<size_t> ids_;
   const Model<State, Input, Output>& model_;
-  const std::function<bool()> cancelled_;
   uint32_t head_ = 0;
   std::vector<uint32_t> next_;
   std::vector<uint32_t> prev_;
@@ -338,6 +343,12 @@ class LinearizabilitySearch {
   absl::flat_hash_set<SearchFingerprint, SearchFingerprintHash> seen_;
   std::vector<uint32_t> longest_;
   size_t common_ = 0;
+  // Where the search is: the model state, the placed operations and their
+  // fingerprint, and the event to try next.
+  State state_;
+  std::vector<PlacedCall> calls_;
+  SearchFingerprint placed_;
+  uint32_t entry_ = 0;
 };
 
 // "client 3 Read() -> 0 [40ns, 50ns]".
@@ -414,13 +425,18 @@ Task<> CheckPartitionsActor(ActorContext<int>&, Job* job) {
   co_return;
 }
 
-// Checks partitions, in order or in parallel; a partition after one found
-// not linearizable is cancelled, one before it is not, so the first failing
-// partition is the one reported either way.
+// Checks partitions in rounds: each round gives every partition not yet
+// decided the same budget of steps, four times the last round's, on the
+// calling thread or on a runtime's workers. The first round in which some
+// partition is found not linearizable ends the check, and the first such
+// partition (in key order) is reported. Budgets count steps, not time, so
+// the same partition is reported in every run, in either mode; a hard
+// partition does not hide an easy failure in another.
 template <typename State, typename Input, typename Output>
 class PartitionedCheck {
  public:
   using Op = Operation<Input, Output>;
+  using Search = LinearizabilitySearch<State, Input, Output>;
 
   PartitionedCheck(const std::vector<Op>& ops,
                    const Model<State, Input, Output>& model,
@@ -429,49 +445,65 @@ class PartitionedCheck {
       : ops_(ops),
         model_(model),
         keys_(std::move(keys)),
-        partitions_(std::move(partitions)),
-        prefixes_(partitions_.size()) {}
+        partitions_(std::move(partitions)) {}
 
   LinearizabilityResult Run(Runtime* runtime) {
-    if (runtime == nullptr || partitions_.size() < 2) {
-      Work();
-    } else {
-      const size_t actors =
-          std::min<size_t>(runtime->workers(), partitions_.size());
-      absl::BlockingCounter finished(static_cast<int>(actors));
-      finished_ = &finished;
-      for (size_t w = 0; w < actors; ++w) {
-        runtime->Spawn(CheckPartitionsActor<PartitionedCheck>, this,
-                       ActorOptions{.name = "linearizability-check",
-                                    .worker = static_cast<int>(w)});
+    for (size_t i = 0; i < partitions_.size(); ++i) undecided_.push_back(i);
+    searches_.resize(partitions_.size());
+    for (budget_ = kFirstBudget; !undecided_.empty(); budget_ *= 4) {
+      outcomes_.assign(undecided_.size(), SearchOutcome::kUnfinished);
+      next_ = 0;
+      first_failed_ = SIZE_MAX;
+      if (runtime == nullptr || undecided_.size() < 2) {
+        Work();
+      } else {
+        const size_t actors =
+            std::min<size_t>(runtime->workers(), undecided_.size());
+        absl::BlockingCounter finished(static_cast<int>(actors));
+        finished_ = &finished;
+        for (size_t w = 0; w < actors; ++w) {
+          runtime->Spawn(CheckPartitionsActor<PartitionedCheck>, this,
+                         ActorOptions{.name = "linearizability-check",
+                                      .worker = static_cast<int>(w)});
+        }
+        finished.Wait();
+        finished_ = nullptr;
       }
-      finished.Wait();
+      std::vector<size_t> still;
+      for (size_t j = 0; j < undecided_.size(); ++j) {
+        const size_t i = undecided_[j];
+        if (outcomes_[j] == SearchOutcome::kNotLinearizable) {
+          return Failure(i);
+        }
+        if (outcomes_[j] == SearchOutcome::kUnfinished) {
+          still.push_back(i);
+        } else {
+          searches_[i].reset();  // linearizable: free its memo
+        }
+      }
+      undecided_ = std::move(still);
     }
-    LinearizabilityResult result;
-    const size_t failed = first_failed_.load();
-    if (failed == kNone) {
-      result.linearizable = true;
-      return result;
-    }
-    result.partition = keys_[failed];
-    result.longest_prefix = std::move(prefixes_[failed]);
-    ExplainFailure(ops_, partitions_[failed], model_, result);
-    return result;
+    return {.linearizable = true};
   }
 
-  // Checks partitions until none is left; from each worker actor.
+  // Runs undecided partitions for this round's budget until none is left;
+  // on the calling thread or from each worker actor.
   void Work() {
     for (;;) {
-      const size_t i = next_.fetch_add(1);
-      if (i >= partitions_.size() || i > first_failed_.load()) break;
-      LinearizabilitySearch<State, Input, Output> search(
-          ops_, partitions_[i], model_,
-          [this, i] { return first_failed_.load() < i; });
-      const std::optional<bool> linearizable = search.Run();
-      if (linearizable.has_value() && !*linearizable) {
-        prefixes_[i] = search.longest_prefix();
+      const size_t j = next_.fetch_add(1);
+      if (j >= undecided_.size()) break;
+      const size_t i = undecided_[j];
+      if (searches_[i] == nullptr) {
+        searches_[i] = std::make_unique<Search>(ops_, partitions_[i], model_);
+      }
+      // A partition after one that failed in this round cannot be the
+      // one reported; those before it go on.
+      outcomes_[j] = first_failed_.load() < j
+                         ? SearchOutcome::kUnfinished
+                         : searches_[i]->Run(budget_, &first_failed_, j);
+      if (outcomes_[j] == SearchOutcome::kNotLinearizable) {
         size_t failed = first_failed_.load();
-        while (i < failed && !first_failed_.compare_exchange_weak(failed, i)) {
+        while (j < failed && !first_failed_.compare_exchange_weak(failed, j)) {
         }
       }
     }
@@ -479,15 +511,27 @@ class PartitionedCheck {
   }
 
  private:
-  static constexpr size_t kNone = SIZE_MAX;
+  static constexpr uint64_t kFirstBudget = 1 << 14;
+
+  LinearizabilityResult Failure(size_t i) {
+    LinearizabilityResult result;
+    result.partition = keys_[i];
+    result.longest_prefix = searches_[i]->longest_prefix();
+    ExplainFailure(ops_, partitions_[i], model_, result);
+    return result;
+  }
 
   const std::vector<Op>& ops_;
   const Model<State, Input, Output>& model_;
   const std::vector<std::string> keys_;
   const std::vector<std::vector<size_t>> partitions_;
-  std::vector<std::vector<size_t>> prefixes_;  // of the failed ones
+  std::vector<std::unique_ptr<Search>> searches_;  // by partition
+  // This round: the partitions not yet decided, and what each came to.
+  std::vector<size_t> undecided_;
+  std::vector<SearchOutcome> outcomes_;  // by position in undecided_
+  uint64_t budget_ = 0;
   std::atomic<size_t> next_{0};
-  std::atomic<size_t> first_failed_{kNone};
+  std::atomic<size_t> first_failed_{SIZE_MAX};  // position in undecided_
   absl::BlockingCounter* finished_ = nullptr;
 };
 

@@ -225,5 +225,22 @@ TEST(LinearizabilityTest, KeysCheckedInParallelGiveTheSameVerdict) {
   }
 }
 
+TEST(LinearizabilityTest, AHardKeyDoesNotHideAnEasyFailure) {
+  History<KeyedOp, RegisterOut> h;
+  // Key "a": 40 overlapping writes, then a read of a value none wrote. Not
+  // linearizable, but proving it means trying every order of the writes.
+  for (int i = 0; i < 40; ++i) {
+    h.Complete(h.Invoke(i, {"a", {RegisterOp::kWrite, i + 1}}, i), 0, 100 + i);
+  }
+  h.Complete(h.Invoke(0, {"a", {RegisterOp::kRead}}, 200), 999, 210);
+  // Key "b": a stale read.
+  h.Complete(h.Invoke(1, {"b", {RegisterOp::kWrite, 1}}, 0), 0, 10);
+  h.Complete(h.Invoke(2, {"b", {RegisterOp::kRead}}, 20), 0, 30);
+  LinearizabilityResult result = CheckLinearizable(h, KeyedModel());
+  ASSERT_FALSE(result.linearizable);
+  EXPECT_EQ(result.partition, "b");
+  EXPECT_EQ(result.stuck, 42u);
+}
+
 }  // namespace
 }  // namespace anvil::sim
