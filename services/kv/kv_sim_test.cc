@@ -37,6 +37,7 @@
 #include "runtime/core/sleep.h"
 #include "runtime/core/status_macros.h"
 #include "services/kv/kv_node.h"
+#include "testing/sim/history_view.h"
 #include "testing/sim/linearizability.h"
 #include "testing/sim/sim_cluster.h"
 #include "testing/sim/simulation.h"
@@ -48,10 +49,12 @@ namespace {
 using ::anvil::sim::CheckLinearizable;
 using ::anvil::sim::ForEachSeed;
 using ::anvil::sim::History;
+using ::anvil::sim::HistoryHtml;
 using ::anvil::sim::LinearizabilityResult;
 using ::anvil::sim::Model;
 using ::anvil::sim::SimCluster;
 using ::anvil::sim::Simulation;
+using ::anvil::sim::WriteTestOutput;
 
 // One operation on one key.
 struct KvOp {
@@ -457,8 +460,13 @@ absl::Status RunSeed(Simulation& sim) {
   for (const auto& [key, history] : w.histories) {
     LinearizabilityResult result = CheckLinearizable(history, KeyModel());
     if (!result.linearizable) {
-      return absl::InternalError(
-          absl::StrCat("key ", key, ": ", result.explanation));
+      absl::StatusOr<std::string> view = WriteTestOutput(
+          absl::StrCat("kv_sim_seed", sim.seed(), "_key_", key, ".html"),
+          HistoryHtml(history.operations(), KeyModel(), result,
+                      absl::StrCat("kv, seed ", sim.seed(), ", key ", key)));
+      return absl::InternalError(absl::StrCat(
+          "key ", key, ": ", result.explanation, "\nhistory drawn in ",
+          view.ok() ? *view : view.status().ToString()));
     }
   }
   // Once settled, the cluster serves: most calls succeed. Some fail: 2%

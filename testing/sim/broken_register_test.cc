@@ -23,6 +23,7 @@
 #include "runtime/core/internal/worker.h"
 #include "runtime/core/sleep.h"
 #include "runtime/transport/channel.h"
+#include "testing/sim/history_view.h"
 #include "testing/sim/linearizability.h"
 #include "testing/sim/register_model.h"
 #include "testing/sim/simulation.h"
@@ -134,7 +135,15 @@ absl::Status RunWorkload(Simulation& sim,
   if (!ran.ok()) return ran;
   LinearizabilityResult result =
       CheckLinearizable(shared->history, RegisterModel());
-  if (!result.linearizable) return absl::InternalError(result.explanation);
+  if (!result.linearizable) {
+    absl::StatusOr<std::string> view = WriteTestOutput(
+        absl::StrCat("broken_register_seed", sim.seed(), ".html"),
+        HistoryHtml(shared->history.operations(), RegisterModel(), result,
+                    absl::StrCat("broken register, seed ", sim.seed())));
+    return absl::InternalError(
+        absl::StrCat(result.explanation, "\nhistory drawn in ",
+                     view.ok() ? *view : view.status().ToString()));
+  }
   return absl::OkStatus();
 }
 

@@ -152,31 +152,11 @@ TEST(LinearizabilityTest, EmptyAndUnfinishedOnlyHistoriesAreLinearizable) {
   EXPECT_TRUE(CheckLinearizable(h, RegisterModel()).linearizable);
 }
 
-// Registers named by a key: each key is an independent object.
-struct KeyedOp {
-  std::string key;
-  RegisterOp op;
-};
-
-Model<int, KeyedOp, RegisterOut> KeyedModel() {
-  Model<int, RegisterOp, RegisterOut> one = RegisterModel();
-  return {.initial = 0,
-          .step =
-              [one](const int& state, const KeyedOp& op,
-                    const std::optional<RegisterOut>& out) {
-                return one.step(state, op.op, out);
-              },
-          .describe =
-              [one](const KeyedOp& op, const std::optional<RegisterOut>& out) {
-                return absl::StrCat(op.key, ".", one.describe(op.op, out));
-              },
-          .partition = [](const KeyedOp& op) { return op.key; }};
-}
-
 // 200 keys, each with a few overlapping writes and reads; `stale_keys` get
 // a read of a value overwritten before it began.
-History<KeyedOp, RegisterOut> KeyedHistory(const std::vector<int>& stale_keys) {
-  History<KeyedOp, RegisterOut> h;
+History<KeyedRegisterOp, RegisterOut> KeyedHistory(
+    const std::vector<int>& stale_keys) {
+  History<KeyedRegisterOp, RegisterOut> h;
   for (int k = 0; k < 200; ++k) {
     const std::string key = absl::StrCat("k", 1000 + k);
     const int64_t t = k;  // keys interleave in time
@@ -195,9 +175,10 @@ History<KeyedOp, RegisterOut> KeyedHistory(const std::vector<int>& stale_keys) {
 }
 
 TEST(LinearizabilityTest, KeysAreCheckedApartAndTheFirstFailingOneNamed) {
-  EXPECT_TRUE(CheckLinearizable(KeyedHistory({}), KeyedModel()).linearizable);
+  EXPECT_TRUE(
+      CheckLinearizable(KeyedHistory({}), KeyedRegisterModel()).linearizable);
   LinearizabilityResult result =
-      CheckLinearizable(KeyedHistory({150, 7, 99}), KeyedModel());
+      CheckLinearizable(KeyedHistory({150, 7, 99}), KeyedRegisterModel());
   ASSERT_FALSE(result.linearizable);
   EXPECT_EQ(result.partition, "k1007");
   EXPECT_EQ(result.stuck, 7u * 4 + 3);  // the stale read, in history order
@@ -211,13 +192,14 @@ TEST(LinearizabilityTest, KeysCheckedInParallelGiveTheSameVerdict) {
   Runtime runtime(RuntimeOptions{.threads = 2});
   const LinearizabilityOptions parallel{.runtime = &runtime};
   EXPECT_TRUE(
-      CheckLinearizable(KeyedHistory({}), KeyedModel(), parallel).linearizable);
+      CheckLinearizable(KeyedHistory({}), KeyedRegisterModel(), parallel)
+          .linearizable);
   for (const std::vector<int>& stale :
        {std::vector<int>{199}, {0}, {3, 150}, {120, 60, 61}}) {
     LinearizabilityResult sequential =
-        CheckLinearizable(KeyedHistory(stale), KeyedModel());
+        CheckLinearizable(KeyedHistory(stale), KeyedRegisterModel());
     LinearizabilityResult result =
-        CheckLinearizable(KeyedHistory(stale), KeyedModel(), parallel);
+        CheckLinearizable(KeyedHistory(stale), KeyedRegisterModel(), parallel);
     ASSERT_FALSE(result.linearizable);
     EXPECT_EQ(result.partition, sequential.partition);
     EXPECT_EQ(result.explanation, sequential.explanation);
@@ -226,7 +208,7 @@ TEST(LinearizabilityTest, KeysCheckedInParallelGiveTheSameVerdict) {
 }
 
 TEST(LinearizabilityTest, AHardKeyDoesNotHideAnEasyFailure) {
-  History<KeyedOp, RegisterOut> h;
+  History<KeyedRegisterOp, RegisterOut> h;
   // Key "a": 40 overlapping writes, then a read of a value none wrote. Not
   // linearizable, but proving it means trying every order of the writes.
   for (int i = 0; i < 40; ++i) {
@@ -236,7 +218,7 @@ TEST(LinearizabilityTest, AHardKeyDoesNotHideAnEasyFailure) {
   // Key "b": a stale read.
   h.Complete(h.Invoke(1, {"b", {RegisterOp::kWrite, 1}}, 0), 0, 10);
   h.Complete(h.Invoke(2, {"b", {RegisterOp::kRead}}, 20), 0, 30);
-  LinearizabilityResult result = CheckLinearizable(h, KeyedModel());
+  LinearizabilityResult result = CheckLinearizable(h, KeyedRegisterModel());
   ASSERT_FALSE(result.linearizable);
   EXPECT_EQ(result.partition, "b");
   EXPECT_EQ(result.stuck, 42u);

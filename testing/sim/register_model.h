@@ -1,6 +1,7 @@
 // RegisterModel: a linearizability model of one integer register with
 // Write(v), Read() -> v and CompareAndSet(expected, v) -> 1 or 0, for tests
-// and benchmarks of the checker and of toy replicated registers.
+// and benchmarks of the checker and of toy replicated registers; and
+// KeyedRegisterModel, many such registers named by a key.
 //
 //   History<RegisterOp, RegisterOut> history;
 //   size_t id = history.Invoke(1, RegisterOp{RegisterOp::kWrite, 5}, now);
@@ -11,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "testing/sim/linearizability.h"
@@ -62,6 +64,29 @@ inline Model<int, RegisterOp, RegisterOut> RegisterModel() {
         }
         return "";
       }};
+}
+
+// Registers named by a key, each an independent object: the model sets
+// Model::partition.
+struct KeyedRegisterOp {
+  std::string key;
+  RegisterOp op;
+};
+
+inline Model<int, KeyedRegisterOp, RegisterOut> KeyedRegisterModel() {
+  Model<int, RegisterOp, RegisterOut> one = RegisterModel();
+  return {.initial = 0,
+          .step =
+              [one](const int& state, const KeyedRegisterOp& op,
+                    const std::optional<RegisterOut>& out) {
+                return one.step(state, op.op, out);
+              },
+          .describe =
+              [one](const KeyedRegisterOp& op,
+                    const std::optional<RegisterOut>& out) {
+                return absl::StrCat(op.key, ".", one.describe(op.op, out));
+              },
+          .partition = [](const KeyedRegisterOp& op) { return op.key; }};
 }
 
 }  // namespace anvil::sim
