@@ -10,13 +10,14 @@
 //   }
 //
 // One lane per client, each operation a bar from its invocation to its
-// completion (to the right edge if it never completed), time compressed to
-// the order of events. The longest order the model allows is green and
-// numbered in that order; the operation that cannot be placed after it is
-// red, the other operations that could have come next orange, the rest
-// grey; hovering a bar shows the operation. With Model::partition only the
-// reported key's operations are drawn; at most about 1,500 operations,
-// those around the stuck one, are drawn. No scripts, no external assets.
+// completion (a short dashed one, with a strip below to the right edge, if
+// it never completed), time compressed to the order of events. The longest
+// order the model allows is green and numbered in that order; the operation
+// that cannot be placed after it is red, the other operations that could have
+// come next orange, the rest grey; hovering a bar shows the operation. With
+// Model::partition only the reported key's operations are drawn; at most about
+// 1,500 operations, those around the stuck one, are drawn. No scripts, no
+// external assets.
 #ifndef ANVIL_TESTING_SIM_HISTORY_VIEW_H_
 #define ANVIL_TESTING_SIM_HISTORY_VIEW_H_
 
@@ -92,7 +93,7 @@ std::string HistoryHtml(const std::vector<Operation<Input, Output>>& ops,
   times.erase(std::unique(times.begin(), times.end()), times.end());
   int lane_count = 0;
   for (auto& [client, lane] : lanes) lane = lane_count++;
-  constexpr int kStep = 14, kLane = 34, kLeft = 90, kTop = 10;
+  constexpr int kStep = 14, kLane = 34, kBar = 20, kLeft = 90, kTop = 10;
   const int width = kLeft + static_cast<int>(times.size() + 2) * kStep;
   auto x = [&](int64_t t) {
     return kLeft + kStep * static_cast<int>(
@@ -121,7 +122,8 @@ std::string HistoryHtml(const std::vector<Operation<Input, Output>>& ops,
     const auto& op = ops[i];
     const int y = kTop + lanes[op.client] * kLane + 4;
     const int x0 = x(op.invoke);
-    const int x1 = op.output.has_value() ? x(op.complete) : width - kStep;
+    const int x1 = op.output.has_value() ? x(op.complete) : x0 + 2 * kStep;
+    const int end = op.output.has_value() ? x1 : width - kStep;
     const char* kind = "other";
     if (result.stuck == i) {
       kind = "stuck";
@@ -136,7 +138,14 @@ std::string HistoryHtml(const std::vector<Operation<Input, Output>>& ops,
         HtmlEscape(internal::DescribeOperation(op, model)),
         order.contains(i) ? absl::StrCat(" (placed ", order[i], ")") : "",
         "</title><rect x=\"", x0, "\" y=\"", y, "\" width=\"",
-        std::max(x1 - x0, 4), "\" height=\"", kLane - 10, "\" rx=\"3\"/>");
+        std::max(x1 - x0, 4), "\" height=\"", kBar, "\" rx=\"3\"/>");
+    // One that never completed overlaps its client's later operations: a
+    // strip below them.
+    if (!op.output.has_value()) {
+      absl::StrAppend(&svg, "<rect x=\"", x0, "\" y=\"", y + kBar + 1,
+                      "\" width=\"", end - x0, "\" height=\"", kLane - kBar - 8,
+                      "\"/>");
+    }
     if (order.contains(i)) {
       absl::StrAppend(&svg, "<text x=\"", x0 + 3, "\" y=\"", y + 16, "\">",
                       order[i], "</text>");
