@@ -68,11 +68,11 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/blocking_counter.h"
 #include "absl/time/time.h"
 #include "runtime/actor/actor_context.h"
 #include "runtime/actor/runtime.h"
 #include "runtime/core/task.h"
+#include "runtime/core/thread_event.h"
 
 namespace anvil::sim {
 
@@ -459,7 +459,8 @@ class PartitionedCheck {
       } else {
         const size_t actors =
             std::min<size_t>(runtime->workers(), undecided_.size());
-        absl::BlockingCounter finished(static_cast<int>(actors));
+        ThreadEvent finished;
+        working_ = actors;
         finished_ = &finished;
         for (size_t w = 0; w < actors; ++w) {
           runtime->Spawn(CheckPartitionsActor<PartitionedCheck>, this,
@@ -507,7 +508,10 @@ class PartitionedCheck {
         }
       }
     }
-    if (finished_ != nullptr) finished_->DecrementCount();
+    // The last actor out wakes Run(); finished_ is not touched after that.
+    if (finished_ != nullptr && working_.fetch_sub(1) == 1) {
+      finished_->Notify();
+    }
   }
 
  private:
@@ -532,7 +536,10 @@ class PartitionedCheck {
   uint64_t budget_ = 0;
   std::atomic<size_t> next_{0};
   std::atomic<size_t> first_failed_{SIZE_MAX};  // position in undecided_
-  absl::BlockingCounter* finished_ = nullptr;
+  // With a runtime: the round's actors still working, and how they wake
+  // Run() when none is.
+  std::atomic<size_t> working_{0};
+  ThreadEvent* finished_ = nullptr;
 };
 
 }  // namespace internal
