@@ -178,6 +178,13 @@ void BM_Actor_PingPong_TwoWorkers(benchmark::State& state) {
 }
 BENCHMARK(BM_Actor_PingPong_TwoWorkers)->UseRealTime();
 
+// Thread-safe actors started on two workers: each resumes on the worker
+// that wakes it, so after the first message both run on one.
+void BM_Actor_PingPong_TwoWorkers_ThreadSafe(benchmark::State& state) {
+  PingPong(state, 2, Placement::kAnyWorker);
+}
+BENCHMARK(BM_Actor_PingPong_TwoWorkers_ThreadSafe)->UseRealTime();
+
 // Baseline for ping-pong across workers: two threads bouncing a counter
 // through one atomic, spinning. The floor this machine puts under any
 // cross-thread round trip.

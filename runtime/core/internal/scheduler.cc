@@ -20,6 +20,7 @@ Scheduler::Scheduler(SchedulerOptions options) : options_(std::move(options)) {
     worker_options.idle_spin = options_.idle_spin;
     workers_.push_back(std::make_unique<Worker>(i, std::move(worker_options)));
   }
+  for (auto& worker : workers_) worker->set_siblings(&workers_);
 }
 
 Scheduler::~Scheduler() { Stop(); }

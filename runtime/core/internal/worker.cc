@@ -188,6 +188,7 @@ void Worker::Loop() {
     DrainInbox();
     if (!timers_.empty()) timers_.FireExpired(Clock::MonotonicNanos());
     if (!run_queue_.empty()) {
+      running_cpu_.store(sched_getcpu(), std::memory_order_relaxed);
       RunReady();
       if (stop_requested_.load(std::memory_order_acquire)) break;
       continue;
@@ -195,10 +196,14 @@ void Worker::Loop() {
     if (stop_requested_.load(std::memory_order_acquire)) break;
 
     // Idle: poll the inbox for a short while before paying for a sleep and
-    // an eventfd wake-up.
+    // an eventfd wake-up. When another worker shares this CPU (the kernel
+    // put both threads there, say because another process keeps the other
+    // CPUs busy), the work this one waits for is likely that worker's, and
+    // a spin would only keep it off the CPU: yield to it instead.
     if (spin_nanos > 0) {
       const int64_t spin_until = Clock::MonotonicNanos() + spin_nanos;
       bool work = false;
+      if (SiblingOnMyCpu()) sched_yield();
       for (int i = 0;; ++i) {
         if (inbox_.NonEmpty() ||
             overflow_pending_.load(std::memory_order_relaxed) ||
@@ -209,6 +214,7 @@ void Worker::Loop() {
         if ((i & 63) == 63) {
           const int64_t now = Clock::MonotonicNanos();
           if (now >= spin_until || timers_.NextDeadline() <= now) break;
+          if (SiblingOnMyCpu()) sched_yield();
         }
 #if defined(__x86_64__)
         __builtin_ia32_pause();
@@ -236,6 +242,19 @@ void Worker::Loop() {
   current_ = nullptr;
 }
 
+bool Worker::SiblingOnMyCpu() {
+  const int cpu = sched_getcpu();
+  running_cpu_.store(cpu, std::memory_order_relaxed);
+  if (siblings_ == nullptr || cpu < 0) return false;
+  for (const std::unique_ptr<Worker>& sibling : *siblings_) {
+    if (sibling.get() != this &&
+        sibling->running_cpu_.load(std::memory_order_relaxed) == cpu) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void Worker::ArmTimerFd(int64_t deadline) {
   if (deadline == armed_deadline_) return;
   itimerspec spec{};
@@ -255,6 +274,7 @@ void Worker::ArmTimerFd(int64_t deadline) {
 void Worker::WaitForEvents() {
   ArmTimerFd(timers_.NextDeadline());
 
+  running_cpu_.store(-1, std::memory_order_relaxed);
   sleeping_.store(true, std::memory_order_seq_cst);
   const bool pending = inbox_.NonEmpty() ||
                        overflow_pending_.load(std::memory_order_seq_cst) ||

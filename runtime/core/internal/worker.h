@@ -21,6 +21,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,7 +55,9 @@ struct WorkerOptions {
   // CPU when idle. The worker adapts within it: spins that find nothing
   // shrink the next ones to none, and a wake-up soon after sleeping that
   // brings inbox work (which a spin would have caught; socket events it
-  // would not) restores the full spin.
+  // would not) restores the full spin. While another awake worker of the
+  // same scheduler runs on this worker's CPU, the spin yields the CPU to it
+  // (sched_yield) rather than keep it waiting.
   absl::Duration idle_spin = absl::Microseconds(20);
 };
 
@@ -136,6 +139,13 @@ class Worker {
   // True while the worker sleeps in epoll_wait.
   bool sleeping() const { return sleeping_.load(std::memory_order_relaxed); }
 
+  // The workers of the same scheduler, this one included, which an idle
+  // spin watches for one running on its CPU. Set before Start(); the
+  // vector must outlive the worker's thread.
+  void set_siblings(const std::vector<std::unique_ptr<Worker>>* siblings) {
+    siblings_ = siblings;
+  }
+
  private:
   void Loop();
   void ScheduleRemote(std::coroutine_handle<> handle);
@@ -147,6 +157,9 @@ class Worker {
   // Collects epoll events and dispatches them; `timeout_ms` as epoll_wait.
   void PollEvents(int timeout_ms);
   void ArmTimerFd(int64_t deadline);
+  // Records the CPU this thread runs on; true if another awake worker last
+  // ran there too, so that spinning here only delays it.
+  bool SiblingOnMyCpu();
 
   static thread_local Worker* current_;
 
@@ -154,6 +167,7 @@ class Worker {
   const size_t index_;
   const WorkerOptions options_;
   void* owner_ = nullptr;
+  const std::vector<std::unique_ptr<Worker>>* siblings_ = nullptr;
   int epoll_fd_ = -1;
   int event_fd_ = -1;
   int timer_fd_ = -1;
@@ -179,6 +193,8 @@ class Worker {
       inbox_storage_[MpscQueue<std::coroutine_handle<>>::StorageBytes(
           kInboxCapacity)];
   alignas(64) std::atomic<uint64_t> resumptions_{0};
+  // The CPU the worker last ran on while awake, or -1 while it sleeps.
+  std::atomic<int> running_cpu_{-1};
 
   alignas(64) std::thread thread_;
 };
