@@ -1,6 +1,5 @@
 #include "runtime/node/node_main.h"
 
-#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -11,15 +10,14 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/internal/usage.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "runtime/node/cluster.h"
+#include "runtime/node/flag_help.h"
 #include "runtime/node/node.h"
 #include "runtime/node/node_flags.h"
 #include "runtime/transport/grpc/grpc_network.h"
@@ -36,49 +34,6 @@ ABSL_FLAG(absl::Duration, anvil_run_for, absl::ZeroDuration(),
           "signal). For demos and tests.");
 
 namespace anvil {
-namespace {
-
-bool AsksForHelp(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    const absl::string_view arg = argv[i];
-    if (arg == "--") return false;
-    if (arg == "--help" || arg == "-help" || arg == "--helpfull" ||
-        arg == "-helpfull" || arg == "--helpshort" || arg == "-h") {
-      return true;
-    }
-  }
-  return false;
-}
-
-// `usage`, then the program's flags (those defined in `flags_file`) and
-// the node's (the runtime's --anvil_ flags), by the file that defines them.
-void PrintHelp(const NodeProgram& program) {
-  // By (whether it is the node's, file): the program's files first.
-  std::map<std::pair<bool, std::string>,
-           std::vector<const absl::CommandLineFlag*>>
-      by_file;
-  for (const auto& [name, flag] : absl::GetAllFlags()) {
-    const std::string file = flag->Filename();
-    if (absl::StrContains(file, program.flags_file)) {
-      by_file[{false, file}].push_back(flag);
-    } else if (absl::StartsWith(file, "runtime/")) {
-      by_file[{true, file}].push_back(flag);
-    }
-  }
-  std::cout << program.usage << "\n";
-  for (auto& [where, flags] : by_file) {
-    const std::string& file = where.second;
-    std::sort(flags.begin(), flags.end(), [](const auto* x, const auto* y) {
-      return x->Name() < y->Name();
-    });
-    std::cout << "\n  Flags from " << file << ":\n";
-    for (const absl::CommandLineFlag* flag : flags) {
-      absl::flags_internal::FlagHelp(std::cout, *flag);
-    }
-  }
-}
-
-}  // namespace
 
 int NodeMain(int argc, char** argv, NodeProgram program) {
   const std::string program_name = program.runtime.name;
@@ -89,7 +44,8 @@ int NodeMain(int argc, char** argv, NodeProgram program) {
   };
   absl::SetProgramUsageMessage(program.usage);
   if (AsksForHelp(argc, argv)) {
-    PrintHelp(program);
+    PrintFlagHelp(std::cout, program.usage, program.flags_file,
+                  /*with_runtime_flags=*/true);
     return 0;
   }
   const std::vector<char*> rest = absl::ParseCommandLine(argc, argv);

@@ -18,11 +18,19 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "runtime/core/mutex.h"
 #include "runtime/daemon/serves_until_stopped.h"
 #include "services/kv/kv.anvil.h"
 
 namespace anvil::kv {
+
+// OK, or INVALID_ARGUMENT naming the first bad option (every node's Raft
+// daemon checks at Prepare, so no node starts on them): no members, an
+// empty or repeated member name, a tick outside [1ms, 10s], election_ticks
+// not above heartbeat_ticks (or either below 1), a peer_timeout that is not
+// positive, a durable engine without a data_dir.
+absl::Status ValidateKvOptions(const KvOptions& options);
 
 class KvConfig final : public ServesUntilStopped<ClusterConfigDaemon> {
  public:

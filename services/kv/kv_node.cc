@@ -1,14 +1,25 @@
 #include "services/kv/kv_node.h"
 
 #include <memory>
+#include <string>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "runtime/core/status_macros.h"
 #include "services/kv/kv_storage.h"
 #include "services/kv/raft_replica.h"
 
 namespace anvil::kv {
+namespace {
+
+// Every call names a key; the empty string is not one.
+absl::Status CheckKey(const std::string& key) {
+  if (key.empty()) return absl::InvalidArgumentError("the key is empty");
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 Task<absl::StatusOr<VoteReply>> RaftPeerServer::RequestVote(
     CallContext& call, const VoteRequest& request) {
@@ -76,6 +87,7 @@ Task<absl::StatusOr<Reply>> KvFrontend::Write(CallContext& call,
 
 Task<absl::StatusOr<GetReply>> KvFrontend::Get(CallContext& call,
                                                const GetRequest& request) {
+  ANVIL_CO_RETURN_IF_ERROR(CheckKey(request.key()));
   absl::StatusOr<GetReply> read = co_await raft().Read(request, call);
   if (absl::IsFailedPrecondition(read.status())) {
     ANVIL_CO_ASSIGN_OR_RETURN(KvStoreRef leader,
@@ -87,6 +99,7 @@ Task<absl::StatusOr<GetReply>> KvFrontend::Get(CallContext& call,
 
 Task<absl::StatusOr<PutReply>> KvFrontend::Put(CallContext& call,
                                                const PutRequest& request) {
+  ANVIL_CO_RETURN_IF_ERROR(CheckKey(request.key()));
   Command command;
   *command.mutable_put() = request;
   co_return co_await Write<PutReply>(
@@ -97,6 +110,7 @@ Task<absl::StatusOr<PutReply>> KvFrontend::Put(CallContext& call,
 
 Task<absl::StatusOr<DeleteReply>> KvFrontend::Delete(
     CallContext& call, const DeleteRequest& request) {
+  ANVIL_CO_RETURN_IF_ERROR(CheckKey(request.key()));
   Command command;
   *command.mutable_delete_() = request;
   co_return co_await Write<DeleteReply>(
@@ -107,6 +121,7 @@ Task<absl::StatusOr<DeleteReply>> KvFrontend::Delete(
 
 Task<absl::StatusOr<CompareAndSetReply>> KvFrontend::CompareAndSet(
     CallContext& call, const CompareAndSetRequest& request) {
+  ANVIL_CO_RETURN_IF_ERROR(CheckKey(request.key()));
   Command command;
   *command.mutable_compare_and_set() = request;
   co_return co_await Write<CompareAndSetReply>(

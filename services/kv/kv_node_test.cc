@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "runtime/storage/file_system.h"
+#include "services/kv/kv_config.h"
 #include "services/kv/log_store.h"
 #include "services/kv/raft_replica.h"
 #include "services/kv/state_machine.h"
@@ -216,6 +217,32 @@ TEST_F(KvNodeTest, OneNodeServesEveryCall) {
   EXPECT_EQ(status->role(), "leader");
   EXPECT_EQ(status->keys(), 0u);
   EXPECT_EQ(status->applied_index(), status->commit_index());
+}
+
+TEST_F(KvNodeTest, AnEmptyKeyIsRefusedAndNothingIsWritten) {
+  StartCluster({.members = {"solo"}, .engine = KvOptions::Engine::kMemory});
+  ASSERT_EQ(Leader(), "solo");
+  EXPECT_THAT(Put("solo", "", "v"),
+              ::anvil::testing::StatusIs(absl::StatusCode::kInvalidArgument,
+                                         HasSubstr("the key is empty")));
+  EXPECT_THAT(Get("solo", ""),
+              ::anvil::testing::StatusIs(absl::StatusCode::kInvalidArgument));
+  KvStoreRef kv = Kv("solo");
+  EXPECT_THAT(
+      RunCall<DeleteReply>(sim_,
+                           [kv]() -> Task<absl::StatusOr<DeleteReply>> {
+                             co_return co_await kv.Delete(DeleteRequest());
+                           }),
+      ::anvil::testing::StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(RunCall<CompareAndSetReply>(
+                  sim_,
+                  [kv]() -> Task<absl::StatusOr<CompareAndSetReply>> {
+                    co_return co_await kv.CompareAndSet(CompareAndSetRequest());
+                  }),
+              ::anvil::testing::StatusIs(absl::StatusCode::kInvalidArgument));
+  absl::StatusOr<RaftStatus> status = Status("solo");
+  ASSERT_THAT(status, IsOk());
+  EXPECT_EQ(status->keys(), 0u);
 }
 
 // A watch, as the daemon's stream: what it got, how it ended.
@@ -438,8 +465,12 @@ TEST_F(KvNodeTest, TheDurableEngineNeedsADataDirectory) {
   EXPECT_THAT(refused.message(), HasSubstr("needs a data directory"));
 }
 
-TEST_F(KvNodeTest, ATickThatIsNotPositiveIsRefusedAtStart) {
-  for (absl::Duration tick : {absl::ZeroDuration(), absl::Seconds(-1)}) {
+TEST_F(KvNodeTest, ATickOutsideItsBoundsIsRefusedAtStart) {
+  // Zero divided by it (SIGFPE); a nanosecond spun a worker so hard that it
+  // ignored SIGTERM.
+  for (absl::Duration tick :
+       {absl::ZeroDuration(), absl::Seconds(-1), absl::Nanoseconds(1),
+        absl::Microseconds(999), absl::Seconds(11), absl::InfiniteDuration()}) {
     cluster_ = std::make_unique<SimCluster>(sim_, [tick](Factory& root) {
       BindKv(root, {.members = {"n1"},
                     .engine = KvOptions::Engine::kMemory,
@@ -447,9 +478,30 @@ TEST_F(KvNodeTest, ATickThatIsNotPositiveIsRefusedAtStart) {
     });
     EXPECT_THAT(cluster_->AddNode("n1", BuildKvNode),
                 ::anvil::testing::StatusIs(absl::StatusCode::kInvalidArgument,
-                                           HasSubstr("positive and finite")))
+                                           HasSubstr("between 1ms and 10s")))
         << tick;
   }
+}
+
+TEST(KvOptionsTest, BadMembersAndTimingsAreNamed) {
+  auto error = [](KvOptions options) {
+    options.engine = KvOptions::Engine::kMemory;
+    return std::string(ValidateKvOptions(options).message());
+  };
+  EXPECT_EQ(error({.members = {"n1", "n2"}}), "");
+  EXPECT_THAT(error({}), HasSubstr("needs members"));
+  EXPECT_THAT(error({.members = {"n1", ""}}), HasSubstr("name is empty"));
+  EXPECT_THAT(error({.members = {"n1", "n2", "n1"}}),
+              HasSubstr("member \"n1\" is listed twice"));
+  EXPECT_THAT(
+      error({.members = {"n1"}, .election_ticks = 2, .heartbeat_ticks = 2}),
+      HasSubstr("election_ticks (2) must exceed heartbeat_ticks (2)"));
+  EXPECT_THAT(error({.members = {"n1"}, .heartbeat_ticks = 0}),
+              HasSubstr("at least 1"));
+  EXPECT_THAT(error({.members = {"n1"}, .peer_timeout = absl::ZeroDuration()}),
+              HasSubstr("peer_timeout must be positive"));
+  EXPECT_THAT(std::string(ValidateKvOptions({.members = {"n1"}}).message()),
+              HasSubstr("needs a data directory"));
 }
 
 TEST_F(KvNodeTest, ACorruptLogStopsTheNodeNamingTheFile) {

@@ -29,6 +29,7 @@
 // revision is no longer kept.
 #include <cstdio>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -36,10 +37,13 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "runtime/node/flag_help.h"
 #include "services/kv/kv.grpc.pb.h"
 
 ABSL_FLAG(std::vector<std::string>, servers, {"127.0.0.1:7001"},
@@ -63,9 +67,19 @@ namespace {
 using anvil::kv::KvStore;
 
 constexpr char kUsage[] =
-    "usage: kvctl [--servers=host:port,...] get KEY... | put KEY VALUE | "
-    "delete KEY | cas KEY EXPECTED VALUE | cas --absent KEY VALUE | status | "
-    "watch PREFIX [FROM_REVISION]";
+    "the kv store's command-line client.\n\n"
+    "usage: kvctl [--servers=host:port,...] [flags] COMMAND ARGS...\n\n"
+    "commands:\n"
+    "  get KEY...               print the value (several: KEY VALUE lines)\n"
+    "  put KEY VALUE            set a key\n"
+    "  delete KEY               remove a key\n"
+    "  cas KEY EXPECTED VALUE   set KEY to VALUE if it holds EXPECTED\n"
+    "  cas --absent KEY VALUE   create KEY if it is absent\n"
+    "  status                   each server's Raft state\n"
+    "  watch PREFIX [FROM_REVISION]\n"
+    "                           print changes under PREFIX, from a revision\n\n"
+    "exit codes: 0 done; 1 get: not found, cas: not swapped; 2 bad usage;\n"
+    "3 no server answered, or a watch's revision is no longer kept";
 
 // What every call connects with: plaintext, or TLS from the flags.
 std::shared_ptr<grpc::ChannelCredentials> credentials;
@@ -204,7 +218,7 @@ int Fail(const grpc::Status& status) {
 
 int Run(const std::vector<char*>& args) {
   if (args.size() < 2) {
-    std::fprintf(stderr, "%s\n", kUsage);
+    std::fprintf(stderr, "kvctl: %s\n", kUsage);
     return 2;
   }
   const std::string command = args[1];
@@ -313,13 +327,23 @@ int Run(const std::vector<char*>& args) {
     }
     return answered > 0 ? 0 : 3;
   }
-  std::fprintf(stderr, "%s\n", kUsage);
+  std::fprintf(stderr,
+               "kvctl: unknown command, or the wrong arguments for it: %s\n\n"
+               "%s\n",
+               command.c_str(), kUsage);
   return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (anvil::AsksForHelp(argc, argv)) {
+    anvil::PrintFlagHelp(std::cout, absl::StrCat("kvctl: ", kUsage),
+                         "services/kv/kvctl_main.cc",
+                         /*with_runtime_flags=*/false);
+    return 0;
+  }
+  absl::SetProgramUsageMessage(kUsage);
   const std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (!SetCredentials()) return 2;
   return Run(args);

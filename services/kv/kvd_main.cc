@@ -10,13 +10,19 @@
 // acknowledgement, and runs until SIGINT or SIGTERM. A restarted kvd
 // recovers its log and catches up from the leader. `kvd --help` lists the
 // flags, the node's (TLS, limits) included.
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "runtime/core/status_macros.h"
+#include "runtime/node/cluster.h"
 #include "runtime/node/node_main.h"
+#include "services/kv/kv_config.h"
 #include "services/kv/kv_node.h"
 
 ABSL_FLAG(std::string, node, "", "This node's name; one of --members.");
@@ -46,10 +52,27 @@ absl::Status BindFromFlags(anvil::Factory& root, anvil::Factory& node) {
     return absl::InvalidArgumentError(
         "--engine must be durable or memory, not '" + engine + "'");
   }
-  if (absl::GetFlag(FLAGS_node).empty() || options.members.empty()) {
+  const std::string node_name = absl::GetFlag(FLAGS_node);
+  if (node_name.empty() || options.members.empty()) {
     return absl::InvalidArgumentError(
         "give --node and --members (and --anvil_peers with every member's "
         "address)");
+  }
+  ANVIL_RETURN_IF_ERROR(anvil::kv::ValidateKvOptions(options));
+  if (std::find(options.members.begin(), options.members.end(), node_name) ==
+      options.members.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--node=", node_name, " is not one of --members (",
+                     absl::StrJoin(options.members, ","), ")"));
+  }
+  ANVIL_ASSIGN_OR_RETURN(
+      const auto addresses,
+      anvil::Cluster::ParsePeers(absl::GetFlag(FLAGS_anvil_peers)));
+  for (const std::string& member : options.members) {
+    if (!addresses.contains(member)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("member ", member, " has no address in --anvil_peers"));
+    }
   }
   anvil::kv::BindKv(root, std::move(options));
   return anvil::kv::BuildKvNode(node);

@@ -15,6 +15,7 @@
 #include "runtime/core/sleep.h"
 #include "runtime/core/status_macros.h"
 #include "runtime/core/with_deadline.h"
+#include "services/kv/kv_config.h"
 
 namespace anvil::kv {
 
@@ -103,8 +104,10 @@ RaftReplica::RaftReplica(const RaftDeps& deps)
       options_(deps.cluster_config.options()),
       cluster_(Cluster::Find(deps.context.factory())),
       helpers_(std::make_shared<Helpers>()) {
-  // A bad tick fails Prepare with the timer's INVALID_ARGUMENT.
-  failed_ = Every(options_.tick, RaftTick{});
+  // Bad options (a tick out of bounds: zero divided by it) fail Prepare
+  // before any timer starts.
+  failed_ = ValidateKvOptions(options_);
+  if (failed_.ok()) failed_ = Every(options_.tick, RaftTick{});
   if (cluster_ == nullptr) return;
   const std::string name =
       absl::StrCat(deps.context.factory().path(), "/anvil.kv.Raft");

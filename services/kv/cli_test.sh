@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# kvd's and kvctl's command lines: --help exits 0 and lists what matters;
+# every bad flag or argument exits non-zero with a message naming it, and
+# no kvd starts serving on one.
+set -euo pipefail
+kvd="${TEST_SRCDIR}/anvil/services/kv/kvd"
+kvctl="${TEST_SRCDIR}/anvil/services/kv/kvctl"
+dir="${TEST_TMPDIR}"
+
+"${kvd}" --help >"${dir}/kvd_help"
+grep -q "^kvd: one node of a replicated key-value store" "${dir}/kvd_help"
+grep -q -- "--tick" "${dir}/kvd_help"
+grep -q -- "--anvil_peers" "${dir}/kvd_help"
+"${kvctl}" --help >"${dir}/kvctl_help"
+for command in get put delete cas status watch; do
+  grep -q "^  ${command} " "${dir}/kvctl_help" || {
+    echo "kvctl --help does not list ${command}"; cat "${dir}/kvctl_help"; exit 1; }
+done
+grep -q -- "--servers" "${dir}/kvctl_help"
+if grep -q "SetProgramUsageMessage" "${dir}/kvctl_help" "${dir}/kvd_help"; then
+  echo "a --help warns about its usage message"; exit 1
+fi
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+refused() {  # refused EXPECTED_MESSAGE KVD_FLAGS...
+  local expected="$1"; shift
+  local code=0
+  timeout 20 "${kvd}" --node=n1 --members=n1 --anvil_peers="n1=127.0.0.1:${port}" \
+    --data_dir="${dir}" "$@" >"${dir}/out" 2>&1 || code=$?
+  if [[ ${code} == 0 || ${code} == 124 ]]; then
+    echo "kvd $* was not refused (exit ${code}):"; cat "${dir}/out"; exit 1
+  fi
+  grep -qF -- "${expected}" "${dir}/out" || {
+    echo "kvd $*: expected \"${expected}\", got:"; cat "${dir}/out"; exit 1; }
+}
+refused "the tick must be between 1ms and 10s, not 0" --tick=0s
+refused "the tick must be between 1ms and 10s, not 1ns" --tick=1ns
+refused "the tick must be between 1ms and 10s, not 1h" --tick=1h
+refused "member \"n1\" is listed twice" --members=n1,n1
+refused "member n2 has no address in --anvil_peers" --members=n1,n2
+refused "--node=n3 is not one of --members (n1)" --node=n3
+refused "--engine must be durable or memory, not 'disk'" --engine=disk
+refused "a member's name is empty" --members=n1,
+refused "tick" --tick=soon
+
+code=0
+"${kvctl}" frob >"${dir}/out" 2>&1 || code=$?
+[[ ${code} == 2 ]] || { echo "kvctl frob exited ${code}"; exit 1; }
+grep -q "unknown command, or the wrong arguments for it: frob" "${dir}/out"
+code=0
+"${kvctl}" put onlykey >"${dir}/out" 2>&1 || code=$?
+[[ ${code} == 2 ]] || { echo "kvctl put onlykey exited ${code}"; exit 1; }
+echo PASS
