@@ -9,7 +9,10 @@
 #include <string>
 #include <utility>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "runtime/core/mutex.h"
 #include "spdlog/formatter.h"
 #include "spdlog/pattern_formatter.h"
@@ -161,6 +164,40 @@ void SetLogFormat(LogFormat format) {
   for (auto& [name, logger] : registry.loggers) {
     registry.Apply(*logger, name.find(kSeparator) != std::string::npos);
   }
+}
+
+absl::StatusOr<LogFormat> ParseLogFormat(absl::string_view name) {
+  if (name == "auto") return LogFormat::kAuto;
+  if (name == "text") return LogFormat::kText;
+  if (name == "json") return LogFormat::kJson;
+  return absl::InvalidArgumentError(
+      absl::StrCat("the log format is auto, text or json, not \"", name, "\""));
+}
+
+void SetLogLevel(spdlog::level::level_enum level) {
+  Registry& registry = TheRegistry();
+  MutexLock lock(registry.mu);
+  spdlog::set_level(level);  // future loggers take it from here
+  for (auto& [name, logger] : registry.loggers) logger->set_level(level);
+}
+
+absl::StatusOr<spdlog::level::level_enum> ParseLogLevel(
+    absl::string_view name) {
+  static constexpr std::pair<absl::string_view, spdlog::level::level_enum>
+      kLevels[] = {{"trace", spdlog::level::trace},
+                   {"debug", spdlog::level::debug},
+                   {"info", spdlog::level::info},
+                   {"warn", spdlog::level::warn},
+                   {"error", spdlog::level::err},
+                   {"critical", spdlog::level::critical},
+                   {"off", spdlog::level::off}};
+  for (const auto& [text, level] : kLevels) {
+    if (name == text) return level;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("the log level is trace, debug, info, warn, error, "
+                   "critical or off, not \"",
+                   name, "\""));
 }
 
 spdlog::logger& Log() {

@@ -11,13 +11,14 @@
 //          "daemon":"demo.kv.Storage","msg":"recovered 3 entries"}
 // (one JSON object per line). The default, LogFormat::kAuto, is text for
 // people (stderr is a terminal, or under `bazel test`) and JSON lines
-// otherwise (production, where logs are collected). The level follows
-// spdlog's global level (spdlog::set_level).
+// otherwise (production, where logs are collected). SetLogLevel sets the
+// level of every logger (node programs: --anvil_log_level, --anvil_log_format).
 //
 // Thread-safe.
 #ifndef ANVIL_RUNTIME_CORE_LOG_H_
 #define ANVIL_RUNTIME_CORE_LOG_H_
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "spdlog/logger.h"
 
@@ -31,6 +32,15 @@ enum class LogFormat {
 
 // Sets the format of every anvil logger, existing and future.
 void SetLogFormat(LogFormat format);
+// "auto", "text" or "json"; INVALID_ARGUMENT naming the choices otherwise.
+absl::StatusOr<LogFormat> ParseLogFormat(absl::string_view name);
+
+// Sets the level of every anvil logger, existing and future (and spdlog's
+// default logger's).
+void SetLogLevel(spdlog::level::level_enum level);
+// "trace", "debug", "info", "warn", "error", "critical" or "off";
+// INVALID_ARGUMENT naming the choices otherwise.
+absl::StatusOr<spdlog::level::level_enum> ParseLogLevel(absl::string_view name);
 
 // The runtime's own logger; created on first use and never destroyed.
 spdlog::logger& Log();

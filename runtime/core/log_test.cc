@@ -10,9 +10,13 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/status_matchers.h"
 
 namespace anvil {
 namespace {
+
+using ::anvil::testing::IsOkAndHolds;
+using ::anvil::testing::StatusIs;
 
 using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
@@ -74,6 +78,34 @@ TEST(Log, AutoIsTextUnderTests) {
       CaptureStderr([] { ComponentLog("root", "demo.Auto").info("hello"); });
   EXPECT_THAT(out, HasSubstr("[root demo.Auto] hello"));
   EXPECT_THAT(out, Not(HasSubstr("{\"time\"")));
+}
+
+TEST(Log, TheLevelReachesExistingAndNewLoggers) {
+  spdlog::logger& existing = ComponentLog("root", "demo.Level");
+  SetLogLevel(spdlog::level::warn);
+  std::string out = CaptureStderr([&] {
+    existing.info("quiet");
+    ComponentLog("root", "demo.NewLevel").info("quiet too");
+    existing.warn("loud");
+  });
+  SetLogLevel(spdlog::level::info);
+  EXPECT_THAT(out, Not(HasSubstr("quiet")));
+  EXPECT_THAT(out, HasSubstr("loud"));
+  out = CaptureStderr([&] { existing.info("back"); });
+  EXPECT_THAT(out, HasSubstr("back"));
+}
+
+TEST(Log, LevelsAndFormatsParseOrNameTheChoices) {
+  EXPECT_THAT(ParseLogLevel("debug"), IsOkAndHolds(spdlog::level::debug));
+  EXPECT_THAT(ParseLogLevel("error"), IsOkAndHolds(spdlog::level::err));
+  EXPECT_THAT(ParseLogLevel("loud"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("trace, debug, info, warn, error, critical "
+                                 "or off, not \"loud\"")));
+  EXPECT_THAT(ParseLogFormat("json"), IsOkAndHolds(LogFormat::kJson));
+  EXPECT_THAT(ParseLogFormat("xml"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("auto, text or json")));
 }
 
 }  // namespace

@@ -16,8 +16,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "runtime/core/log.h"
 #include "runtime/node/cluster.h"
 #include "runtime/node/flag_help.h"
+#include "runtime/node/library_logs.h"
 #include "runtime/node/node.h"
 #include "runtime/node/node_flags.h"
 #include "runtime/transport/grpc/grpc_network.h"
@@ -29,6 +31,13 @@ ABSL_FLAG(std::optional<int>, anvil_threads, std::nullopt,
 ABSL_FLAG(std::optional<absl::Duration>, anvil_idle_spin, std::nullopt,
           "The longest an idle worker polls before sleeping in epoll_wait "
           "(0: never polls). Unset: the program's default.");
+ABSL_FLAG(std::string, anvil_log_format, "auto",
+          "Log lines as text (for people), json (one object per line, for "
+          "machines) or auto (text on a terminal or under bazel test, else "
+          "json). gRPC's and protobuf's own lines included.");
+ABSL_FLAG(std::string, anvil_log_level, "info",
+          "The least severe log lines written: trace, debug, info, warn, "
+          "error, critical or off.");
 ABSL_FLAG(absl::Duration, anvil_run_for, absl::ZeroDuration(),
           "Stop by itself after this long, as on SIGTERM (0: run until a "
           "signal). For demos and tests.");
@@ -54,6 +63,21 @@ int NodeMain(int argc, char** argv, NodeProgram program) {
                        std::string("unexpected argument '") + rest[1] +
                        "' (flags are --name=value; see --help)"));
   }
+  const absl::StatusOr<LogFormat> log_format =
+      ParseLogFormat(absl::GetFlag(FLAGS_anvil_log_format));
+  if (!log_format.ok()) {
+    return fail(2, absl::InvalidArgumentError(absl::StrCat(
+                       "--anvil_log_format: ", log_format.status().message())));
+  }
+  const absl::StatusOr<spdlog::level::level_enum> log_level =
+      ParseLogLevel(absl::GetFlag(FLAGS_anvil_log_level));
+  if (!log_level.ok()) {
+    return fail(2, absl::InvalidArgumentError(absl::StrCat(
+                       "--anvil_log_level: ", log_level.status().message())));
+  }
+  SetLogFormat(*log_format);
+  SetLogLevel(*log_level);
+  RouteLibraryLogs();
   std::string name = program.node_name ? program.node_name() : "";
   if (name.empty()) name = "node";
   if (const std::optional<int> threads = absl::GetFlag(FLAGS_anvil_threads)) {

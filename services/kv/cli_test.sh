@@ -42,6 +42,26 @@ refused "--node=n3 is not one of --members (n1)" --node=n3
 refused "--engine must be durable or memory, not 'disk'" --engine=disk
 refused "a member's name is empty" --members=n1,
 refused "tick" --tick=soon
+refused "--anvil_log_level: the log level is trace, debug, info, warn, error, critical or off, not \"loud\"" --anvil_log_level=loud
+refused "--anvil_log_format: the log format is auto, text or json" --anvil_log_format=xml
+
+# One format for every log line, gRPC's own included; elections logged.
+timeout 30 "${kvd}" --node=n1 --members=n1 --anvil_peers="n1=127.0.0.1:${port}" \
+  --data_dir="${dir}" --anvil_run_for=2s --anvil_log_format=json \
+  --anvil_log_level=debug >"${dir}/stdout" 2>"${dir}/stderr"
+grep -q '"daemon":"anvil.kv.Raft","msg":"term 1: elected leader"' "${dir}/stderr" || {
+  echo "no election logged:"; cat "${dir}/stderr"; exit 1; }
+grep -q '"msg":"grpc: ' "${dir}/stderr" || {
+  echo "gRPC's lines are not routed through the log:"; cat "${dir}/stderr"; exit 1; }
+if grep -v '^{"time":"[^"]*","level":"[a-z]*",.*"msg":".*"}$' "${dir}/stderr"; then
+  echo "the lines above are not JSON log lines"; exit 1
+fi
+timeout 30 "${kvd}" --node=n1 --members=n1 --anvil_peers="n1=127.0.0.1:${port}" \
+  --data_dir="${dir}" --anvil_run_for=1s --anvil_log_level=warn \
+  >"${dir}/stdout" 2>"${dir}/stderr"
+if grep -q "elected leader\|serving anvil" "${dir}/stderr"; then
+  echo "--anvil_log_level=warn let info lines through:"; cat "${dir}/stderr"; exit 1
+fi
 
 code=0
 "${kvctl}" frob >"${dir}/out" 2>&1 || code=$?

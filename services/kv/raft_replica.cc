@@ -220,6 +220,18 @@ Task<absl::StatusOr<AppendReply>> RaftReplica::AppendEntries(
     CallContext&, const AppendRequest& request) {
   if (!failed_.ok()) co_return failed_;
   AppendReply reply = core_->HandleAppend(request);
+  if (!reply.success() && !refusing_appends_) {
+    log_.info(
+        "refused AppendEntries from {} (term {}, after entry {} of term {}): "
+        "{}",
+        request.leader(), request.term(), request.prev_index(),
+        request.prev_term(),
+        request.term() < reply.term()
+            ? absl::StrCat("its term is behind this node's ", reply.term())
+            : absl::StrCat("the logs differ; retry after entry ",
+                           reply.match_index()));
+  }
+  refusing_appends_ = !reply.success();
   if (absl::Status processed = co_await Process(); !processed.ok()) {
     co_return processed;
   }
@@ -405,6 +417,7 @@ Task<absl::Status> RaftReplica::Process() {
     }
     for (const auto& [index, entry] : ready.committed) Apply(index, entry);
     SettleLeadership();
+    LogTransitions();
   }
   ServeReads();
   co_return absl::OkStatus();
@@ -495,6 +508,40 @@ void RaftReplica::SettleLeadership() {
                      "; a write in flight may or may not take effect")));
   }
   leader_term_ = leading;
+}
+
+void RaftReplica::LogTransitions() {
+  const RaftCore::Role role = core_->role();
+  const uint64_t term = core_->term();
+  const std::string& leader = core_->leader();
+  if (role == logged_role_ && term == logged_term_ &&
+      leader == logged_leader_) {
+    return;
+  }
+  switch (role) {
+    case RaftCore::Role::kLeader:
+      log_.info("term {}: elected leader", term);
+      break;
+    case RaftCore::Role::kCandidate:
+      log_.info("term {}: no leader heard from; standing for election", term);
+      break;
+    case RaftCore::Role::kPreCandidate:
+      if (logged_role_ != RaftCore::Role::kPreCandidate) {
+        log_.info("term {}: no leader heard from; polling for a pre-vote",
+                  term);
+      }
+      break;
+    case RaftCore::Role::kFollower:
+      if (leader.empty()) {
+        log_.info("term {}: follower, no leader known", term);
+      } else {
+        log_.info("term {}: following leader {}", term, leader);
+      }
+      break;
+  }
+  logged_role_ = role;
+  logged_term_ = term;
+  logged_leader_ = leader;
 }
 
 void RaftReplica::FailAll(const absl::Status& why) {

@@ -105,6 +105,9 @@ class RaftReplica final : public RaftDaemon {
   void ScheduleFlush();
   // Fails waiters after a change of leadership.
   void SettleLeadership();
+  // Logs a change of role, term or known leader (elections, leader
+  // changes), one line each.
+  void LogTransitions();
   void FailAll(const absl::Status& why);
   // OK if this node may take a Submit or Read now: it leads, and is
   // neither stopping nor failed.
@@ -132,6 +135,13 @@ class RaftReplica final : public RaftDaemon {
   std::vector<std::shared_ptr<AsyncEvent>> watchers_;
   bool flush_scheduled_ = false;
   uint64_t leader_term_ = 0;  // the term this node leads in, or 0
+  // What LogTransitions last logged.
+  RaftCore::Role logged_role_ = RaftCore::Role::kFollower;
+  uint64_t logged_term_ = 0;
+  std::string logged_leader_;
+  // Whether the last AppendEntries this node answered was refused: only
+  // the first of a run of refusals is logged.
+  bool refusing_appends_ = false;
   // What stops the node: a storage error, or (from Prepare) a bad tick.
   absl::Status failed_;
 };
