@@ -1,15 +1,15 @@
 // The kv store in the simulator: 5 nodes under the faults the simulator
 // draws (SimCluster::ScheduleRandomFaults: partitions both ways and one
-// way, clogged and lossy links, hard crashes and restarts, pauses, clock
-// skew, slow and failing disks; not yet duplication, see RunSeed);
-// clients put, get,
-// delete and compare-and-set against random nodes; every history is
-// checked for linearizability, key by key. Then the liveness phase: within
-// 5 s of virtual time after the faults end a write must commit, and every
-// key is read back (an acknowledged write that a crash lost fails the
-// check). Durable storage: the WAL, fsync'ed, on each node's simulated
-// disk, where a crash keeps only what was synced (and perhaps some of the
-// rest, a torn write included). A watcher streams every change (Watch)
+// way, clogged, lossy and duplicating links, hard crashes and restarts,
+// pauses, clock skew, slow and failing disks); clients put, get, delete
+// and compare-and-set against random nodes, each write in a client session
+// and retried at other nodes until acknowledged; every history is checked
+// for linearizability, key by key, a retried write counted once. Then the
+// liveness phase: within 5 s of virtual time after the faults end a write must
+// commit, and every key is read back (an acknowledged write that a crash lost
+// fails the check). Durable storage: the WAL, fsync'ed, on each node's
+// simulated disk, where a crash keeps only what was synced (and perhaps some of
+// the rest, a torn write included). A watcher streams every change (Watch)
 // through the faults, resuming at another node from its last revision
 // whenever its stream breaks; what it saw must be exactly the committed
 // changes, in order, as every node replays them after the faults.
@@ -175,22 +175,28 @@ Task<> Watcher(ActorContext<int>&, Cluster* directory, std::mt19937_64* random,
 }
 
 // Every change `node` applied, from revision 1: each stream runs for a
-// second, and one that breaks first (a lost message) resumes where it
-// broke, until one runs its whole second.
+// second; one that breaks first (a lost message) resumes where it broke.
+// Done after two quiet seconds in a row (streams that ran their second and
+// brought nothing new): one alone could be a stream whose opening was lost
+// (2% of them), which hears nothing until its deadline.
 Task<> WatchAll(ActorContext<int>&, Cluster* directory, std::string node,
                 Watched* watched) {
   uint64_t next = 1;
-  for (int attempt = 0; attempt < 100; ++attempt) {
+  int quiet = 0;
+  for (int attempt = 0; attempt < 100 && quiet < 2; ++attempt) {
     absl::StatusOr<KvStoreRef> kv = directory->peers().RefTo<KvStoreRef>(node);
     if (!kv.ok()) break;
     WatchRequest request;
     request.set_from_revision(next);
     ClientReader<WatchEvent> stream = kv->Watch(request, absl::Seconds(1));
+    const size_t before = watched->events.size();
     while (std::optional<WatchEvent> event = co_await stream.Read()) {
       next = event->revision() + 1;
       watched->events.push_back(*std::move(event));
     }
-    if (absl::IsDeadlineExceeded(co_await stream.Finish())) break;
+    const bool ran_its_second =
+        absl::IsDeadlineExceeded(co_await stream.Finish());
+    quiet = ran_its_second && watched->events.size() == before ? quiet + 1 : 0;
     ++watched->resumed;
     co_await Sleep(absl::Milliseconds(50));
   }
@@ -219,9 +225,11 @@ absl::Status IsPrefixOf(const std::vector<WatchEvent>& watched,
   return absl::OkStatus();
 }
 
-// Does `op` on `key` through `kv`: the result, or the error (after which
-// the write may or may not have happened).
-Task<absl::StatusOr<KvResult>> Call(KvStoreRef kv, std::string key, KvOp op) {
+// Does `op` on `key` through `kv`, a write in `session` (none: null): the
+// result, or the error (after which the write may or may not have
+// happened).
+Task<absl::StatusOr<KvResult>> Call(KvStoreRef kv, std::string key, KvOp op,
+                                    const ClientSession* session) {
   const absl::Duration timeout = absl::Seconds(2);
   switch (op.kind) {
     case KvOp::kGet: {
@@ -235,6 +243,7 @@ Task<absl::StatusOr<KvResult>> Call(KvStoreRef kv, std::string key, KvOp op) {
       PutRequest request;
       request.set_key(key);
       request.set_value(op.value);
+      if (session != nullptr) *request.mutable_session() = *session;
       absl::StatusOr<PutReply> reply = co_await kv.Put(request, timeout);
       if (!reply.ok()) co_return reply.status();
       co_return KvResult{};
@@ -242,6 +251,7 @@ Task<absl::StatusOr<KvResult>> Call(KvStoreRef kv, std::string key, KvOp op) {
     case KvOp::kDelete: {
       DeleteRequest request;
       request.set_key(key);
+      if (session != nullptr) *request.mutable_session() = *session;
       absl::StatusOr<DeleteReply> reply = co_await kv.Delete(request, timeout);
       if (!reply.ok()) co_return reply.status();
       co_return KvResult{reply->existed(), ""};
@@ -252,6 +262,7 @@ Task<absl::StatusOr<KvResult>> Call(KvStoreRef kv, std::string key, KvOp op) {
       request.set_expected(op.expected);
       request.set_expect_absent(op.expected.empty());
       request.set_value(op.value);
+      if (session != nullptr) *request.mutable_session() = *session;
       absl::StatusOr<CompareAndSetReply> reply =
           co_await kv.CompareAndSet(request, timeout);
       if (!reply.ok()) co_return reply.status();
@@ -261,15 +272,35 @@ Task<absl::StatusOr<KvResult>> Call(KvStoreRef kv, std::string key, KvOp op) {
   co_return absl::InternalError("unknown op");
 }
 
-// Does `op` on `key` at `node`, recorded in the key's history. False if it
-// failed (left open in the history: its outcome is unknown).
+// Does `op` on `key` at `node`, recorded in the key's history as one
+// operation. A write in `session` (not null) is retried, in that session,
+// at other nodes (`random` picks them) until acknowledged, up to
+// kWriteAttempts times: every copy applies once or not at all. False if it
+// failed (then left open in the history: its outcome is unknown).
+constexpr int kWriteAttempts = 4;
 Task<bool> Record(Workload& w, Cluster* directory, int client,
-                  const std::string& node, const std::string& key, KvOp op) {
-  absl::StatusOr<KvStoreRef> kv = directory->peers().RefTo<KvStoreRef>(node);
-  if (!kv.ok()) co_return false;  // the node is down: nothing was sent
+                  const std::string& node, const std::string& key, KvOp op,
+                  const ClientSession* session = nullptr,
+                  std::mt19937_64* random = nullptr) {
   const int64_t invoked = Clock::MonotonicNanos();
   const bool settled = invoked >= absl::ToInt64Nanoseconds(kSettled);
-  absl::StatusOr<KvResult> result = co_await Call(*kv, key, op);
+  const int attempts = session != nullptr ? kWriteAttempts : 1;
+  absl::StatusOr<KvResult> result = absl::UnavailableError("not sent");
+  // Whether some copy may have been applied: a failure other than
+  // UNAVAILABLE (which here means nothing was sent or written: KvStore knew
+  // no leader, or the loopback network found no server; every call has a
+  // deadline, so a lost message is DEADLINE_EXCEEDED).
+  bool maybe_applied = false;
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    if (attempt > 0) co_await Sleep(absl::Milliseconds(100));
+    const std::string& at =
+        attempt == 0 ? node : kNodes[(*random)() % kNodes.size()];
+    absl::StatusOr<KvStoreRef> kv = directory->peers().RefTo<KvStoreRef>(at);
+    if (!kv.ok()) continue;  // the node is down: nothing was sent
+    result = co_await Call(*kv, key, op, session);
+    if (result.ok()) break;
+    maybe_applied |= !absl::IsUnavailable(result.status());
+  }
   if (result.ok()) {
     ++(settled ? w.settled_acknowledged : w.acknowledged);
   } else {
@@ -277,12 +308,8 @@ Task<bool> Record(Workload& w, Cluster* directory, int client,
   }
   if (!result.ok()) {
     // A failed read changed nothing: it constrains no order, and is left
-    // out. So is a write that failed UNAVAILABLE: here that means nothing
-    // was written (KvStore knew no leader, or the loopback network found
-    // no server; every call has a deadline, so a lost message is
-    // DEADLINE_EXCEEDED). Any other failed write may have happened: it
-    // stays, open.
-    if (op.kind != KvOp::kGet && !absl::IsUnavailable(result.status())) {
+    // out; so is a write no copy of which may have been applied.
+    if (op.kind != KvOp::kGet && maybe_applied) {
       w.histories[key].Invoke(client, op, invoked);
     }
     co_return false;
@@ -302,6 +329,8 @@ Task<> Client(ActorContext<int>&, Workload* w, Cluster* directory, int client,
               std::mt19937_64* random) {
   const int64_t end =
       Clock::MonotonicNanos() + absl::ToInt64Nanoseconds(kWorkloadEnd);
+  ClientSession session;
+  session.set_client_id((*random)() | 1);
   while (Clock::MonotonicNanos() < end) {
     co_await Sleep(absl::Milliseconds((*random)() % 400));
     const std::string& node = kNodes[(*random)() % kNodes.size()];
@@ -311,7 +340,13 @@ Task<> Client(ActorContext<int>&, Workload* w, Cluster* directory, int client,
     if (op.kind == KvOp::kCas && (*random)() % 3 != 0) {
       op.expected = absl::StrCat((*random)() % w->next_value);
     }
-    (void)co_await Record(*w, directory, client, node, key, op);
+    if (op.kind == KvOp::kGet) {
+      (void)co_await Record(*w, directory, client, node, key, op);
+    } else {
+      session.set_sequence(session.sequence() + 1);
+      (void)co_await Record(*w, directory, client, node, key, op, &session,
+                            random);
+    }
   }
   ++w->clients_done;
 }
@@ -371,14 +406,13 @@ absl::Status RunSeed(Simulation& sim) {
     }
   }
   // Every class of fault: partitions (both ways and one way), clogs,
-  // lossy links, hard crashes, pauses, clock skew, slow and failing disks;
-  // but not duplication: the store is not exactly-once yet (issue 23), so
-  // a Put or Delete delivered twice is applied twice, which the checker
-  // rightly reports (it did for 4 of 300 seeds).
+  // lossy links, duplication, hard crashes, pauses, clock skew, slow and
+  // failing disks. Writes are in sessions, so a copy delivered twice (or
+  // retried) applies once; without them the checker catches a Put or
+  // Delete applied twice (it did for 4 of 300 seeds).
   cluster.ScheduleRandomFaults({.start = absl::Seconds(2),
                                 .end = kFaultsEnd,
-                                .mean_interval = absl::Milliseconds(700),
-                                .duplication = false});
+                                .mean_interval = absl::Milliseconds(700)});
   int64_t probe_committed_at = 0;
   sim.At(kFaultsEnd, [&] {
     sim.runtime().Spawn(Probe, &cluster.cluster(), &sim.random(),

@@ -20,17 +20,20 @@
 //
 // Any node serves any call (a follower passes it to the leader). A server
 // that is down or has no leader yet is skipped for the next one, round and
-// round, until --timeout. A watch prints one line per change ("PUT key
-// value @revision", "DELETE key @revision") and, when its server goes
-// away, resumes at the next one from the revision after the last it
-// printed: no change is missed or printed twice. Exit codes: 0 done; 1
-// get: not found, cas: not swapped; 2 bad usage (or unreadable TLS files);
-// 3 no server answered (a watch: for --timeout in a row), or a watch's
+// round, until --timeout; a write goes in a session of its own (kv.proto's
+// ClientSession), so a retried one applies once. A watch prints one line
+// per change ("PUT key value @revision", "DELETE key @revision") and, when
+// its server goes away, resumes at the next one from the revision after
+// the last it printed: no change is missed or printed twice. Exit codes: 0
+// done; 1 get: not found, cas: not swapped; 2 bad usage (or unreadable TLS
+// files); 3 no server answered (a watch: for --timeout in a row), or a watch's
 // revision is no longer kept.
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -80,6 +83,16 @@ constexpr char kUsage[] =
     "                           print changes under PREFIX, from a revision\n\n"
     "exit codes: 0 done; 1 get: not found, cas: not swapped; 2 bad usage;\n"
     "3 no server answered, or a watch's revision is no longer kept";
+
+// A session of its own for the one write this run makes, so that the
+// retries CallAny makes (at another server, after a timeout) apply once.
+anvil::kv::ClientSession OneRequestSession() {
+  std::random_device random;
+  anvil::kv::ClientSession session;
+  session.set_client_id((uint64_t{random()} << 32 | random()) | 1);
+  session.set_sequence(1);
+  return session;
+}
 
 // What every call connects with: plaintext, or TLS from the flags.
 std::shared_ptr<grpc::ChannelCredentials> credentials;
@@ -249,6 +262,7 @@ int Run(const std::vector<char*>& args) {
     anvil::kv::PutRequest request;
     request.set_key(arg(2));
     request.set_value(arg(3));
+    *request.mutable_session() = OneRequestSession();
     anvil::kv::PutReply reply;
     grpc::Status status = CallAny([&](KvStore::Stub& stub, auto& context) {
       return stub.Put(&context, request, &reply);
@@ -261,6 +275,7 @@ int Run(const std::vector<char*>& args) {
   if (command == "delete" && args.size() == 3) {
     anvil::kv::DeleteRequest request;
     request.set_key(arg(2));
+    *request.mutable_session() = OneRequestSession();
     anvil::kv::DeleteReply reply;
     grpc::Status status = CallAny([&](KvStore::Stub& stub, auto& context) {
       return stub.Delete(&context, request, &reply);
@@ -273,6 +288,7 @@ int Run(const std::vector<char*>& args) {
   if (command == "cas" && args.size() == (absent ? 4u : 5u)) {
     anvil::kv::CompareAndSetRequest request;
     request.set_key(arg(2));
+    *request.mutable_session() = OneRequestSession();
     request.set_expect_absent(absent);
     if (!absent) request.set_expected(arg(3));
     request.set_value(arg(absent ? 3 : 4));

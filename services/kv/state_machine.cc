@@ -8,12 +8,70 @@
 
 namespace anvil::kv {
 
+namespace {
+
+// The command's session, or null if it has none.
+const ClientSession* SessionOf(const Command& command) {
+  const ClientSession* session = nullptr;
+  switch (command.op_case()) {
+    case Command::kPut:
+      session = &command.put().session();
+      break;
+    case Command::kDelete:
+      session = &command.delete_().session();
+      break;
+    case Command::kCompareAndSet:
+      session = &command.compare_and_set().session();
+      break;
+    case Command::OP_NOT_SET:
+      break;
+  }
+  return session != nullptr && session->client_id() != 0 ? session : nullptr;
+}
+
+}  // namespace
+
 absl::StatusOr<CommandResult> KvStateMachine::Apply(uint64_t index,
                                                     const Command& command) {
   if (index <= applied_) {
     return absl::InvalidArgumentError(absl::StrCat(
         "command at index ", index, " applied after index ", applied_));
   }
+  const ClientSession* session = SessionOf(command);
+  if (session != nullptr) {
+    auto it = sessions_.find(session->client_id());
+    if (it != sessions_.end() && session->sequence() <= it->second.sequence) {
+      applied_ = index;  // consumed, changing nothing
+      if (session->sequence() == it->second.sequence) {
+        return it->second.result;  // a repeat: the first one's result
+      }
+      return absl::AbortedError(absl::StrCat(
+          "request ", session->sequence(), " of client ", session->client_id(),
+          " comes after its request ", it->second.sequence, ": not applied"));
+    }
+  }
+  absl::StatusOr<CommandResult> result = ApplyOnce(index, command);
+  if (result.ok() && session != nullptr) Remember(*session, index, *result);
+  return result;
+}
+
+void KvStateMachine::Remember(const ClientSession& session, uint64_t index,
+                              const CommandResult& result) {
+  Session& kept = sessions_[session.client_id()];
+  if (kept.last_index != 0) sessions_by_use_.erase(kept.last_index);
+  kept.sequence = session.sequence();
+  kept.result = result;
+  kept.last_index = index;
+  sessions_by_use_.emplace(index, session.client_id());
+  while (sessions_.size() > session_limit_) {
+    auto oldest = sessions_by_use_.begin();
+    sessions_.erase(oldest->second);
+    sessions_by_use_.erase(oldest);
+  }
+}
+
+absl::StatusOr<CommandResult> KvStateMachine::ApplyOnce(
+    uint64_t index, const Command& command) {
   CommandResult result;
   switch (command.op_case()) {
     case Command::kPut: {

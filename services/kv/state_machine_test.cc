@@ -1,5 +1,6 @@
 #include "services/kv/state_machine.h"
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
 
@@ -7,6 +8,7 @@ namespace anvil::kv {
 namespace {
 
 using ::anvil::testing::IsOk;
+using ::testing::HasSubstr;
 
 Command Put(const std::string& key, const std::string& value) {
   Command c;
@@ -84,6 +86,79 @@ TEST(KvStateMachineTest, RefusesEmptyCommandsAndOldIndexesWithoutChange) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(kv.Get("k").value(), "v");
   EXPECT_EQ(kv.applied_index(), 3u);
+}
+
+// `command` sent in `client`'s session as its request `sequence`.
+Command InSession(Command command, uint64_t client, uint64_t sequence) {
+  ClientSession session;
+  session.set_client_id(client);
+  session.set_sequence(sequence);
+  switch (command.op_case()) {
+    case Command::kPut:
+      *command.mutable_put()->mutable_session() = session;
+      break;
+    case Command::kDelete:
+      *command.mutable_delete_()->mutable_session() = session;
+      break;
+    case Command::kCompareAndSet:
+      *command.mutable_compare_and_set()->mutable_session() = session;
+      break;
+    case Command::OP_NOT_SET:
+      break;
+  }
+  return command;
+}
+
+TEST(KvStateMachineTest,
+     ARepeatedSessionRequestAppliesOnceAndGetsTheSameResult) {
+  KvStateMachine kv;
+  ASSERT_THAT(kv.Apply(1, InSession(Put("k", "mine"), 7, 1)), IsOk());
+  ASSERT_THAT(kv.Apply(2, Put("k", "theirs")), IsOk());
+  // The retry of request 1, committed after another client's write: the
+  // first application's result, and no change.
+  absl::StatusOr<CommandResult> repeat =
+      kv.Apply(3, InSession(Put("k", "mine"), 7, 1));
+  ASSERT_THAT(repeat, IsOk());
+  EXPECT_EQ(repeat->put().version(), 1u);
+  EXPECT_EQ(kv.Get("k").value(), "theirs");
+  EXPECT_EQ(kv.applied_index(), 3u);
+
+  // A Delete delivered twice reports the first outcome both times.
+  ASSERT_THAT(kv.Apply(4, InSession(Delete("k"), 7, 2)), IsOk());
+  absl::StatusOr<CommandResult> again =
+      kv.Apply(5, InSession(Delete("k"), 7, 2));
+  ASSERT_THAT(again, IsOk());
+  EXPECT_TRUE(again->delete_().existed());
+
+  // A stale copy of request 1, after request 2: refused, nothing changes.
+  ASSERT_THAT(kv.Apply(6, Put("k", "new")), IsOk());
+  EXPECT_THAT(
+      kv.Apply(7, InSession(Put("k", "mine"), 7, 1)),
+      ::anvil::testing::StatusIs(absl::StatusCode::kAborted,
+                                 HasSubstr("comes after its request 2")));
+  EXPECT_EQ(kv.Get("k").value(), "new");
+  EXPECT_EQ(kv.applied_index(), 7u);
+
+  // Without a session, a repeat applies again.
+  ASSERT_THAT(kv.Apply(8, Put("k", "mine")), IsOk());
+  ASSERT_THAT(kv.Apply(9, Put("k", "mine")), IsOk());
+  EXPECT_EQ(kv.Get("k").version(), 9u);
+}
+
+TEST(KvStateMachineTest, SessionsBeyondTheLimitAreForgottenLeastRecentFirst) {
+  KvStateMachine kv(KvStateMachine::kDefaultHistory,
+                    KvStateMachine::kDefaultHistoryBytes, /*sessions=*/2);
+  ASSERT_THAT(kv.Apply(1, InSession(Put("a", "1"), 1, 1)), IsOk());
+  ASSERT_THAT(kv.Apply(2, InSession(Put("b", "1"), 2, 1)), IsOk());
+  ASSERT_THAT(kv.Apply(3, InSession(Put("a", "2"), 1, 2)), IsOk());  // 1 used
+  ASSERT_THAT(kv.Apply(4, InSession(Put("c", "1"), 3, 1)), IsOk());  // 2 goes
+  EXPECT_EQ(kv.sessions(), 2u);
+  // Client 1 is remembered: its repeat changes nothing.
+  ASSERT_THAT(kv.Apply(5, InSession(Put("a", "2"), 1, 2)), IsOk());
+  EXPECT_EQ(kv.Get("a").version(), 3u);
+  // Client 2 was forgotten: its late repeat applies again (documented).
+  ASSERT_THAT(kv.Apply(6, InSession(Put("b", "1"), 2, 1)), IsOk());
+  EXPECT_EQ(kv.Get("b").version(), 6u);
 }
 
 }  // namespace
