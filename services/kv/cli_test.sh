@@ -63,6 +63,32 @@ if grep -q "elected leader\|serving anvil" "${dir}/stderr"; then
   echo "--anvil_log_level=warn let info lines through:"; cat "${dir}/stderr"; exit 1
 fi
 
+# kvctl bench against a real kvd: puts and gets counted, percentiles
+# printed; a bad --bench_ flag refused.
+"${kvd}" --node=n1 --members=n1 --anvil_peers="n1=127.0.0.1:${port}" \
+  --data_dir="${dir}" --anvil_log_level=warn >"${dir}/bench_kvd.out" 2>&1 &
+bench_kvd=$!
+trap 'kill -9 ${bench_kvd} 2>/dev/null || true' EXIT
+ok=0
+for _ in $(seq 100); do
+  if "${kvctl}" --servers="127.0.0.1:${port}" --timeout=1s put warm up >/dev/null 2>&1; then
+    ok=1; break
+  fi
+  sleep 0.1
+done
+[[ ${ok} == 1 ]] || { echo "kvd did not serve"; cat "${dir}/bench_kvd.out"; exit 1; }
+"${kvctl}" --servers="127.0.0.1:${port}" bench --bench_duration=1s \
+  --bench_warmup=200ms --bench_concurrency=8 --bench_connections=2 \
+  --bench_put_fraction=0.5 --bench_keys=50 >"${dir}/bench.out"
+grep -qE '^put [1-9][0-9]*, get [1-9][0-9]* in 1s: [0-9.]+ ops/s; latency p50 [0-9.]+(us|ms|s) p99 .* p99.9 .* max ' "${dir}/bench.out" || {
+  echo "unexpected bench output:"; cat "${dir}/bench.out"; exit 1; }
+cat "${dir}/bench.out"
+code=0
+"${kvctl}" --servers="127.0.0.1:${port}" bench --bench_put_fraction=2 >"${dir}/out" 2>&1 || code=$?
+[[ ${code} == 2 ]] || { echo "a bad --bench_put_fraction exited ${code}"; exit 1; }
+grep -q "put_fraction must be 0 to 1, not 2" "${dir}/out"
+kill -9 ${bench_kvd}
+
 code=0
 "${kvctl}" frob >"${dir}/out" 2>&1 || code=$?
 [[ ${code} == 2 ]] || { echo "kvctl frob exited ${code}"; exit 1; }

@@ -48,6 +48,7 @@
 #include "grpcpp/grpcpp.h"
 #include "runtime/node/flag_help.h"
 #include "services/kv/kv.grpc.pb.h"
+#include "services/kv/kv_bench.h"
 
 ABSL_FLAG(std::vector<std::string>, servers, {"127.0.0.1:7001"},
           "kvd addresses, comma-separated.");
@@ -56,6 +57,17 @@ ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10),
 ABSL_FLAG(bool, absent, false, "cas: expect the key to be absent.");
 ABSL_FLAG(int64_t, watch_limit, 0,
           "watch: exit after this many changes (0: never).");
+ABSL_FLAG(int, bench_connections, 4,
+          "bench: HTTP/2 connections, spread over --servers.");
+ABSL_FLAG(int, bench_concurrency, 64, "bench: requests kept in flight.");
+ABSL_FLAG(int, bench_value_size, 100, "bench: bytes per value.");
+ABSL_FLAG(double, bench_put_fraction, 1.0,
+          "bench: the fraction of requests that are Puts; the rest Gets.");
+ABSL_FLAG(int, bench_keys, 10000, "bench: distinct keys.");
+ABSL_FLAG(absl::Duration, bench_duration, absl::Seconds(10),
+          "bench: how long to measure.");
+ABSL_FLAG(absl::Duration, bench_warmup, absl::Seconds(2),
+          "bench: how long to run before measuring.");
 ABSL_FLAG(std::string, anvil_tls_ca, "",
           "PEM certificate authority that signed the servers' certificates: "
           "call over TLS.");
@@ -80,7 +92,9 @@ constexpr char kUsage[] =
     "  cas --absent KEY VALUE   create KEY if it is absent\n"
     "  status                   each server's Raft state\n"
     "  watch PREFIX [FROM_REVISION]\n"
-    "                           print changes under PREFIX, from a revision\n\n"
+    "                           print changes under PREFIX, from a revision\n"
+    "  bench                    load the servers (--bench_* flags) and print\n"
+    "                           throughput and latency percentiles\n\n"
     "exit codes: 0 done; 1 get: not found, cas: not swapped; 2 bad usage;\n"
     "3 no server answered, or a watch's revision is no longer kept";
 
@@ -236,6 +250,25 @@ int Run(const std::vector<char*>& args) {
   }
   const std::string command = args[1];
   auto arg = [&](size_t i) { return std::string(args[i]); };
+  if (command == "bench" && args.size() == 2) {
+    absl::StatusOr<anvil::kv::KvBenchResult> result = anvil::kv::RunKvBench(
+        absl::GetFlag(FLAGS_servers), credentials,
+        {.connections = absl::GetFlag(FLAGS_bench_connections),
+         .concurrency = absl::GetFlag(FLAGS_bench_concurrency),
+         .value_size = absl::GetFlag(FLAGS_bench_value_size),
+         .put_fraction = absl::GetFlag(FLAGS_bench_put_fraction),
+         .keys = absl::GetFlag(FLAGS_bench_keys),
+         .duration = absl::GetFlag(FLAGS_bench_duration),
+         .warmup = absl::GetFlag(FLAGS_bench_warmup),
+         .request_timeout = absl::GetFlag(FLAGS_timeout)});
+    if (!result.ok()) {
+      std::fprintf(stderr, "kvctl: bench: %s\n",
+                   std::string(result.status().message()).c_str());
+      return 2;
+    }
+    std::printf("%s\n", anvil::kv::FormatKvBenchResult(*result).c_str());
+    return result->puts + result->gets > 0 ? 0 : 3;
+  }
   if (command == "get" && args.size() >= 3) {
     // One key: its value. Several: "KEY VALUE" lines, in order.
     int missing = 0;
