@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "services/kv/etcd_kv.grpc.pb.h"
 #include "services/kv/kv.grpc.pb.h"
 
 namespace anvil::kv {
@@ -32,7 +33,8 @@ std::string CodeName(grpc::StatusCode code) {
 // The whole run: what every slot shares.
 struct Run {
   KvBenchOptions options;
-  std::vector<std::unique_ptr<KvStore::Stub>> stubs;
+  std::vector<std::unique_ptr<KvStore::Stub>> stubs;                // kAnvil
+  std::vector<std::unique_ptr<etcdserverpb::KV::Stub>> etcd_stubs;  // kEtcd
   std::string value;
   int64_t measure_from = 0;  // NowNanos
   int64_t measure_until = 0;
@@ -48,7 +50,11 @@ class Slot {
  public:
   Slot(Run& run, int index)
       : run_(run),
-        stub_(*run.stubs[index % run.stubs.size()]),
+        stub_(run.stubs.empty() ? nullptr
+                                : run.stubs[index % run.stubs.size()].get()),
+        etcd_stub_(run.etcd_stubs.empty()
+                       ? nullptr
+                       : run.etcd_stubs[index % run.etcd_stubs.size()].get()),
         random_(static_cast<uint64_t>(index) * 7919 + 1) {
     session_.set_client_id(std::random_device()() | (uint64_t{1} << 40) |
                            (static_cast<uint64_t>(index) << 41));
@@ -62,18 +68,29 @@ class Slot {
     const std::string key = absl::StrCat(
         "bench/", random_() % static_cast<uint64_t>(run_.options.keys));
     started_ = NowNanos();
-    if (std::uniform_real_distribution<double>(0, 1)(random_) <
-        run_.options.put_fraction) {
+    const bool put = std::uniform_real_distribution<double>(0, 1)(random_) <
+                     run_.options.put_fraction;
+    auto done = [this, put](grpc::Status s) { Done(s, put); };
+    if (etcd_stub_ != nullptr) {
+      if (put) {
+        etcd_put_.set_key(key);
+        etcd_put_.set_value(run_.value);
+        etcd_stub_->async()->Put(context_.get(), &etcd_put_, &etcd_put_reply_,
+                                 std::move(done));
+      } else {
+        etcd_range_.set_key(key);
+        etcd_stub_->async()->Range(context_.get(), &etcd_range_,
+                                   &etcd_range_reply_, std::move(done));
+      }
+    } else if (put) {
       put_.set_key(key);
       put_.set_value(run_.value);
       session_.set_sequence(session_.sequence() + 1);
       *put_.mutable_session() = session_;
-      stub_.async()->Put(context_.get(), &put_, &put_reply_,
-                         [this](grpc::Status s) { Done(s, true); });
+      stub_->async()->Put(context_.get(), &put_, &put_reply_, std::move(done));
     } else {
       get_.set_key(key);
-      stub_.async()->Get(context_.get(), &get_, &get_reply_,
-                         [this](grpc::Status s) { Done(s, false); });
+      stub_->async()->Get(context_.get(), &get_, &get_reply_, std::move(done));
     }
   }
 
@@ -104,7 +121,8 @@ class Slot {
   }
 
   Run& run_;
-  KvStore::Stub& stub_;
+  KvStore::Stub* const stub_;  // one of these two
+  etcdserverpb::KV::Stub* const etcd_stub_;
   std::mt19937_64 random_;
   ClientSession session_;
   std::unique_ptr<grpc::ClientContext> context_;
@@ -112,6 +130,10 @@ class Slot {
   PutReply put_reply_;
   GetRequest get_;
   GetReply get_reply_;
+  etcdserverpb::PutRequest etcd_put_;
+  etcdserverpb::PutResponse etcd_put_reply_;
+  etcdserverpb::RangeRequest etcd_range_;
+  etcdserverpb::RangeResponse etcd_range_reply_;
   int64_t started_ = 0;
   std::vector<int64_t> latencies_;
   int64_t puts_ = 0;
@@ -186,8 +208,13 @@ absl::StatusOr<KvBenchResult> RunKvBench(
     // A connection of its own, not one shared with the other channels.
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetInt("anvil.bench.connection", i);
-    run.stubs.push_back(KvStore::NewStub(grpc::CreateCustomChannel(
-        servers[static_cast<size_t>(i) % servers.size()], credentials, args)));
+    std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
+        servers[static_cast<size_t>(i) % servers.size()], credentials, args);
+    if (options.target == KvBenchOptions::Target::kEtcd) {
+      run.etcd_stubs.push_back(etcdserverpb::KV::NewStub(channel));
+    } else {
+      run.stubs.push_back(KvStore::NewStub(channel));
+    }
   }
   const int64_t start = NowNanos();
   run.measure_from = start + absl::ToInt64Nanoseconds(options.warmup);

@@ -33,6 +33,9 @@
 namespace anvil::kv {
 
 struct KvBenchOptions {
+  // Whose API: anvil's KvStore, or etcd v3's KV (Put; Range, linearizable),
+  // so that one load generator measures both.
+  enum class Target { kAnvil, kEtcd } target = Target::kAnvil;
   int connections = 4;
   int concurrency = 64;
   int value_size = 100;

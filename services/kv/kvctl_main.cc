@@ -57,6 +57,8 @@ ABSL_FLAG(absl::Duration, timeout, absl::Seconds(10),
 ABSL_FLAG(bool, absent, false, "cas: expect the key to be absent.");
 ABSL_FLAG(int64_t, watch_limit, 0,
           "watch: exit after this many changes (0: never).");
+ABSL_FLAG(std::string, bench_target, "anvil",
+          "bench: anvil (KvStore) or etcd (etcd v3's KV API at --servers).");
 ABSL_FLAG(int, bench_connections, 4,
           "bench: HTTP/2 connections, spread over --servers.");
 ABSL_FLAG(int, bench_concurrency, 64, "bench: requests kept in flight.");
@@ -251,9 +253,18 @@ int Run(const std::vector<char*>& args) {
   const std::string command = args[1];
   auto arg = [&](size_t i) { return std::string(args[i]); };
   if (command == "bench" && args.size() == 2) {
+    using Target = anvil::kv::KvBenchOptions::Target;
+    const std::string target = absl::GetFlag(FLAGS_bench_target);
+    if (target != "anvil" && target != "etcd") {
+      std::fprintf(stderr,
+                   "kvctl: bench: --bench_target is anvil or etcd, not '%s'\n",
+                   target.c_str());
+      return 2;
+    }
     absl::StatusOr<anvil::kv::KvBenchResult> result = anvil::kv::RunKvBench(
         absl::GetFlag(FLAGS_servers), credentials,
-        {.connections = absl::GetFlag(FLAGS_bench_connections),
+        {.target = target == "etcd" ? Target::kEtcd : Target::kAnvil,
+         .connections = absl::GetFlag(FLAGS_bench_connections),
          .concurrency = absl::GetFlag(FLAGS_bench_concurrency),
          .value_size = absl::GetFlag(FLAGS_bench_value_size),
          .put_fraction = absl::GetFlag(FLAGS_bench_put_fraction),
