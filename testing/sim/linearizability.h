@@ -212,6 +212,7 @@ class LinearizabilitySearch {
             calls_.push_back({entry_, std::move(state_)});
             state_ = std::move(*next);
             Lift(entry_);
+            if (op.output.has_value()) --completed_left_;
             RecordLongest();
             if (Done()) return SearchOutcome::kLinearizable;
             entry_ = next_[head_];
@@ -228,6 +229,7 @@ class LinearizabilitySearch {
         calls_.pop_back();
         placed_ = Toggle(placed_, entry_ >> 1);
         Unlift(entry_);
+        if (Completed(entry_ >> 1)) ++completed_left_;
         common_ = std::min(common_, calls_.size());
         entry_ = next_[entry_];
       }
@@ -282,6 +284,8 @@ class LinearizabilitySearch {
       prev_[e] = last;
       last = e;
     }
+    completed_left_ = 0;
+    for (uint32_t k = 0; k < n; ++k) completed_left_ += Completed(k) ? 1 : 0;
     zobrist_.resize(n);
     for (uint32_t k = 0; k < n; ++k) {
       zobrist_[k] = {SplitMix64(2 * uint64_t{k}),
@@ -290,11 +294,9 @@ class LinearizabilitySearch {
     seen_.reserve(n);
   }
 
-  // True once only operations that never completed are left.
-  bool Done() const {
-    const uint32_t first = next_[head_];
-    return first == kNone || (IsReturn(first) && !Completed(first >> 1));
-  }
+  // True once every completed operation is placed (those that never
+  // completed may be left out).
+  bool Done() const { return completed_left_ == 0; }
 
   SearchFingerprint Toggle(SearchFingerprint f, uint32_t k) const {
     return {f.low ^ zobrist_[k].low, f.high ^ zobrist_[k].high};
@@ -349,6 +351,7 @@ class LinearizabilitySearch {
   std::vector<PlacedCall> calls_;
   SearchFingerprint placed_;
   uint32_t entry_ = 0;
+  size_t completed_left_ = 0;  // completed operations not placed
 };
 
 // "client 3 Read() -> 0 [40ns, 50ns]".
