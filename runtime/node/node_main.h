@@ -17,17 +17,19 @@
 //
 // The runtime takes `runtime`, with --anvil_threads and --anvil_idle_spin
 // overriding its threads and idle_spin when given. The node serves its
-// exposed daemons over real gRPC (also in a
-// --config=sim build: a process talks to other processes), with TLS and
-// limits from the --anvil_ flags (runtime/transport/network_flags.h), at
-// --anvil_listen or its --anvil_peers address, until SIGINT/SIGTERM (or
-// --anvil_run_for, for demos and tests). Exit status: 0 after a
+// exposed daemons over real gRPC (also in a --config=sim build: a process
+// talks to other processes), with TLS and limits from the --anvil_ flags
+// (runtime/transport/network_flags.h), at --anvil_listen or its
+// --anvil_peers address, until SIGINT/SIGTERM (or --anvil_run_for, for
+// demos and tests). Logs go to stderr in one format, --anvil_log_format
+// (auto, text, json), at --anvil_log_level and above, gRPC's and
+// protobuf's own lines included (library_logs.h). Exit status: 0 after a
 // clean stop; 2 for flags that parse but do not fit (a positional
-// argument, bad TLS files, a limit out of range, an error from `bind`:
-// printed, naming it); 1 if a node fails to start or stops with an error,
-// and from Abseil's parser for an unknown flag or a value it cannot parse.
-// `--help` prints `usage` and the program's and the node's flags, and
-// exits 0.
+// argument, bad TLS files, a limit or a log flag out of range, an error
+// from `bind`: printed, naming it); 1 if a node fails to start or stops
+// with an error, and from Abseil's parser for an unknown flag or a value
+// it cannot parse. `--help` prints `usage` and the program's and the
+// node's flags, and exits 0.
 //
 // Example: examples/greeter/greeter_main.cc,
 // examples/heartbeat/heartbeat_main.cc.
