@@ -453,7 +453,8 @@ class PartitionedCheck {
   LinearizabilityResult Run(Runtime* runtime) {
     for (size_t i = 0; i < partitions_.size(); ++i) undecided_.push_back(i);
     searches_.resize(partitions_.size());
-    for (budget_ = kFirstBudget; !undecided_.empty(); budget_ *= 4) {
+    for (budget_ = kFirstBudget; !undecided_.empty();
+         budget_ = std::min(budget_ * 4, kLastBudget)) {
       outcomes_.assign(undecided_.size(), SearchOutcome::kUnfinished);
       next_ = 0;
       first_failed_ = SIZE_MAX;
@@ -519,6 +520,7 @@ class PartitionedCheck {
 
  private:
   static constexpr uint64_t kFirstBudget = 1 << 14;
+  static constexpr uint64_t kLastBudget = uint64_t{1} << 60;  // no overflow
 
   LinearizabilityResult Failure(size_t i) {
     LinearizabilityResult result;
