@@ -47,7 +47,7 @@ absl::StatusOr<CommandResult> KvStateMachine::Apply(uint64_t index,
       }
       return absl::AbortedError(absl::StrCat(
           "request ", session->sequence(), " of client ", session->client_id(),
-          " comes after its request ", it->second.sequence, ": not applied"));
+          " arrived after its request ", it->second.sequence, ": not applied"));
     }
   }
   absl::StatusOr<CommandResult> result = ApplyOnce(index, command);

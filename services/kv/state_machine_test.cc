@@ -135,7 +135,7 @@ TEST(KvStateMachineTest,
   EXPECT_THAT(
       kv.Apply(7, InSession(Put("k", "mine"), 7, 1)),
       ::anvil::testing::StatusIs(absl::StatusCode::kAborted,
-                                 HasSubstr("comes after its request 2")));
+                                 HasSubstr("arrived after its request 2")));
   EXPECT_EQ(kv.Get("k").value(), "new");
   EXPECT_EQ(kv.applied_index(), 7u);
 
