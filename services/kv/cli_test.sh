@@ -88,6 +88,14 @@ code=0
 [[ ${code} == 2 ]] || { echo "a bad --bench_put_fraction exited ${code}"; exit 1; }
 grep -q "put_fraction must be 0 to 1, not 2" "${dir}/out"
 kill -9 ${bench_kvd}
+wait ${bench_kvd} 2>/dev/null || true
+# Against no server: every request fails UNAVAILABLE, counted; exit 3.
+code=0
+"${kvctl}" --servers="127.0.0.1:${port}" bench --bench_duration=500ms \
+  --bench_warmup=0s --bench_concurrency=2 >"${dir}/out" 2>&1 || code=$?
+[[ ${code} == 3 ]] || { echo "bench against no server exited ${code}"; cat "${dir}/out"; exit 1; }
+grep -q "^put 0, get 0 in 500ms: 0.0 ops/s; .*errors: UNAVAILABLE [0-9]" "${dir}/out" || {
+  echo "unexpected bench output:"; cat "${dir}/out"; exit 1; }
 
 code=0
 "${kvctl}" frob >"${dir}/out" 2>&1 || code=$?

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -17,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "grpcpp/alarm.h"
 #include "grpcpp/grpcpp.h"
 #include "services/kv/etcd_kv.grpc.pb.h"
 #include "services/kv/kv.grpc.pb.h"
@@ -113,14 +115,25 @@ class Slot {
     }
     if (!run_.stopping.load(std::memory_order_acquire) &&
         finished < run_.measure_until) {
-      Start();
+      if (status.ok()) {
+        Start();
+      } else {
+        // A server that refuses at once (it is down, or has no leader)
+        // would make this slot spin: retry after a pause, without holding
+        // gRPC's thread.
+        retry_.Set(std::chrono::system_clock::now() + kErrorPause,
+                   [this](bool) { Start(); });
+      }
       return;
     }
     std::lock_guard<std::mutex> lock(run_.mu);
     if (--run_.running == 0) run_.idle.notify_all();
   }
 
+  static constexpr std::chrono::milliseconds kErrorPause{10};
+
   Run& run_;
+  grpc::Alarm retry_;          // after a failed request
   KvStore::Stub* const stub_;  // one of these two
   etcdserverpb::KV::Stub* const etcd_stub_;
   std::mt19937_64 random_;

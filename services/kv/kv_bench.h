@@ -6,8 +6,8 @@
 // exactly-once bookkeeping is paid for as a client that retries would pay
 // it) or Gets, of `value_size`-byte values on `keys` keys. Latencies of
 // requests that start after `warmup` and finish before warmup + duration
-// count. A failed request counts by its code and the slot goes on at once
-// (against a server that is down, it spins).
+// count. A failed request counts by its code, and its slot goes on after a
+// 10 ms pause (so a server that is down is not hammered).
 //
 //   absl::StatusOr<KvBenchResult> r = RunKvBench(
 //       {"127.0.0.1:7001"}, grpc::InsecureChannelCredentials(),
