@@ -1,6 +1,7 @@
 #include "runtime/node/library_logs.h"
 
 #include <string>
+#include <string_view>
 
 #include "google/protobuf/stubs/logging.h"
 #include "grpc/support/log.h"
@@ -10,15 +11,20 @@
 namespace anvil {
 namespace {
 
+// "chttp2_transport.cc" of ".../chttp2_transport.cc".
+std::string_view Basename(const char* path) {
+  if (path == nullptr) return "?";
+  const std::string_view full(path);
+  return full.substr(full.find_last_of('/') + 1);
+}
+
 // gRPC's INFO lines are chatter for anyone but gRPC's developers (epoll
 // fds, poller counts): debug here; its DEBUG lines trace.
 void FromGrpc(gpr_log_func_args* args) {
   spdlog::level::level_enum level = spdlog::level::debug;
   if (args->severity == GPR_LOG_SEVERITY_DEBUG) level = spdlog::level::trace;
   if (args->severity == GPR_LOG_SEVERITY_ERROR) level = spdlog::level::err;
-  std::string file = args->file != nullptr ? args->file : "?";
-  file = file.substr(file.find_last_of('/') + 1);
-  Log().log(level, "grpc: {}:{}: {}", file, args->line,
+  Log().log(level, "grpc: {}:{}: {}", Basename(args->file), args->line,
             args->message != nullptr ? args->message : "");
 }
 
@@ -30,9 +36,7 @@ void FromProtobuf(google::protobuf::LogLevel severity, const char* filename,
   } else if (severity >= google::protobuf::LOGLEVEL_ERROR) {
     level = spdlog::level::err;
   }
-  std::string file = filename != nullptr ? filename : "?";
-  file = file.substr(file.find_last_of('/') + 1);
-  Log().log(level, "protobuf: {}:{}: {}", file, line, message);
+  Log().log(level, "protobuf: {}:{}: {}", Basename(filename), line, message);
 }
 
 }  // namespace

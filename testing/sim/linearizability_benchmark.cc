@@ -7,15 +7,11 @@
 // Each run checks its verdict and fails the benchmark if it is wrong.
 #include <algorithm>
 #include <cstdint>
-#include <fstream>
 #include <optional>
 #include <random>
-#include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_format.h"
 #include "benchmark/benchmark.h"
 #include "testing/sim/linearizability.h"
 #include "testing/sim/porcupine_histories.h"
@@ -24,68 +20,34 @@
 namespace anvil::sim {
 namespace {
 
-std::string ReadTestData(const std::string& name) {
-  std::ifstream in("testing/sim/testdata/porcupine/" + name);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+// Checks every log of `logs` (or the error reading them) once per
+// iteration; each verdict must be porcupine's.
+template <typename Logs, typename Model>
+void CheckPorcupineLogs(benchmark::State& state, const Logs& logs,
+                        const Model& model) {
+  if (!logs.ok()) {
+    state.SkipWithError(std::string(logs.status().message()).c_str());
+    return;
+  }
+  for (auto _ : state) {
+    for (const auto& log : *logs) {
+      if (CheckLinearizable(log.operations, model).linearizable !=
+          log.linearizable) {
+        state.SkipWithError(("wrong verdict on " + log.name).c_str());
+        return;
+      }
+    }
+  }
+  state.counters["histories"] = static_cast<double>(logs->size());
 }
 
 void BM_PorcupineEtcdLogs(benchmark::State& state) {
-  const std::set<int> linearizable = {2,  5,  7,  18, 25,  31,  38, 45,
-                                      48, 49, 51, 53, 56,  67,  75, 76,
-                                      80, 87, 92, 98, 100, 101, 102};
-  std::vector<std::vector<Operation<EtcdOp, EtcdOutput>>> histories;
-  for (int log = 0; log <= 102; ++log) {
-    if (log == 95) continue;  // porcupine's tests have no verdict for it
-    absl::StatusOr<std::vector<Operation<EtcdOp, EtcdOutput>>> history =
-        ParseJepsenEtcdLog(
-            ReadTestData(absl::StrFormat("jepsen/etcd_%03d.log", log)));
-    if (!history.ok() || history->empty()) {
-      state.SkipWithError("cannot read the etcd logs: run from the runfiles");
-      return;
-    }
-    histories.push_back(*std::move(history));
-  }
-  const auto model = EtcdModel();
-  for (auto _ : state) {
-    size_t log = 0;
-    for (const auto& history : histories) {
-      if (log == 95) ++log;
-      if (CheckLinearizable(history, model).linearizable !=
-          linearizable.contains(static_cast<int>(log))) {
-        state.SkipWithError("wrong verdict");
-        return;
-      }
-      ++log;
-    }
-  }
-  state.counters["histories"] = static_cast<double>(histories.size());
+  CheckPorcupineLogs(state, ReadPorcupineEtcdLogs(), EtcdModel());
 }
 BENCHMARK(BM_PorcupineEtcdLogs)->Unit(benchmark::kMillisecond);
 
 void BM_PorcupineKvLogs(benchmark::State& state) {
-  std::vector<std::pair<std::vector<Operation<KvLogOp, std::string>>, bool>>
-      histories;
-  for (const std::string name :
-       {"c01-ok", "c01-bad", "c10-ok", "c10-bad", "c50-ok", "c50-bad"}) {
-    absl::StatusOr<std::vector<Operation<KvLogOp, std::string>>> history =
-        ParseKvLog(ReadTestData("kv/" + name + ".txt"));
-    if (!history.ok() || history->empty()) {
-      state.SkipWithError("cannot read the kv logs: run from the runfiles");
-      return;
-    }
-    histories.emplace_back(*std::move(history), name.ends_with("-ok"));
-  }
-  const auto model = KvLogModel();
-  for (auto _ : state) {
-    for (const auto& [history, linearizable] : histories) {
-      if (CheckLinearizable(history, model).linearizable != linearizable) {
-        state.SkipWithError("wrong verdict");
-        return;
-      }
-    }
-  }
+  CheckPorcupineLogs(state, ReadPorcupineKvLogs(), KvLogModel());
 }
 BENCHMARK(BM_PorcupineKvLogs)->Unit(benchmark::kMillisecond);
 

@@ -1,7 +1,11 @@
 #include "testing/sim/porcupine_histories.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <fstream>
+#include <iterator>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,8 +13,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
@@ -262,6 +268,75 @@ absl::StatusOr<std::vector<Operation<KvLogOp, std::string>>> ParseKvLog(
     open->complete = time;
   }
   return builder.Take();
+}
+
+namespace {
+
+absl::StatusOr<std::string> ReadTestData(const std::string& name) {
+  const std::string path = "testing/sim/testdata/porcupine/" + name;
+  std::ifstream in(path, std::ios::binary);
+  if (!in.good()) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read ", path, " (run from the runfiles root)"));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+template <typename Input, typename Output, typename Parse>
+absl::StatusOr<PorcupineLog<Input, Output>> ReadLog(std::string name,
+                                                    bool linearizable,
+                                                    Parse parse) {
+  absl::StatusOr<std::string> text = ReadTestData(name);
+  if (!text.ok()) return text.status();
+  absl::StatusOr<std::vector<Operation<Input, Output>>> operations =
+      parse(*text);
+  if (!operations.ok()) {
+    return absl::Status(
+        operations.status().code(),
+        absl::StrCat(name, ": ", operations.status().message()));
+  }
+  return PorcupineLog<Input, Output>{.name = std::move(name),
+                                     .operations = *std::move(operations),
+                                     .linearizable = linearizable};
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<PorcupineLog<EtcdOp, EtcdOutput>>>
+ReadPorcupineEtcdLogs() {
+  static constexpr int kLinearizable[] = {2,  5,  7,  18, 25,  31,  38, 45,
+                                          48, 49, 51, 53, 56,  67,  75, 76,
+                                          80, 87, 92, 98, 100, 101, 102};
+  std::vector<PorcupineLog<EtcdOp, EtcdOutput>> logs;
+  for (int log = 0; log <= 102; ++log) {
+    if (log == 95) continue;  // porcupine's tests have no verdict for it
+    absl::StatusOr<PorcupineLog<EtcdOp, EtcdOutput>> read =
+        ReadLog<EtcdOp, EtcdOutput>(
+            absl::StrFormat("jepsen/etcd_%03d.log", log),
+            std::find(std::begin(kLinearizable), std::end(kLinearizable),
+                      log) != std::end(kLinearizable),
+            ParseJepsenEtcdLog);
+    if (!read.ok()) return read.status();
+    logs.push_back(*std::move(read));
+  }
+  return logs;
+}
+
+absl::StatusOr<std::vector<PorcupineLog<KvLogOp, std::string>>>
+ReadPorcupineKvLogs() {
+  std::vector<PorcupineLog<KvLogOp, std::string>> logs;
+  for (const char* name :
+       {"c01-ok", "c01-bad", "c10-ok", "c10-bad", "c50-ok", "c50-bad"}) {
+    const std::string file = absl::StrCat("kv/", name, ".txt");
+    absl::StatusOr<PorcupineLog<KvLogOp, std::string>> read =
+        ReadLog<KvLogOp, std::string>(file, absl::EndsWith(name, "-ok"),
+                                      ParseKvLog);
+    if (!read.ok()) return read.status();
+    logs.push_back(*std::move(read));
+  }
+  return logs;
 }
 
 }  // namespace anvil::sim

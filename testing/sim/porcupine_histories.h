@@ -53,6 +53,25 @@ Model<std::string, KvLogOp, std::string> KvLogModel();
 absl::StatusOr<std::vector<Operation<KvLogOp, std::string>>> ParseKvLog(
     absl::string_view text);
 
+// One log of that data, parsed, with the verdict porcupine's own tests
+// (porcupine_test.go) expect of it.
+template <typename Input, typename Output>
+struct PorcupineLog {
+  std::string name;  // "jepsen/etcd_007.log"
+  std::vector<Operation<Input, Output>> operations;
+  bool linearizable = false;
+};
+
+// The 102 etcd logs porcupine's tests give a verdict for (all but
+// etcd_095), and the 6 key-value logs, read from
+// testing/sim/testdata/porcupine under the working directory (a test's, or
+// `bazel run`'s, runfiles root). NOT_FOUND naming a file that cannot be
+// read; a parse error is prefixed with the file's name.
+absl::StatusOr<std::vector<PorcupineLog<EtcdOp, EtcdOutput>>>
+ReadPorcupineEtcdLogs();
+absl::StatusOr<std::vector<PorcupineLog<KvLogOp, std::string>>>
+ReadPorcupineKvLogs();
+
 }  // namespace anvil::sim
 
 #endif  // ANVIL_TESTING_SIM_PORCUPINE_HISTORIES_H_

@@ -3,13 +3,9 @@
 // read.
 #include "testing/sim/porcupine_histories.h"
 
-#include <fstream>
-#include <set>
-#include <sstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/sim/linearizability.h"
@@ -22,53 +18,36 @@ using ::anvil::testing::IsOk;
 using ::anvil::testing::StatusIs;
 using ::testing::HasSubstr;
 
-std::string ReadTestData(const std::string& name) {
-  std::ifstream in("testing/sim/testdata/porcupine/" + name);
-  EXPECT_TRUE(in.good()) << name;
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 TEST(PorcupineHistoriesTest, EtcdVerdictsMatchPorcupines) {
-  // The logs porcupine's tests expect to be linearizable; it has no
-  // verdict for etcd_095.
-  const std::set<int> linearizable = {2,  5,  7,  18, 25,  31,  38, 45,
-                                      48, 49, 51, 53, 56,  67,  75, 76,
-                                      80, 87, 92, 98, 100, 101, 102};
-  for (int log = 0; log <= 102; ++log) {
-    if (log == 95) continue;
-    const std::string name = absl::StrFormat("jepsen/etcd_%03d.log", log);
-    absl::StatusOr<std::vector<Operation<EtcdOp, EtcdOutput>>> history =
-        ParseJepsenEtcdLog(ReadTestData(name));
-    ASSERT_THAT(history, IsOk()) << name;
-    ASSERT_FALSE(history->empty()) << name;
-    LinearizabilityResult result = CheckLinearizable(*history, EtcdModel());
-    EXPECT_EQ(result.linearizable, linearizable.contains(log))
-        << name << ": " << result.explanation;
+  absl::StatusOr<std::vector<PorcupineLog<EtcdOp, EtcdOutput>>> logs =
+      ReadPorcupineEtcdLogs();
+  ASSERT_THAT(logs, IsOk());
+  ASSERT_EQ(logs->size(), 102u);
+  for (const auto& log : *logs) {
+    ASSERT_FALSE(log.operations.empty()) << log.name;
+    LinearizabilityResult result =
+        CheckLinearizable(log.operations, EtcdModel());
+    EXPECT_EQ(result.linearizable, log.linearizable)
+        << log.name << ": " << result.explanation;
     if (!result.linearizable) {
-      EXPECT_THAT(result.explanation, HasSubstr("cannot be placed")) << name;
+      EXPECT_THAT(result.explanation, HasSubstr("cannot be placed"))
+          << log.name;
     }
   }
 }
 
 TEST(PorcupineHistoriesTest, KvVerdictsMatchPorcupines) {
-  for (const auto& [name, linearizable] :
-       std::vector<std::pair<std::string, bool>>{{"c01-ok", true},
-                                                 {"c01-bad", false},
-                                                 {"c10-ok", true},
-                                                 {"c10-bad", false},
-                                                 {"c50-ok", true},
-                                                 {"c50-bad", false}}) {
-    absl::StatusOr<std::vector<Operation<KvLogOp, std::string>>> history =
-        ParseKvLog(ReadTestData(absl::StrCat("kv/", name, ".txt")));
-    ASSERT_THAT(history, IsOk()) << name;
-    fprintf(stderr, "checking %s %zu\n", name.c_str(), history->size());
-    LinearizabilityResult result = CheckLinearizable(*history, KvLogModel());
-    EXPECT_EQ(result.linearizable, linearizable)
-        << name << ": " << result.explanation;
-    if (!linearizable) {
-      EXPECT_THAT(result.explanation, HasSubstr("(key \"")) << name;
+  absl::StatusOr<std::vector<PorcupineLog<KvLogOp, std::string>>> logs =
+      ReadPorcupineKvLogs();
+  ASSERT_THAT(logs, IsOk());
+  ASSERT_EQ(logs->size(), 6u);
+  for (const auto& log : *logs) {
+    LinearizabilityResult result =
+        CheckLinearizable(log.operations, KvLogModel());
+    EXPECT_EQ(result.linearizable, log.linearizable)
+        << log.name << ": " << result.explanation;
+    if (!log.linearizable) {
+      EXPECT_THAT(result.explanation, HasSubstr("(key \"")) << log.name;
     }
   }
 }
